@@ -1,0 +1,210 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/resource"
+	"github.com/stargate-edge/stargate/internal/store"
+)
+
+// conflictIndex finds enabled routes that would match exactly the same
+// requests: same hosts, uris, methods, priority and vars. APISIX accepts such
+// duplicates and lets one win at random (#8992); Stargate refuses them.
+//
+// The index is kept in memory and follows the store, so the check costs one
+// map lookup however many routes exist.
+type conflictIndex struct {
+	mu    sync.Mutex
+	byFP  map[string]map[string]struct{} // fingerprint -> route ids
+	byID  map[string]indexed
+	ready bool
+}
+
+type indexed struct {
+	fp  string // empty when the route is disabled
+	rev int64
+}
+
+func newConflictIndex() *conflictIndex {
+	return &conflictIndex{byFP: map[string]map[string]struct{}{}, byID: map[string]indexed{}}
+}
+
+// start loads every route, then follows changes until ctx ends. A
+// compacted watch reloads.
+func (c *conflictIndex) start(ctx context.Context, st store.Store, log *slog.Logger) error {
+	k, _ := resource.Lookup("routes")
+	prefix := k.Prefix + "/"
+	load := func() (int64, error) {
+		kvs, rev, err := st.List(ctx, prefix)
+		if err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+		c.byFP, c.byID = map[string]map[string]struct{}{}, map[string]indexed{}
+		for _, kv := range kvs {
+			c.applyLocked(idFromKey(kv.Key, prefix), kv.Value, kv.ModRevision, false)
+		}
+		c.ready = true
+		c.mu.Unlock()
+		return rev, nil
+	}
+	rev, err := load()
+	if err != nil {
+		return fmt.Errorf("admin: load route index: %w", err)
+	}
+	go func() {
+		for ctx.Err() == nil {
+			for resp := range st.Watch(ctx, prefix, rev) {
+				if resp.Err != nil {
+					if ctx.Err() == nil {
+						log.Warn("admin: route index watch ended, reloading", "err", resp.Err)
+					}
+					break
+				}
+				c.mu.Lock()
+				for _, e := range resp.Events {
+					c.applyLocked(idFromKey(e.KV.Key, prefix), e.KV.Value, e.KV.ModRevision, e.Type == store.EventDelete)
+				}
+				c.mu.Unlock()
+				rev = resp.Revision
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+			if r, err := load(); err == nil {
+				rev = r
+			}
+		}
+	}()
+	return nil
+}
+
+func idFromKey(key, prefix string) string { return strings.TrimPrefix(key, prefix) }
+
+// apply records a route write or delete seen at rev; older news is ignored,
+// so the synchronous update after a write and the watch event commute.
+func (c *conflictIndex) apply(id string, value []byte, rev int64, deleted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applyLocked(id, value, rev, deleted)
+}
+
+func (c *conflictIndex) applyLocked(id string, value []byte, rev int64, deleted bool) {
+	if cur, ok := c.byID[id]; ok {
+		if cur.rev >= rev {
+			return
+		}
+		if set := c.byFP[cur.fp]; set != nil {
+			delete(set, id)
+			if len(set) == 0 {
+				delete(c.byFP, cur.fp)
+			}
+		}
+	}
+	if deleted {
+		// Keep a tombstone revision so a late put event is not resurrected.
+		c.byID[id] = indexed{rev: rev}
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(value, &m) != nil {
+		return
+	}
+	fp := fingerprint(m)
+	c.byID[id] = indexed{fp: fp, rev: rev}
+	if fp == "" {
+		return
+	}
+	if c.byFP[fp] == nil {
+		c.byFP[fp] = map[string]struct{}{}
+	}
+	c.byFP[fp][id] = struct{}{}
+}
+
+// check returns a 400 naming an enabled route that matches exactly what
+// route id (with value v) would match.
+func (c *conflictIndex) check(id string, v map[string]any) error {
+	fp := fingerprint(v)
+	if fp == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var others []string
+	for other := range c.byFP[fp] {
+		if other != id {
+			others = append(others, other)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	sort.Strings(others)
+	return badRequest("route conflicts with route [%s]: same host, uri, methods, priority and vars (use ?force=true to store it anyway)", others[0])
+}
+
+// fingerprint canonicalises the matching fields of an enabled route; a
+// disabled route (status 0) has none.
+func fingerprint(v map[string]any) string {
+	if st, ok := v["status"]; ok && idString(st) == "0" {
+		return ""
+	}
+	list := func(single, multi string) []string {
+		var out []string
+		if s, ok := v[single].(string); ok {
+			out = append(out, s)
+		}
+		if arr, ok := v[multi].([]any); ok {
+			for _, e := range arr {
+				if s, ok := e.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	hosts := list("host", "hosts")
+	for i := range hosts {
+		hosts[i] = strings.ToLower(hosts[i])
+	}
+	uris := list("uri", "uris")
+	if len(uris) == 0 {
+		return ""
+	}
+	methods := list("", "methods")
+	priority := "0"
+	if p, ok := v["priority"]; ok {
+		priority = idString(p)
+	}
+	vars, _ := json.Marshal(v["vars"])
+	remote := list("remote_addr", "remote_addrs")
+	fp, _ := json.Marshal([]any{hosts, uris, methods, priority, string(vars), remote})
+	return string(fp)
+}
+
+// afterWrite updates in-process indexes right after a successful write.
+func (s *Server) afterWrite(t *target, kv store.KV) {
+	if t.kind.Name == "routes" {
+		s.conf.apply(t.id, kv.Value, kv.ModRevision, false)
+	}
+}
+
+func (s *Server) afterDelete(t *target) {
+	if t.kind.Name == "routes" {
+		// The delete's revision is unknown here; the watch event removes it
+		// too. Use the max so the entry goes now.
+		s.conf.mu.Lock()
+		cur := s.conf.byID[t.id]
+		s.conf.mu.Unlock()
+		s.conf.apply(t.id, nil, cur.rev+1, true)
+	}
+}

@@ -1,0 +1,172 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stargate-edge/stargate/internal/admin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/store"
+	"github.com/stargate-edge/stargate/internal/store/boltstore"
+	"github.com/stargate-edge/stargate/internal/tlscert"
+)
+
+const (
+	adminKey  = "test-admin-key"
+	viewerKey = "test-viewer-key"
+)
+
+// env is one admin API on a real loopback HTTP server over a real bolt store.
+type env struct {
+	t   *testing.T
+	url string
+	st  store.Store
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := tlscert.NewKeyring(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := admin.New(admin.Options{
+		Store: st, KeyRequired: true, Keyring: ring, Version: "test",
+		Keys:       []admin.Key{{Name: "a", Key: adminKey, Role: admin.RoleAdmin}, {Name: "v", Key: viewerKey, Role: admin.RoleViewer}},
+		CacheZones: map[string]string{"disk_cache_one": "disk", "memory_cache": "memory"},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		st.Close()
+	})
+	return &env{t: t, url: hs.URL, st: st}
+}
+
+// step is one request of a scenario and what must come back.
+type step struct {
+	desc   string
+	method string
+	path   string // below /apisix/admin
+	body   string
+	key    string // "" = admin key, "-" = none
+	status int
+	// want: a JSON document compared exactly (times and indexes zeroed),
+	// or, when it starts with "~", a substring of the body.
+	want string
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (e *env) do(method, path, body, key string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	url := path
+	if !strings.HasPrefix(path, "http") {
+		url = e.url + "/apisix/admin" + path
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	switch key {
+	case "":
+		req.Header.Set("X-API-KEY", adminKey)
+	case "-":
+	default:
+		req.Header.Set("X-API-KEY", key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// run executes steps in order; they share the env's state.
+func (e *env) run(steps []step) {
+	e.t.Helper()
+	for _, s := range steps {
+		r := e.do(s.method, s.path, s.body, s.key)
+		if r.status != s.status {
+			e.t.Errorf("%s: %s %s: status %d, want %d; body %s", s.desc, s.method, s.path, r.status, s.status, r.body)
+			continue
+		}
+		if s.want == "" {
+			continue
+		}
+		if strings.HasPrefix(s.want, "~") {
+			if !strings.Contains(string(r.body), s.want[1:]) {
+				e.t.Errorf("%s: body %s does not contain %q", s.desc, r.body, s.want[1:])
+			}
+			continue
+		}
+		if diff := cmp.Diff(normalize(e.t, []byte(s.want)), normalize(e.t, r.body)); diff != "" {
+			e.t.Errorf("%s: %s %s: body mismatch (-want +got):\n%s", s.desc, s.method, s.path, diff)
+		}
+	}
+}
+
+// normalize decodes JSON and zeroes the fields that vary per run.
+func normalize(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return string(b)
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				switch k {
+				case "create_time", "update_time", "createdIndex", "modifiedIndex":
+					x[k] = 0.0
+				default:
+					x[k] = walk(e)
+				}
+			}
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		}
+		return v
+	}
+	return walk(v)
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %s", r.body)
+	}
+	return m
+}

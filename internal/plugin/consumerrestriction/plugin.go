@@ -1,0 +1,22 @@
+package consumerrestriction
+
+import (
+	_ "embed"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+)
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Name is the plugin's name as APISIX spells it.
+const Name = "consumer-restriction"
+
+func init() {
+	plugin.Register(plugin.Definition{
+		Name:     Name,
+		Priority: 2400,
+		Version:  "0.1",
+		Schema:   schemaJSON,
+	})
+}

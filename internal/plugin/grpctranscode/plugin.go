@@ -1,0 +1,22 @@
+package grpctranscode
+
+import (
+	_ "embed"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+)
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Name is the plugin's name as APISIX spells it.
+const Name = "grpc-transcode"
+
+func init() {
+	plugin.Register(plugin.Definition{
+		Name:     Name,
+		Priority: 506,
+		Version:  "0.1",
+		Schema:   schemaJSON,
+	})
+}

@@ -1,0 +1,23 @@
+package limitreq
+
+import (
+	_ "embed"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+)
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Name is the plugin's name as APISIX spells it.
+const Name = "limit-req"
+
+func init() {
+	plugin.Register(plugin.Definition{
+		Name:     Name,
+		Priority: 1001,
+		Version:  "0.1",
+		Schema:   schemaJSON,
+		Check:    Check,
+	})
+}

@@ -1,0 +1,175 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/stargate-edge/stargate/internal/schema"
+)
+
+// Definition declares a plugin. The schemas are JSON Schema documents in
+// APISIX's form (draft-07 compatible); ConsumerSchema is for auth plugins'
+// consumer/credential config, MetadataSchema for plugin_metadata.
+type Definition struct {
+	Name     string
+	Priority int
+	// Version is reported by GET /plugins?all=true (APISIX reports 0.1 to 0.3).
+	Version string
+	// Type is "auth" for authentication plugins, "" otherwise.
+	Type string
+	// Scope is "global" for plugins that may only run as global rules.
+	Scope string
+	// Stream marks plugins that also exist in the stream (L4) subsystem.
+	Stream         bool
+	Schema         []byte
+	ConsumerSchema []byte
+	MetadataSchema []byte
+	// Check runs cross-field checks the schema cannot express, after the
+	// schema accepted conf. It returns a message for error_msg.
+	Check func(conf map[string]any) error
+}
+
+// Registered is a Definition with its schemas compiled.
+type Registered struct {
+	Definition
+	schema         *schema.Schema
+	consumerSchema *schema.Schema
+	metadataSchema *schema.Schema
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]*Registered{}
+)
+
+// metaSchema is APISIX's `_meta` plugin property (plugin.lua inject_conf).
+const metaSchema = `{"type":"object","properties":{` +
+	`"disable":{"type":"boolean"},` +
+	`"error_response":{"oneOf":[{"type":"string"},{"type":"object"}]},` +
+	`"priority":{"type":"integer","description":"priority of plugins by customized order"},` +
+	`"filter":{"type":"array","description":"filter determines whether the plugin needs to be executed at runtime"},` +
+	`"pre_function":{"type":"string","description":"function to be executed in each phase before execution of plugins"}}}`
+
+// Register adds a plugin. It panics on an empty or duplicate name or a
+// schema that does not compile: both are programming errors found at start.
+func Register(d Definition) {
+	if d.Name == "" {
+		panic("plugin: Register with empty name")
+	}
+	if d.Version == "" {
+		d.Version = "0.1"
+	}
+	if len(d.Schema) == 0 {
+		d.Schema = []byte(`{"type":"object"}`)
+	}
+	r := &Registered{Definition: d}
+	r.schema = schema.MustCompile("plugin/"+d.Name, injectMeta(d.Schema))
+	if len(d.ConsumerSchema) > 0 {
+		r.consumerSchema = schema.MustCompile("plugin/"+d.Name+"/consumer", d.ConsumerSchema)
+	}
+	if len(d.MetadataSchema) > 0 {
+		r.metadataSchema = schema.MustCompile("plugin/"+d.Name+"/metadata", d.MetadataSchema)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[d.Name]; dup {
+		panic("plugin: duplicate registration of " + d.Name)
+	}
+	registry[d.Name] = r
+}
+
+// injectMeta adds the `_meta` property every plugin accepts, as APISIX does
+// when it loads a plugin, so that additionalProperties:false schemas still
+// accept it.
+func injectMeta(doc []byte) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return doc // let Compile report it
+	}
+	props, _ := m["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		m["properties"] = props
+	}
+	if _, ok := props["_meta"]; !ok {
+		var meta any
+		_ = json.Unmarshal([]byte(metaSchema), &meta)
+		props["_meta"] = meta
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return doc
+	}
+	return out
+}
+
+// Lookup returns a registered plugin.
+func Lookup(name string) (*Registered, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	r, ok := registry[name]
+	return r, ok
+}
+
+// All returns every plugin, priority descending (ties by name), the order
+// of GET /plugins/list and of execution.
+func All() []*Registered {
+	mu.RLock()
+	out := make([]*Registered, 0, len(registry))
+	for _, r := range registry {
+		out = append(out, r)
+	}
+	mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Priority != out[j].Priority {
+			return out[i].Priority > out[j].Priority
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// SchemaType selects which of a plugin's schemas to use.
+type SchemaType int
+
+// Schema types, as APISIX's `schema_type` query parameter names them.
+const (
+	SchemaRoute SchemaType = iota
+	SchemaConsumer
+	SchemaMetadata
+)
+
+// Schema returns the requested schema document, or nil when the plugin has
+// none of that type.
+func (r *Registered) Schema(t SchemaType) *schema.Schema {
+	switch t {
+	case SchemaConsumer:
+		return r.consumerSchema
+	case SchemaMetadata:
+		return r.metadataSchema
+	}
+	return r.schema
+}
+
+// Validate checks one plugin's configuration and returns an error worded as
+// APISIX words it after "failed to check the configuration of plugin X err: ".
+func (r *Registered) Validate(conf any, t SchemaType) error {
+	s := r.Schema(t)
+	if s == nil {
+		if t == SchemaConsumer {
+			return fmt.Errorf("plugin %s has no consumer schema", r.Name)
+		}
+		return fmt.Errorf("plugin %s has no metadata schema", r.Name)
+	}
+	if err := s.Validate(conf); err != nil {
+		return err
+	}
+	if r.Check != nil && t == SchemaRoute {
+		if m, ok := conf.(map[string]any); ok {
+			return r.Check(m)
+		}
+	}
+	return nil
+}
