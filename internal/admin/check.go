@@ -311,7 +311,7 @@ var preChecks = map[string]func(map[string]any) error{
 		for _, f := range []string{"fingerprint", "validity_start", "validity_end"} {
 			delete(v, f)
 		}
-		return nil
+		return defaultSNIs(v)
 	},
 }
 

@@ -43,7 +43,7 @@ func buildOpenAPI(version string) []byte {
 		"Error": obj{"type": "object", "required": []string{"error_msg"}, "properties": obj{
 			"error_msg": obj{"type": "string"}, "description": obj{"type": "string"}, "req_body": obj{"type": "string"}}},
 		"NotFound": obj{"type": "object", "properties": obj{"message": obj{"type": "string", "const": "Key not found"}}},
-		"Deleted": obj{"type": "object", "properties": obj{"deleted": obj{"type": "string"}, "key": obj{"type": "string"}}},
+		"Deleted":  obj{"type": "object", "properties": obj{"deleted": obj{"type": "string"}, "key": obj{"type": "string"}}},
 	}
 	for _, name := range resource.SchemaNames() {
 		sc, _ := resource.Schema(name)

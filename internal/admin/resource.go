@@ -272,6 +272,14 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	now := time.Now().Unix()
+	conf["create_time"], conf["update_time"] = now, now
+	// Validate under a placeholder id first: a refused POST must write
+	// nothing, not even the id counter.
+	t.id = strings.Repeat("0", 20)
+	if _, err := s.prepare(ctx, r, t, conf); err != nil {
+		return err
+	}
 	// APISIX takes the id from the revision of a dummy write to gen_id: ids
 	// rise across all kinds, and zero-padding keeps key order = age order.
 	gen, err := s.st.Put(ctx, "/apisix/gen_id", []byte("0"))
@@ -280,11 +288,10 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}
 	t.id = fmt.Sprintf("%020d", gen.ModRevision)
 	t.keyID = t.id
-	now := time.Now().Unix()
-	conf["create_time"], conf["update_time"] = now, now
-	raw, err := s.prepare(ctx, r, t, conf)
+	conf[t.kind.IDField] = t.id
+	raw, err := json.Marshal(conf)
 	if err != nil {
-		return err
+		return fmt.Errorf("admin: encode %s: %w", t.key(), err)
 	}
 	kv, err := s.st.Put(ctx, t.key(), raw, append(opts, store.IfModRevision(0))...)
 	if err != nil {

@@ -30,8 +30,8 @@ type Key struct {
 
 // Options configures a Server.
 type Options struct {
-	Store   store.Store
-	Keys    []Key
+	Store store.Store
+	Keys  []Key
 	// KeyRequired false turns authentication off (APISIX's
 	// admin_key_required: false); meant for loopback-only test setups.
 	KeyRequired bool

@@ -36,21 +36,7 @@ func (s *Server) sealSSL(v map[string]any) error {
 			return badRequest("failed to handle cert-key pair[%d]: %s", i+1, err.Error())
 		}
 	}
-	_, hasSNI := v["sni"]
-	_, hasSNIs := v["snis"]
-	if hasSNI && hasSNIs {
-		return badRequest("only one of sni or snis is allowed")
-	}
-	if !hasSNI && !hasSNIs && typ == "server" {
-		if len(info.Names) == 0 {
-			return badRequest("invalid configuration: no sni given and the certificate names no host")
-		}
-		names := make([]any, len(info.Names))
-		for i, n := range info.Names {
-			names[i] = n
-		}
-		v["snis"] = names
-	}
+	_ = info
 	if key != "" {
 		enc, err := s.ring.Encrypt(key)
 		if err != nil {
@@ -66,6 +52,33 @@ func (s *Server) sealSSL(v map[string]any) error {
 		}
 		keys[i] = enc
 	}
+	return nil
+}
+
+// defaultSNIs fills snis from a server certificate's names when the object
+// names none, before the schema (which requires sni or snis) runs. A
+// certificate that does not parse is reported here, since without names
+// the schema's complaint would be about the missing snis instead.
+func defaultSNIs(v map[string]any) error {
+	_, hasSNI := v["sni"]
+	_, hasSNIs := v["snis"]
+	typ, _ := v["type"].(string)
+	cert, _ := v["cert"].(string)
+	if hasSNI || hasSNIs || (typ != "" && typ != "server") || cert == "" {
+		return nil
+	}
+	info, err := tlscert.Parse(cert, "")
+	if err != nil {
+		return badRequest("%s", err.Error())
+	}
+	if len(info.Names) == 0 {
+		return badRequest("invalid configuration: no sni given and the certificate names no host")
+	}
+	names := make([]any, len(info.Names))
+	for i, n := range info.Names {
+		names[i] = n
+	}
+	v["snis"] = names
 	return nil
 }
 

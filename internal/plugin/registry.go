@@ -27,8 +27,12 @@ type Definition struct {
 	ConsumerSchema []byte
 	MetadataSchema []byte
 	// Check runs cross-field checks the schema cannot express, after the
-	// schema accepted conf. It returns a message for error_msg.
+	// schema accepted conf. It returns a message for error_msg. conf's
+	// numbers are json.Number.
 	Check func(conf map[string]any) error
+	// CheckConsumer is Check for the consumer/credential config of auth
+	// plugins.
+	CheckConsumer func(conf map[string]any) error
 }
 
 // Registered is a Definition with its schemas compiled.
@@ -50,7 +54,8 @@ const metaSchema = `{"type":"object","properties":{` +
 	`"error_response":{"oneOf":[{"type":"string"},{"type":"object"}]},` +
 	`"priority":{"type":"integer","description":"priority of plugins by customized order"},` +
 	`"filter":{"type":"array","description":"filter determines whether the plugin needs to be executed at runtime"},` +
-	`"pre_function":{"type":"string","description":"function to be executed in each phase before execution of plugins"}}}`
+	`"pre_function":{"type":"string","description":"function to be executed in each phase before execution of plugins"}},` +
+	`"additionalProperties":false}`
 
 // Register adds a plugin. It panics on an empty or duplicate name or a
 // schema that does not compile: both are programming errors found at start.
@@ -166,9 +171,15 @@ func (r *Registered) Validate(conf any, t SchemaType) error {
 	if err := s.Validate(conf); err != nil {
 		return err
 	}
-	if r.Check != nil && t == SchemaRoute {
+	check := r.Check
+	if t == SchemaConsumer {
+		check = r.CheckConsumer
+	} else if t == SchemaMetadata {
+		check = nil
+	}
+	if check != nil {
 		if m, ok := conf.(map[string]any); ok {
-			return r.Check(m)
+			return check(m)
 		}
 	}
 	return nil

@@ -38,6 +38,8 @@ func Compile(name string, doc []byte) (*Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
+	// APISIX's validator checks formats (ipv4, ipv6, ...); so do we.
+	c.AssertFormat()
 	url := "mem:///" + name + ".json"
 	if err := c.AddResource(url, v); err != nil {
 		return nil, fmt.Errorf("schema %s: %w", name, err)

@@ -77,20 +77,6 @@ func Object(conf map[string]any, key string) (map[string]any, bool) {
 	return m, ok
 }
 
-// Display renders a configuration value the way Lua's tostring/.. would in
-// an error message: strings bare, numbers without a trailing ".0".
-func Display(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case nil:
-		return "nil"
-	}
-	return fmt.Sprint(v)
-}
-
 // ValidIPOrCIDR reports whether s is an IPv4/IPv6 address or CIDR, as
 // APISIX's core.ip.validate_cidr_or_ip accepts them.
 func ValidIPOrCIDR(s string) bool {

@@ -22,9 +22,16 @@
 // open and silent forever: the member cannot learn of new writes, so the
 // watcher keeps serving a stale configuration and never finds out. With it
 // the member cancels the watch when it has no leader, and Watch ends with an
-// error wrapping store.ErrUnavailable; the caller re-lists and re-watches,
-// which the client routes to a healthy member. A compacted start revision
-// ends the watch with store.ErrCompacted.
+// error wrapping store.ErrUnavailable (within about a second with etcd's
+// default timing; TestNoLeader checks it against a real three-member
+// cluster, and fails without the option). The caller re-lists and
+// re-watches, which the client can send to another member. A compacted start
+// revision ends the watch with store.ErrCompacted.
+//
+// A cluster that is unreachable altogether (every member down) does not end
+// a watch: the client reconnects with backoff and resumes from the last
+// revision it delivered, without a gap, once a member is back. Unary calls
+// fail with store.ErrUnavailable meanwhile.
 //
 // Errors say where they come from ("etcdstore: …") and wrap both the store
 // sentinel and the client error: deadlines, an unreachable cluster or a lost

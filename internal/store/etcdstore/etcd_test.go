@@ -51,7 +51,8 @@ func newStore(t *testing.T) store.Store {
 	s, err := etcdstore.New(t.Context(), etcdstore.Config{
 		Endpoints:   srv.Endpoints(),
 		DialTimeout: 5 * time.Second,
-		Prefix:      fmt.Sprintf("/test/%d", storeSeq.Add(1)),
+		// Fixed width: no store's prefix is a prefix of another's.
+		Prefix: fmt.Sprintf("/test/%06d", storeSeq.Add(1)),
 	})
 	if err != nil {
 		t.Fatalf("etcdstore.New: %v", err)
@@ -77,6 +78,7 @@ func newClient(t *testing.T) *clientv3.Client {
 }
 
 func TestContract(t *testing.T) {
+	etcdtest.Check(t, srvErr)
 	storetest.Run(t, newStore)
 }
 
@@ -178,5 +180,56 @@ func TestUnavailableAfterStop(t *testing.T) {
 				t.Fatalf("%s took %v to fail, want about the 1s request timeout", op.desc, d)
 			}
 		})
+	}
+}
+
+// TestNoLeader takes the quorum away from a three-member cluster under a
+// store talking to one member: the watch must end with store.ErrUnavailable
+// (that is what WithRequireLeader buys) and reads must fail the same way.
+func TestNoLeader(t *testing.T) {
+	cluster := etcdtest.StartCluster(t, 3)
+	s, err := etcdstore.New(t.Context(), etcdstore.Config{
+		Endpoints:      cluster.Members[0].Endpoints(),
+		RequestTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer s.Close()
+	kv, err := s.Put(t.Context(), "/apisix/routes/1", []byte("x"))
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := s.Watch(ctx, "/apisix/", kv.ModRevision)
+
+	for _, m := range cluster.Members[1:] {
+		m.Kill()
+	}
+	start := time.Now()
+	timeout := time.After(15 * time.Second)
+	var gotErr error
+	for open := true; open; {
+		select {
+		case r, ok := <-ch:
+			open = ok
+			if ok && r.Err == nil {
+				t.Fatalf("unexpected watch response %+v", r)
+			}
+			if ok {
+				gotErr = r.Err
+			}
+		case <-timeout:
+			t.Fatalf("watch still open %v after the quorum was lost", time.Since(start))
+		}
+	}
+	if !errors.Is(gotErr, store.ErrUnavailable) {
+		t.Fatalf("watch ended with %v, want store.ErrUnavailable", gotErr)
+	}
+	t.Logf("watch ended %v after the quorum was lost: %v", time.Since(start).Round(time.Millisecond), gotErr)
+
+	if _, err := s.Get(t.Context(), "/apisix/routes/1"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Get without a leader: %v, want store.ErrUnavailable", err)
 	}
 }

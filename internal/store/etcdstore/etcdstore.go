@@ -34,7 +34,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Prefix, if set, is prepended to every key in etcd and stripped from
 	// every key returned, so several stores (or tests) can share a cluster.
-	// Leave it empty for APISIX-compatible keys.
+	// It is a plain byte prefix: List and Watch of "" cover every etcd key
+	// starting with it, so no store's Prefix may be a prefix of another's
+	// ("/a/" and "/b/", not "/a" and "/ab"). Leave it empty for
+	// APISIX-compatible keys.
 	Prefix string
 }
 
@@ -94,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	defer cancel()
 	if _, err := s.revision(pctx); err != nil {
 		_ = c.Close()
-		return nil, wrap(fmt.Sprintf("connecting to %v", cfg.Endpoints), err)
+		return nil, wrapCtx(pctx, fmt.Sprintf("connecting to %v", cfg.Endpoints), err)
 	}
 	return s, nil
 }
@@ -124,7 +127,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 	defer end()
 	resp, err := s.c.Get(ctx, s.prefix+key)
 	if err != nil {
-		return store.KV{}, wrap(op, err)
+		return store.KV{}, wrapCtx(ctx, op, err)
 	}
 	if len(resp.Kvs) == 0 {
 		return store.KV{}, wrap(op, store.ErrNotFound)
@@ -145,7 +148,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.KV, int64, err
 		clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
-		return nil, 0, wrap(op, err)
+		return nil, 0, wrapCtx(ctx, op, err)
 	}
 	kvs := make([]store.KV, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
@@ -172,7 +175,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts ...store
 		secs := int64((o.TTL + time.Second - 1) / time.Second)
 		lr, err := s.c.Grant(ctx, secs)
 		if err != nil {
-			return store.KV{}, wrap(op+": granting lease", err)
+			return store.KV{}, wrapCtx(ctx, op+": granting lease", err)
 		}
 		lease = lr.ID
 		putOpts = append(putOpts, clientv3.WithLease(lease))
@@ -189,7 +192,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts ...store
 	).Commit()
 	if err != nil {
 		// The put may have been applied; the lease must stay.
-		return store.KV{}, wrap(op, err)
+		return store.KV{}, wrapCtx(ctx, op, err)
 	}
 	if !resp.Succeeded {
 		if lease != 0 {
@@ -223,7 +226,7 @@ func (s *Store) Delete(ctx context.Context, key string, opts ...store.PutOption)
 	}
 	resp, err := txn.Then(clientv3.OpDelete(k, clientv3.WithPrevKV())).Commit()
 	if err != nil {
-		return store.KV{}, wrap(op, err)
+		return store.KV{}, wrapCtx(ctx, op, err)
 	}
 	if !resp.Succeeded {
 		return store.KV{}, wrap(fmt.Sprintf("%s if mod revision %d", op, o.IfModRevision), store.ErrConflict)
@@ -245,7 +248,7 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	defer end()
 	rev, err := s.revision(ctx)
 	if err != nil {
-		return 0, wrap("revision", err)
+		return 0, wrapCtx(ctx, "revision", err)
 	}
 	return rev, nil
 }
@@ -405,6 +408,15 @@ func revisionIs(key string, rev int64) clientv3.Cmp {
 	return clientv3.Compare(clientv3.ModRevision(key), "=", rev)
 }
 
+// wrapCtx is wrap for the error of a call made with ctx. When ctx has ended,
+// its error joins the chain, whatever form the client gave the failure.
+func wrapCtx(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return wrap(op, err)
+}
+
 // wrap prefixes err with where it came from and maps client errors onto the
 // store's sentinels, keeping the original in the chain.
 func wrap(op string, err error) error {
@@ -427,6 +439,12 @@ func wrap(op string, err error) error {
 // connection, no leader, a server-side timeout.
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	// An etcd 3.4 server whose own copy of the request deadline passes
+	// (it can pass just before the client's) answers with the bare context
+	// error, which gRPC sends as Unknown.
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown && st.Message() == context.DeadlineExceeded.Error() {
 		return true
 	}
 	var code codes.Code

@@ -86,37 +86,131 @@ func Start(tb testing.TB) *Server {
 // StartServer starts a server and waits until it reports healthy. The caller
 // must Stop it. A missing binary is reported as an error wrapping ErrNoBinary.
 func StartServer() (*Server, error) {
+	// A single member has no peers to lose, so fast ticks are safe. They
+	// make startup quick and lower the minimum lease TTL (1.5 election
+	// timeouts, rounded up to a second) to 1s, so TTL tests get the TTL
+	// they asked for.
+	members, err := startMembers(1, 10, 100)
+	if err != nil {
+		return nil, err
+	}
+	return members[0], nil
+}
+
+// Cluster is a running multi-member etcd cluster.
+type Cluster struct {
+	Members []*Server
+}
+
+// Endpoints returns the client URLs of every member.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, m := range c.Members {
+		eps = append(eps, m.endpoint)
+	}
+	return eps
+}
+
+// Stop stops every member.
+func (c *Cluster) Stop() error {
+	var errs []error
+	for _, m := range c.Members {
+		errs = append(errs, m.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// StartCluster starts an n-member cluster for one test and stops it when tb
+// ends; stopping members lets a test take away the quorum. It skips tb when
+// etcd is not installed (see Check).
+func StartCluster(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	// Slower ticks than a single member's: peers must not lose their
+	// leader on a loaded machine.
+	members, err := startMembers(n, 25, 250)
+	Check(tb, err)
+	c := &Cluster{Members: members}
+	tb.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			tb.Errorf("stopping etcd cluster: %v", err)
+		}
+	})
+	return c
+}
+
+// startMembers starts an n-member cluster and waits for every member to be
+// healthy. Ports are picked by binding :0 and releasing them, so another
+// process may grab one before etcd binds it; it retries a few times.
+func startMembers(n, heartbeatMillis, electionMillis int) ([]*Server, error) {
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoBinary, err)
 	}
-	// Ports are picked by binding :0 and releasing them, so another process
-	// may grab one before etcd binds it; retry a few times on failure.
 	var lastErr error
 	for range 3 {
-		s, err := start(bin)
+		members, err := tryMembers(bin, n, heartbeatMillis, electionMillis)
 		if err == nil {
-			return s, nil
+			return members, nil
 		}
 		lastErr = err
 	}
 	return nil, lastErr
 }
 
-func start(bin string) (*Server, error) {
-	ports, err := freePorts(2)
+func tryMembers(bin string, n, heartbeatMillis, electionMillis int) ([]*Server, error) {
+	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
 	}
+	token := make([]byte, 8)
+	_, _ = rand.Read(token)
+	var initial []string
+	for i := range n {
+		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[2*i+1]))
+	}
+	var members []*Server
+	stopAll := func() {
+		for _, m := range members {
+			_ = m.Stop()
+		}
+	}
+	for i := range n {
+		m, err := launch(bin, []string{
+			"--name", fmt.Sprintf("m%d", i),
+			"--listen-client-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			"--advertise-client-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			"--initial-cluster", strings.Join(initial, ","),
+			"--initial-cluster-state", "new",
+			"--initial-cluster-token", "etcdtest-" + hex.EncodeToString(token),
+			"--heartbeat-interval", fmt.Sprint(heartbeatMillis),
+			"--election-timeout", fmt.Sprint(electionMillis),
+			"--logger", "zap",
+			"--log-outputs", "stderr",
+		}, fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]))
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		members = append(members, m)
+	}
+	for _, m := range members {
+		if err := m.waitHealthy(startTimeout); err != nil {
+			logTail := m.tailLog(4096)
+			stopAll()
+			return nil, fmt.Errorf("%w\netcd log tail:\n%s", err, logTail)
+		}
+	}
+	return members, nil
+}
+
+// launch starts one etcd process with a fresh data directory.
+func launch(bin string, args []string, clientURL string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "etcdtest-")
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: %w", err)
 	}
-	clientURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	token := make([]byte, 8)
-	_, _ = rand.Read(token)
-
 	s := &Server{
 		endpoint: clientURL,
 		dataDir:  filepath.Join(dir, "data"),
@@ -130,25 +224,7 @@ func start(bin string) (*Server, error) {
 	}
 	defer logFile.Close() // the child holds its own descriptor
 
-	s.cmd = exec.Command(bin,
-		"--name", "default",
-		"--data-dir", s.dataDir,
-		"--listen-client-urls", clientURL,
-		"--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL,
-		"--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "default="+peerURL,
-		"--initial-cluster-state", "new",
-		"--initial-cluster-token", "etcdtest-"+hex.EncodeToString(token),
-		// A single member has no peers to lose, so fast ticks are safe.
-		// They make startup quick and lower the minimum lease TTL
-		// (1.5 election timeouts, rounded up to a second) to 1s, so
-		// TTL tests see the TTL they asked for.
-		"--heartbeat-interval", "10",
-		"--election-timeout", "100",
-		"--logger", "zap",
-		"--log-outputs", "stderr",
-	)
+	s.cmd = exec.Command(bin, append([]string{"--data-dir", s.dataDir}, args...)...)
 	s.cmd.Env = cleanEnv()
 	s.cmd.Stdout = logFile
 	s.cmd.Stderr = logFile
@@ -161,11 +237,6 @@ func start(bin string) (*Server, error) {
 		s.waitErr = s.cmd.Wait()
 		close(s.exited)
 	}()
-	if err := s.waitHealthy(startTimeout); err != nil {
-		logTail := s.tailLog(4096)
-		_ = s.Stop()
-		return nil, fmt.Errorf("%w\netcd log tail:\n%s", err, logTail)
-	}
 	return s, nil
 }
 
@@ -228,6 +299,17 @@ func (s *Server) Stop() error {
 		s.stopErr = os.RemoveAll(filepath.Dir(s.dataDir))
 	})
 	return s.stopErr
+}
+
+// Kill stops the server with SIGKILL, as a crash would, and waits for it to
+// exit. Its data stays until Stop.
+func (s *Server) Kill() {
+	select {
+	case <-s.exited:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
 }
 
 func (s *Server) tailLog(n int64) string {
