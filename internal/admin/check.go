@@ -76,6 +76,11 @@ func (s *Server) validate(ctx context.Context, t *target, value map[string]any) 
 	if err := s.checkPlugins(ctx, t, value); err != nil {
 		return err
 	}
+	if t.kind.Name == "consumers" || t.kind.Name == "credentials" {
+		if err := s.checkDuplicateIdentity(ctx, t, value); err != nil {
+			return err
+		}
+	}
 	return s.checkRefs(ctx, t, value)
 }
 
