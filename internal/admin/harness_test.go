@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,6 +21,8 @@ import (
 	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
 	"github.com/stargate-edge/stargate/internal/store"
 	"github.com/stargate-edge/stargate/internal/store/boltstore"
+	"github.com/stargate-edge/stargate/internal/store/etcdstore"
+	"github.com/stargate-edge/stargate/internal/testutil/etcdtest"
 	"github.com/stargate-edge/stargate/internal/tlscert"
 )
 
@@ -32,12 +38,62 @@ type env struct {
 	st  store.Store
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv is an env on the embedded store.
+func newEnv(t *testing.T) *env { return newEnvWith(t, "bolt") }
+
+// backends runs a scenario on both store backends: the admin API must
+// behave identically on each.
+func backends(t *testing.T, f func(t *testing.T, e *env)) {
 	t.Helper()
+	t.Run("bolt", func(t *testing.T) { f(t, newEnvWith(t, "bolt")) })
+	t.Run("etcd", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("etcd backend runs in the full suite")
+		}
+		f(t, newEnvWith(t, "etcd"))
+	})
+}
+
+var (
+	etcdOnce sync.Once
+	etcdSrv  *etcdtest.Server
+	etcdErr  error
+	etcdSeq  atomic.Int64
+)
+
+// TestMain stops the shared etcd server, if a test started one.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if etcdSrv != nil {
+		_ = etcdSrv.Stop()
+	}
+	os.Exit(code)
+}
+
+func openStore(t *testing.T, backend string) store.Store {
+	t.Helper()
+	if backend == "etcd" {
+		etcdOnce.Do(func() { etcdSrv, etcdErr = etcdtest.StartServer() })
+		etcdtest.Check(t, etcdErr)
+		st, err := etcdstore.New(context.Background(), etcdstore.Config{
+			Endpoints: etcdSrv.Endpoints(),
+			Prefix:    fmt.Sprintf("/admintest/%06d", etcdSeq.Add(1)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func newEnvWith(t *testing.T, backend string) *env {
+	t.Helper()
+	st := openStore(t, backend)
 	ring, err := tlscert.NewKeyring(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
