@@ -98,6 +98,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 
+	if cfg.Role == "all" || cfg.Role == "edge" {
+		stopDNS, err := startDNS(runCtx, cfg, st, log, reg)
+		if err != nil {
+			return err
+		}
+		defer stopDNS()
+	}
+
 	ln, err := net.Listen("tcp", cfg.AdminListen)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)

@@ -177,6 +177,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rest string) erro
 		return errMsg(http.StatusNotFound, "not found")
 	}
 	switch segs[0] {
+	case "dns":
+		return s.serveDNS(w, r, segs[1:])
 	case "plugins":
 		return s.servePlugins(w, r, segs[1:])
 	case "schema":
