@@ -197,7 +197,7 @@ func (c *Config) Validate() error {
 	}
 	switch c.Store {
 	case "bolt":
-		if c.Role != "all" {
+		if c.Role == "control" || c.Role == "edge" {
 			errs = append(errs, fmt.Errorf("role %q needs a shared store: use --store etcd", c.Role))
 		}
 	case "etcd":

@@ -33,6 +33,11 @@ type Definition struct {
 	// CheckConsumer is Check for the consumer/credential config of auth
 	// plugins.
 	CheckConsumer func(conf map[string]any) error
+	// New builds the runtime instance. Nil means the plugin is declared
+	// (its config validates) but has no runtime in this build: routes
+	// using it are kept out of the data plane rather than served without
+	// it, so an unimplemented auth plugin never fails open.
+	New Factory
 }
 
 // Registered is a Definition with its schemas compiled.
