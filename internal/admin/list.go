@@ -165,8 +165,46 @@ func (s *Server) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		end := min(start+pageSize, len(out.List))
 		out.List = out.List[start:end]
 	}
-	s.writeJSON(w, http.StatusOK, out)
+	s.writeList(w, out)
 	return nil
+}
+
+// writeList encodes a list by hand: the stored values are already JSON, so
+// they are checked (json.Valid, a scan) and copied, not re-encoded. This is
+// most of the cost of listing 10k routes.
+func (s *Server) writeList(w http.ResponseWriter, out listBody) {
+	size := 32
+	for _, e := range out.List {
+		size += len(e.Key) + len(e.Value) + 80
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"total":`...)
+	b = strconv.AppendInt(b, int64(out.Total), 10)
+	b = append(b, `,"list":[`...)
+	for i, e := range out.List {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		kb, _ := json.Marshal(e.Key)
+		b = append(b, kb...)
+		b = append(b, `,"value":`...)
+		if json.Valid(e.Value) {
+			b = append(b, e.Value...)
+		} else {
+			b = append(b, "null"...)
+			s.log.Error("admin: stored value is not JSON", "key", e.Key)
+		}
+		b = append(b, `,"createdIndex":`...)
+		b = strconv.AppendInt(b, e.CreatedIndex, 10)
+		b = append(b, `,"modifiedIndex":`...)
+		b = strconv.AppendInt(b, e.ModifiedIndex, 10)
+		b = append(b, '}')
+	}
+	b = append(b, "]}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // parsePaging applies APISIX's rules: paging happens only when both page
