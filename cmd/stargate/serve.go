@@ -21,6 +21,8 @@ import (
 	"github.com/stargate-edge/stargate/internal/config"
 	"github.com/stargate-edge/stargate/internal/metrics"
 	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
+	"github.com/stargate-edge/stargate/internal/snapshot"
 	"github.com/stargate-edge/stargate/internal/store"
 	"github.com/stargate-edge/stargate/internal/store/boltstore"
 	"github.com/stargate-edge/stargate/internal/store/etcdstore"
@@ -71,12 +73,39 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	if cfg.Role == "all" || cfg.Role == "control" {
-		keys, err := adminKeys(cfg, log)
+	ring, err := keyring(cfg)
+	if err != nil {
+		return err
+	}
+	var matcherImpl admin.Matcher
+	var applied func(context.Context, int64)
+	if cfg.Role == "all" || cfg.Role == "edge" {
+		e, err := startEdge(runCtx, cfg, st, ring, log, reg)
 		if err != nil {
 			return err
 		}
-		ring, err := keyring(cfg)
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			e.shutdown(sctx)
+		}()
+		matcherImpl = matcher{loader: e.loader}
+		applied = func(ctx context.Context, rev int64) {
+			c, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_ = e.loader.WaitRevision(c, rev)
+		}
+	} else {
+		// A control node compiles the configuration too, to answer
+		// /debug/match, but serves no traffic.
+		loader := snapshot.New(snapshot.Options{Store: st, Keyring: ring, Logger: log, Upstreams: upstream.NewManager(log)})
+		if err := loader.Start(runCtx); err != nil {
+			return err
+		}
+		matcherImpl = matcher{loader: loader}
+	}
+	if cfg.Role == "all" || cfg.Role == "control" {
+		keys, err := adminKeys(cfg, log)
 		if err != nil {
 			return err
 		}
@@ -86,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		adm := admin.New(admin.Options{
 			Store: st, Keys: keys, KeyRequired: cfg.KeyRequired(), Keyring: ring,
-			Logger: log, Version: version, CacheZones: zones,
+			Logger: log, Version: version, CacheZones: zones, Matcher: matcherImpl, Applied: applied,
 		})
 		if err := adm.Start(runCtx); err != nil {
 			return err

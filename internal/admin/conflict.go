@@ -192,13 +192,23 @@ func fingerprint(v map[string]any) string {
 }
 
 // afterWrite updates in-process indexes right after a successful write.
-func (s *Server) afterWrite(t *target, kv store.KV) {
+func (s *Server) afterWrite(ctx context.Context, t *target, kv store.KV) {
 	if t.kind.Name == "routes" {
 		s.conf.apply(t.id, kv.Value, kv.ModRevision, false)
 	}
+	if s.opts.Applied != nil {
+		s.opts.Applied(ctx, kv.ModRevision)
+	}
 }
 
-func (s *Server) afterDelete(t *target) {
+func (s *Server) afterDelete(ctx context.Context, t *target) {
+	defer func() {
+		if s.opts.Applied != nil {
+			if rev, err := s.st.Revision(ctx); err == nil {
+				s.opts.Applied(ctx, rev)
+			}
+		}
+	}()
 	if t.kind.Name == "routes" {
 		// The delete's revision is unknown here; the watch event removes it
 		// too. Use the max so the entry goes now.

@@ -239,7 +239,7 @@ func (s *Server) put(ctx context.Context, w http.ResponseWriter, r *http.Request
 		if err != nil {
 			return storeError(err)
 		}
-		s.afterWrite(t, kv)
+		s.afterWrite(ctx, t, kv)
 		status := http.StatusCreated
 		if exists {
 			status = http.StatusOK
@@ -297,7 +297,7 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return storeError(err)
 	}
-	s.afterWrite(t, kv)
+	s.afterWrite(ctx, t, kv)
 	val, err := s.present(t, raw)
 	if err != nil {
 		return err
@@ -362,7 +362,7 @@ func (s *Server) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return storeError(err)
 	}
-	s.afterWrite(t, kv)
+	s.afterWrite(ctx, t, kv)
 	val, err := s.present(t, raw)
 	if err != nil {
 		return err
@@ -387,7 +387,7 @@ func (s *Server) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if _, err := s.st.Delete(ctx, t.key(), store.IfModRevision(old.ModRevision)); err != nil {
 		return storeError(err)
 	}
-	s.afterDelete(t)
+	s.afterDelete(ctx, t)
 	if t.kind.Name == "consumers" {
 		// A consumer's credentials go with it.
 		creds, _, err := s.st.List(ctx, t.key()+"/credentials/")

@@ -43,6 +43,20 @@ type Options struct {
 	// CacheZones names the configured cache zones and their kinds
 	// ("memory" | "disk"), for proxy-cache checks.
 	CacheZones map[string]string
+	// Matcher answers /debug/match from the compiled configuration; nil
+	// disables the endpoint.
+	Matcher Matcher
+	// Applied, when set, is called after every successful write with its
+	// store revision and delays the answer until it returns: in one
+	// process it waits for the local data plane to serve that revision,
+	// so the request after the admin API's answer already sees the change.
+	Applied func(ctx context.Context, rev int64)
+}
+
+// Matcher tells which route would serve a request, with its merged
+// configuration (a JSON-ready value).
+type Matcher interface {
+	Match(method, host, uri, remoteAddr string) (any, bool)
 }
 
 // Server is the admin API.
@@ -179,6 +193,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rest string) erro
 	switch segs[0] {
 	case "dns":
 		return s.serveDNS(w, r, segs[1:])
+	case "debug":
+		if len(segs) == 2 && segs[1] == "match" {
+			return s.serveMatch(w, r)
+		}
+		return errMsg(http.StatusNotFound, "not found")
 	case "plugins":
 		return s.servePlugins(w, r, segs[1:])
 	case "schema":

@@ -52,8 +52,12 @@ type Config struct {
 	// SSLEncryptKey is the hex AES-256 key that seals ssl private keys; all
 	// control nodes sharing an etcd store need the same one. Default: a key
 	// generated into <data-dir>/ssl.keyring.
-	SSLEncryptKey   string        `yaml:"ssl_encrypt_key"`
-	CacheZones      []CacheZone   `yaml:"cache_zones"`
+	SSLEncryptKey string      `yaml:"ssl_encrypt_key"`
+	CacheZones    []CacheZone `yaml:"cache_zones"`
+	// DefaultCertFile/DefaultKeyFile (PEM files) answer TLS clients whose
+	// SNI matches no ssl object; without them such clients get an alert.
+	DefaultCertFile string        `yaml:"default_cert_file"`
+	DefaultKeyFile  string        `yaml:"default_key_file"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
@@ -246,6 +250,9 @@ func (c *Config) Validate() error {
 		if z.Size <= 0 {
 			errs = append(errs, fmt.Errorf("cache_zones[%d] %s: size must be > 0", i, z.Name))
 		}
+	}
+	if (c.DefaultCertFile == "") != (c.DefaultKeyFile == "") {
+		errs = append(errs, errors.New("default_cert_file and default_key_file go together"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)

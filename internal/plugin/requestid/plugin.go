@@ -18,5 +18,6 @@ func init() {
 		Priority: 12015,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newRequestID,
 	})
 }

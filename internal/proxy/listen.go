@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/snapshot"
+)
+
+// Options configures the proxy listeners.
+type Options struct {
+	HTTPAddr  string // "" = no plain listener
+	HTTPSAddr string // "" = no TLS listener
+	Snapshots *snapshot.Loader
+	Logger    *slog.Logger
+	// Limits and timeouts a public edge needs (slowloris, huge headers).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+}
+
+// Servers are the running proxy listeners.
+type Servers struct {
+	httpSrv, httpsSrv *http.Server
+	httpLn, httpsLn   net.Listener
+}
+
+// Start binds the listeners and serves in the background. Binding errors
+// are returned; the bound addresses are logged (":0" picks free ports).
+func Start(opts Options) (*Servers, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 60 * time.Second
+	}
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = 64 << 10
+	}
+	s := &Servers{}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	if opts.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", opts.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: http listener: %w", err)
+		}
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(true) // h2c with prior knowledge
+		s.httpLn = ln
+		s.httpSrv = &http.Server{
+			Handler:           NewHandler(opts.Snapshots, log, false),
+			Protocols:         &p,
+			ReadHeaderTimeout: opts.ReadHeaderTimeout,
+			IdleTimeout:       opts.IdleTimeout,
+			MaxHeaderBytes:    opts.MaxHeaderBytes,
+			ErrorLog:          errLog,
+		}
+		go s.httpSrv.Serve(ln)
+		log.Info("proxy listening", "proto", "http", "addr", ln.Addr().String())
+	}
+	if opts.HTTPSAddr != "" {
+		ln, err := net.Listen("tcp", opts.HTTPSAddr)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("proxy: https listener: %w", err)
+		}
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+		tlsConf := &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			NextProtos: []string{"h2", "http/1.1"},
+			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				if c := opts.Snapshots.Current().Certs.Lookup(hello.ServerName); c != nil {
+					return c, nil
+				}
+				return nil, errors.New("no certificate for this server name")
+			},
+		}
+		s.httpsLn = ln
+		s.httpsSrv = &http.Server{
+			Handler:           NewHandler(opts.Snapshots, log, true),
+			Protocols:         &p,
+			TLSConfig:         tlsConf,
+			ReadHeaderTimeout: opts.ReadHeaderTimeout,
+			IdleTimeout:       opts.IdleTimeout,
+			MaxHeaderBytes:    opts.MaxHeaderBytes,
+			ErrorLog:          errLog,
+		}
+		// ServeTLS with no files: certificates come from GetCertificate,
+		// and it sets up HTTP/2 by ALPN.
+		go s.httpsSrv.ServeTLS(ln, "", "")
+		log.Info("proxy listening", "proto", "https", "addr", ln.Addr().String())
+	}
+	return s, nil
+}
+
+// HTTPAddr is the bound plain address ("" when not listening).
+func (s *Servers) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// HTTPSAddr is the bound TLS address.
+func (s *Servers) HTTPSAddr() string {
+	if s.httpsLn == nil {
+		return ""
+	}
+	return s.httpsLn.Addr().String()
+}
+
+// Shutdown stops accepting and waits for in-flight requests until ctx ends.
+func (s *Servers) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+		if srv != nil {
+			errs = append(errs, srv.Shutdown(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the listeners at once.
+func (s *Servers) Close() {
+	for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
+		if srv != nil {
+			srv.Close()
+		}
+	}
+	for _, ln := range []net.Listener{s.httpLn, s.httpsLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}

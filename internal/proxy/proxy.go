@@ -1,0 +1,411 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/proxy/router"
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
+	"github.com/stargate-edge/stargate/internal/snapshot"
+)
+
+// maxRetryBody is the largest request body kept in memory so that a retry
+// can send it again; larger bodies are streamed once, without retries.
+const maxRetryBody = 1 << 20
+
+// Handler serves proxied requests from the loader's current snapshot.
+type Handler struct {
+	snaps *snapshot.Loader
+	log   *slog.Logger
+	// TLS tells the handler it sits behind the TLS listener (scheme https).
+	TLS bool
+}
+
+// NewHandler returns the pipeline for one listener.
+func NewHandler(snaps *snapshot.Loader, log *slog.Logger, tls bool) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{snaps: snaps, log: log, TLS: tls}
+}
+
+var (
+	notFoundBody = []byte(`{"error_msg":"404 Route Not Found"}` + "\n")
+	badGateway   = []byte(`{"error_msg":"502 Bad Gateway"}` + "\n")
+	gwTimeout    = []byte(`{"error_msg":"504 Gateway Time-out"}` + "\n")
+)
+
+// hopHeaders are connection-level headers a proxy must not forward
+// (RFC 9110 section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHop(h http.Header) {
+	if c := h.Values("Connection"); len(c) > 0 {
+		for _, v := range c {
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					h.Del(f)
+				}
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+}
+
+// Route finds the route a request would take; the debug endpoint uses it.
+func Route(snap *snapshot.Snapshot, method, host, path string, remote netip.Addr, v router.Request) (*snapshot.Route, router.Match, bool) {
+	v.Method, v.Host, v.Path, v.Remote = method, host, path, remote
+	m, ok := snap.Router.Match(&v)
+	if !ok {
+		return nil, m, false
+	}
+	return m.Route.Target.(*snapshot.Route), m, true
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := h.snaps.Current()
+	host := strings.ToLower(r.Host)
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	remote, _ := netip.ParseAddrPort(r.RemoteAddr)
+	scheme := "http"
+	if h.TLS {
+		scheme = "https"
+	}
+	rv := &reqVars{r: r, host: host, remote: remote.Addr().String(), scheme: scheme}
+	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}}
+
+	m, ok := snap.Router.Match(&router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv})
+	var rt *snapshot.Route
+	if ok {
+		rt = m.Route.Target.(*snapshot.Route)
+		rv.params = m.Params
+		pc.RouteID, pc.ServiceID = rt.ID, rt.ServiceID
+	}
+	// Global rules run whether or not a route matched.
+	if h.runPhases(w, pc, snap.Global, rt) {
+		return
+	}
+	if rt == nil {
+		h.answer(w, pc, http.StatusNotFound, notFoundBody)
+		return
+	}
+	if rt.Upstream == nil {
+		h.log.Warn("proxy: route has no upstream", "route", rt.ID)
+		h.answer(w, pc, http.StatusBadGateway, badGateway)
+		return
+	}
+	status := h.forward(w, r, pc, rt, rv, snap)
+	for _, p := range snap.Global.Log {
+		p.Log(pc, status)
+	}
+	for _, p := range rt.Plugins.Log {
+		p.Log(pc, status)
+	}
+	_ = start
+}
+
+// runPhases runs rewrite then access, global chain before the route's in
+// each phase. It reports true when a plugin answered the request.
+func (h *Handler) runPhases(w http.ResponseWriter, pc *plugin.Ctx, global *plugin.Chain, rt *snapshot.Route) bool {
+	var route *plugin.Chain
+	if rt != nil {
+		route = rt.Plugins
+	}
+	done := func() bool {
+		if ex, status, body := pc.Exited(); ex {
+			h.answer(w, pc, status, body)
+			return true
+		}
+		return false
+	}
+	for _, p := range global.Rewrite {
+		if p.Rewrite(pc); done() {
+			return true
+		}
+	}
+	if route != nil {
+		for _, p := range route.Rewrite {
+			if p.Rewrite(pc); done() {
+				return true
+			}
+		}
+	}
+	for _, p := range global.Access {
+		if p.Access(pc); done() {
+			return true
+		}
+	}
+	if route != nil {
+		for _, p := range route.Access {
+			if p.Access(pc); done() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// answer sends a response produced by Stargate itself (not the upstream).
+func (h *Handler) answer(w http.ResponseWriter, pc *plugin.Ctx, status int, body []byte) {
+	hdr := w.Header()
+	for k, v := range pc.RespHeader {
+		hdr[k] = v
+	}
+	if hdr.Get("Content-Type") == "" && len(body) > 0 && (body[0] == '{' || body[0] == '[') {
+		hdr.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// forward proxies to the upstream with retries; it returns the status sent.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, rv *reqVars, snap *snapshot.Snapshot) int {
+	up := rt.Upstream
+	timeouts := up.Timeout
+	if rt.Timeout != nil {
+		timeouts = *rt.Timeout
+	}
+	if rt.EnableWebsocket && isUpgrade(r) {
+		return h.websocket(w, r, rt, rv)
+	}
+
+	// Keep small bodies so a retry can resend them.
+	var body []byte
+	retryable := true
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength >= 0 && r.ContentLength <= maxRetryBody {
+			b, err := io.ReadAll(io.LimitReader(r.Body, maxRetryBody+1))
+			if err != nil {
+				h.answer(w, pc, http.StatusBadRequest, []byte(`{"error_msg":"failed to read request body"}`+"\n"))
+				return http.StatusBadRequest
+			}
+			body = b
+		} else {
+			retryable = false
+		}
+	}
+
+	var tried []*upstream.Node
+	deadline := time.Time{}
+	if up.RetryTimeout > 0 {
+		deadline = time.Now().Add(up.RetryTimeout)
+	}
+	var lastErr error
+	timedOut := false
+	for attempt := 0; ; attempt++ {
+		node, done, err := up.Pick(hashInput{reqVars: rv, consumer: pc.Consumer}, tried)
+		if err != nil {
+			lastErr = err
+			break
+		}
+		out := h.outbound(r, up, node, rv, body)
+		ctx, cancel := context.WithCancel(r.Context())
+		out = out.WithContext(ctx)
+		// Read timeout: the time allowed for the response headers.
+		var timer *time.Timer
+		if timeouts.Read > 0 {
+			timer = time.AfterFunc(timeouts.Read, cancel)
+		}
+		t0 := time.Now()
+		resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
+		if timer != nil && !timer.Stop() && err == nil {
+			// Headers arrived just as the timer fired: treat as a timeout.
+			resp.Body.Close()
+			err = context.DeadlineExceeded
+		}
+		if err != nil {
+			cancel()
+			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				isTimeout = true
+			}
+			done(upstream.Result{Err: err, Timeout: isTimeout, Latency: time.Since(t0)})
+			lastErr, timedOut = err, isTimeout
+			tried = append(tried, node)
+			if r.Context().Err() != nil {
+				return 499 // client went away
+			}
+			if !retryable || attempt >= up.Retries || (!deadline.IsZero() && time.Now().After(deadline)) {
+				break
+			}
+			h.log.Debug("proxy: retrying", "route", rt.ID, "node", node.Addr, "err", err)
+			continue
+		}
+		done(upstream.Result{Status: resp.StatusCode, Latency: time.Since(t0)})
+		status := h.respond(w, resp, pc, rt, snap)
+		cancel()
+		return status
+	}
+	h.log.Warn("proxy: upstream failed", "route", rt.ID, "err", lastErr)
+	if timedOut {
+		h.answer(w, pc, http.StatusGatewayTimeout, gwTimeout)
+		return http.StatusGatewayTimeout
+	}
+	h.answer(w, pc, http.StatusBadGateway, badGateway)
+	return http.StatusBadGateway
+}
+
+// outbound builds the request to one node.
+func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte) *http.Request {
+	scheme := "http"
+	if up.Scheme == "https" || up.Scheme == "grpcs" {
+		scheme = "https"
+	}
+	u := &url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	out := &http.Request{
+		Method:     r.Method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     r.Header.Clone(),
+		Host:       r.Host,
+	}
+	if out.Header == nil {
+		out.Header = http.Header{}
+	}
+	switch up.PassHost {
+	case "node":
+		out.Host = node.Addr
+	case "rewrite":
+		out.Host = up.UpstreamHost
+	}
+	removeHop(out.Header)
+	if body != nil {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	} else if r.Body != nil && r.Body != http.NoBody {
+		out.Body = r.Body
+		out.ContentLength = r.ContentLength
+	}
+	// X-Forwarded-*: append the client to the chain; keep what a trusted
+	// hop said about proto and host only if nothing else is known.
+	if prior := out.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+rv.remote)
+	} else {
+		out.Header.Set("X-Forwarded-For", rv.remote)
+	}
+	out.Header.Set("X-Real-IP", rv.remote)
+	out.Header.Set("X-Forwarded-Proto", rv.scheme)
+	out.Header.Set("X-Forwarded-Host", r.Host)
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // do not let Go add its own
+	}
+	return out
+}
+
+// respond copies the upstream's answer to the client, after the header
+// filter phase. It flushes as data arrives for streamed answers.
+func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, rt *snapshot.Route, snap *snapshot.Snapshot) int {
+	defer resp.Body.Close()
+	hdr := resp.Header
+	removeHop(hdr)
+	for k, v := range pc.RespHeader {
+		hdr[k] = v
+	}
+	for _, p := range snap.Global.HeaderFilter {
+		p.HeaderFilter(pc, resp.StatusCode, hdr)
+	}
+	for _, p := range rt.Plugins.HeaderFilter {
+		p.HeaderFilter(pc, resp.StatusCode, hdr)
+	}
+	dst := w.Header()
+	for k, v := range hdr {
+		dst[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	stream := resp.ContentLength < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
+	if stream {
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					break
+				}
+				_ = rc.Flush()
+			}
+			if err != nil {
+				break
+			}
+		}
+	} else {
+		_, _ = io.Copy(w, resp.Body)
+	}
+	return resp.StatusCode
+}
+
+func hostOnly(h string) string {
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		return hh
+	}
+	return h
+}
+
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+// websocket hands an upgrade to httputil.ReverseProxy, which switches
+// protocols and copies both ways.
+func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, rt *snapshot.Route, rv *reqVars) int {
+	up := rt.Upstream
+	node, done, err := up.Pick(hashInput{reqVars: rv}, nil)
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return http.StatusBadGateway
+	}
+	status := http.StatusSwitchingProtocols
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			scheme := "http"
+			if up.Scheme == "https" {
+				scheme = "https"
+			}
+			pr.SetURL(&url.URL{Scheme: scheme, Host: node.Addr})
+			pr.Out.Host = r.Host
+			switch up.PassHost {
+			case "node":
+				pr.Out.Host = node.Addr
+			case "rewrite":
+				pr.Out.Host = up.UpstreamHost
+			}
+			pr.SetXForwarded()
+		},
+		Transport: up.TransportFor(hostOnly(r.Host)),
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			status = http.StatusBadGateway
+			done(upstream.Result{Err: err})
+			w.WriteHeader(http.StatusBadGateway)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			status = resp.StatusCode
+			done(upstream.Result{Status: resp.StatusCode})
+			return nil
+		},
+	}
+	rp.ServeHTTP(w, r)
+	return status
+}

@@ -1,0 +1,83 @@
+package snapshot
+
+import (
+	"crypto/tls"
+	"net/netip"
+	"strings"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/proxy/router"
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
+)
+
+// Snapshot is one immutable, compiled configuration.
+type Snapshot struct {
+	// Revision is the store revision this snapshot reflects.
+	Revision int64
+	Router   *router.Router
+	// Global is the combined chain of every global rule.
+	Global *plugin.Chain
+	Certs  *Certs
+	// Errors counts the objects left out of this snapshot.
+	Errors int
+}
+
+// Route is a route merged with its service and plugin_config, ready to
+// serve.
+type Route struct {
+	ID              string
+	Name            string
+	ServiceID       string
+	UpstreamID      string
+	Upstream        *upstream.Upstream // nil: 502 missing upstream
+	Timeout         *upstream.Timeouts // route-level override
+	EnableWebsocket bool
+	Plugins         *plugin.Chain
+	// Merged is the effective configuration (for /debug/match).
+	Merged map[string]any
+}
+
+// Certs chooses a server certificate by SNI: an exact name beats a
+// wildcard; a wildcard covers one label.
+type Certs struct {
+	exact    map[string]*tls.Certificate
+	wildcard map[string]*tls.Certificate // ".foo.com"
+	Default  *tls.Certificate
+}
+
+// Lookup returns the certificate for a server name, or nil.
+func (c *Certs) Lookup(name string) *tls.Certificate {
+	if c == nil {
+		return nil
+	}
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if cert, ok := c.exact[name]; ok {
+		return cert
+	}
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		if cert, ok := c.wildcard[name[i:]]; ok {
+			return cert
+		}
+	}
+	return c.Default
+}
+
+// Len is the number of names with a certificate.
+func (c *Certs) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.exact) + len(c.wildcard)
+}
+
+func parsePrefix(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err == nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
