@@ -13,7 +13,7 @@ import (
 // TestConfigPrecedence: flag > env > YAML > default, checked by which keys
 // the admin API accepts and where the store file is created.
 func TestConfigPrecedence(t *testing.T) {
-	const base = "admin_listen: 127.0.0.1:0\ndata_dir: {Y}\n"
+	const base = "admin_listen: 127.0.0.1:0\nhttp_listen: 127.0.0.1:0\nhttps_listen: 127.0.0.1:0\ndns_listen: 127.0.0.1:0\ndata_dir: {Y}\n"
 	tests := []struct {
 		desc string
 		yaml string // {Y}, {E}, {F} are the yaml/env/flag data dirs

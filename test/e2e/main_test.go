@@ -175,7 +175,8 @@ func launch(t testing.TB, o startOpts) *proc {
 		if o.dataDir == "" {
 			o.dataDir = t.TempDir()
 		}
-		args = append([]string{"serve", "--data-dir", o.dataDir, "--admin-listen", "127.0.0.1:0"}, args...)
+		args = append([]string{"serve", "--data-dir", o.dataDir, "--admin-listen", "127.0.0.1:0",
+			"--http-listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0"}, args...)
 	}
 	p := &proc{
 		t:       t,
