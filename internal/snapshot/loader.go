@@ -48,7 +48,11 @@ type Loader struct {
 	upstreams  map[string]*upstream.Upstream  // by upstream id
 	errs       map[string]error               // object key -> why it is left out
 	rtr        *router.Router
-	revWaiters sync.Map
+	// Reverse dependencies, so a changed upstream, service or
+	// plugin_config recompiles only its routes, not all of them.
+	deps       map[string]routeDeps       // route id -> what it uses
+	users      map[string]map[string]bool // "upstreams/u", "services/s", "plugin_configs/p" -> route ids
+	svcUp      map[string]string          // service id -> its upstream_id
 	mu         sync.Mutex
 	cond       *sync.Cond
 }
@@ -107,6 +111,7 @@ func (l *Loader) reload(ctx context.Context) (int64, error) {
 	l.upstreams = map[string]*upstream.Upstream{}
 	l.errs = map[string]error{}
 	l.rtr = router.New()
+	l.deps, l.users, l.svcUp = map[string]routeDeps{}, map[string]map[string]bool{}, map[string]string{}
 	for _, kv := range kvs {
 		l.put(kv)
 	}
@@ -269,31 +274,39 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	for id := range upIDs {
 		l.compileUpstream(id)
 	}
-	// Routes that depend on a changed service, plugin_config or upstream.
-	if len(upIDs)+len(svcIDs)+len(pcIDs) > 0 {
-		for id := range l.objs["routes"] {
-			if routeIDs[id] {
-				continue
-			}
-			m, ok := l.decode("routes", id)
-			if !ok {
-				continue
-			}
-			sid := str(m["service_id"])
-			if upIDs[str(m["upstream_id"])] || svcIDs[sid] || pcIDs[str(m["plugin_config_id"])] {
-				routeIDs[id] = true
-				continue
-			}
-			if sid != "" {
-				if svc, ok := l.decode("services", sid); ok && upIDs[str(svc["upstream_id"])] {
-					routeIDs[id] = true
-				}
+	for id := range svcIDs {
+		if svc, ok := l.decode("services", id); ok {
+			l.svcUp[id] = str(svc["upstream_id"])
+		} else {
+			delete(l.svcUp, id)
+		}
+	}
+	// Routes that depend on a changed service, plugin_config or upstream,
+	// found through the reverse index.
+	addUsers := func(key string) {
+		for rid := range l.users[key] {
+			routeIDs[rid] = true
+		}
+	}
+	for id := range upIDs {
+		addUsers("upstreams/" + id)
+		for sid, uid := range l.svcUp {
+			if uid == id {
+				addUsers("services/" + sid)
 			}
 		}
+	}
+	for id := range svcIDs {
+		addUsers("services/" + id)
+	}
+	for id := range pcIDs {
+		addUsers("plugin_configs/" + id)
 	}
 	var upsert []*router.Route
 	var remove []string
 	for id := range routeIDs {
+		delete(l.errs, "routes/"+id)
+		l.indexRoute(id)
 		rt, err := l.compileRoute(id)
 		if err != nil {
 			l.fail("routes/"+id, err)
@@ -331,6 +344,46 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	l.mu.Unlock()
 	if l.opts.OnSwap != nil {
 		l.opts.OnSwap(next, time.Since(start))
+	}
+}
+
+// routeDeps are the objects a route's compiled form depends on.
+type routeDeps struct{ upstream, service, pluginConfig string }
+
+func (d routeDeps) keys() []string {
+	var out []string
+	if d.upstream != "" {
+		out = append(out, "upstreams/"+d.upstream)
+	}
+	if d.service != "" {
+		out = append(out, "services/"+d.service)
+	}
+	if d.pluginConfig != "" {
+		out = append(out, "plugin_configs/"+d.pluginConfig)
+	}
+	return out
+}
+
+// indexRoute records (or forgets, for a deleted route) what a route uses.
+func (l *Loader) indexRoute(id string) {
+	for _, k := range l.deps[id].keys() {
+		delete(l.users[k], id)
+		if len(l.users[k]) == 0 {
+			delete(l.users, k)
+		}
+	}
+	delete(l.deps, id)
+	m, ok := l.decode("routes", id)
+	if !ok {
+		return
+	}
+	d := routeDeps{upstream: str(m["upstream_id"]), service: str(m["service_id"]), pluginConfig: str(m["plugin_config_id"])}
+	l.deps[id] = d
+	for _, k := range d.keys() {
+		if l.users[k] == nil {
+			l.users[k] = map[string]bool{}
+		}
+		l.users[k][id] = true
 	}
 }
 
