@@ -188,11 +188,19 @@ func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
 			}
 		}
 	}
-	for gi := range u.groups {
-		if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
-			u.states[i].active.Add(1)
-			return u.nodes[i], u.done[i], nil
+	for {
+		for gi := range u.groups {
+			if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
+				u.states[i].active.Add(1)
+				return u.nodes[i], u.done[i], nil
+			}
 		}
+		if ignoreHealth {
+			break
+		}
+		// The last healthy nodes went down (or were tried) after the scan
+		// above: fall back to all nodes, as when all are unhealthy.
+		ignoreHealth = true
 	}
 	if len(tried) == 0 {
 		return nil, nil, ErrNoNodes
