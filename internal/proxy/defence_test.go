@@ -2,8 +2,8 @@ package proxy_test
 
 import (
 	"bufio"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"

@@ -388,7 +388,10 @@ func TestTLSAndHTTP2(t *testing.T) {
 	a, _ := echo(t, "a")
 	c1, k1 := selfSigned(t, "exact.example.com")
 	c2, k2 := selfSigned(t, "*.example.com")
-	body := func(c, k string) string { b, _ := json.Marshal(map[string]string{"cert": c, "key": k}); return string(b) }
+	body := func(c, k string) string {
+		b, _ := json.Marshal(map[string]string{"cert": c, "key": k})
+		return string(b)
+	}
 	e.put("/ssls/1", body(c1, k1))
 	e.put("/ssls/2", body(c2, k2))
 	e.put("/routes/t", fmt.Sprintf(`{"uri":"/t","upstream":{"nodes":{"%s":1}}}`, a))

@@ -43,18 +43,18 @@ type Loader struct {
 	cur  atomic.Pointer[Snapshot]
 
 	// Compiler state, owned by the run goroutine.
-	objs       map[string]map[string]store.KV // kind -> id -> kv
-	routes     map[string]*router.Route       // compiled, by id
-	upstreams  map[string]*upstream.Upstream  // by upstream id
-	errs       map[string]error               // object key -> why it is left out
-	rtr        *router.Router
+	objs      map[string]map[string]store.KV // kind -> id -> kv
+	routes    map[string]*router.Route       // compiled, by id
+	upstreams map[string]*upstream.Upstream  // by upstream id
+	errs      map[string]error               // object key -> why it is left out
+	rtr       *router.Router
 	// Reverse dependencies, so a changed upstream, service or
 	// plugin_config recompiles only its routes, not all of them.
-	deps       map[string]routeDeps       // route id -> what it uses
-	users      map[string]map[string]bool // "upstreams/u", "services/s", "plugin_configs/p" -> route ids
-	svcUp      map[string]string          // service id -> its upstream_id
-	mu         sync.Mutex
-	cond       *sync.Cond
+	deps  map[string]routeDeps       // route id -> what it uses
+	users map[string]map[string]bool // "upstreams/u", "services/s", "plugin_configs/p" -> route ids
+	svcUp map[string]string          // service id -> its upstream_id
+	mu    sync.Mutex
+	cond  *sync.Cond
 }
 
 // New returns a Loader; call Run.
