@@ -1,9 +1,44 @@
 package plugin
 
 import (
+	"io"
 	"net/http"
 	"sort"
+	"time"
 )
+
+// Vars resolves request variables (the vars.Vars of the request).
+type Vars interface {
+	Var(name string) (string, bool)
+}
+
+// Filter decides whether a plugin runs for a request (`_meta.filter`, a
+// compiled vars expression).
+type Filter interface{ Match(v Vars) bool }
+
+// Consumer is an authenticated client: a consumer object merged with its
+// consumer group, as auth plugins find it.
+type Consumer struct {
+	Username string
+	GroupID  string
+	// CredentialID is set when the consumer was found through a credential.
+	CredentialID string
+	Labels       map[string]string
+	// Plugins are the consumer's non-auth plugin configs merged over its
+	// group's (consumer wins), to be merged over the route's.
+	Plugins map[string]any
+	// Auth holds each auth plugin's config for this consumer (key-auth's
+	// {"key":...}, jwt-auth's {"key","secret",...}).
+	Auth map[string]map[string]any
+	// Chain is Plugins compiled.
+	Chain *Chain
+}
+
+// Consumers finds consumers by an auth plugin's identity attribute
+// (key-auth key, basic-auth username, jwt-auth key, hmac-auth key_id).
+type Consumers interface {
+	Lookup(plugin, identity string) (*Consumer, bool)
+}
 
 // Ctx is one request as plugins see it. The proxy owns it; plugins read
 // and change the request in rewrite/access, and may end the request early
@@ -13,24 +48,34 @@ type Ctx struct {
 	RouteID   string
 	ServiceID string
 	// Consumer is set by an auth plugin.
-	Consumer string
-	// Vars resolves request variables (the vars.Vars of the request).
-	Vars interface {
-		Var(name string) (string, bool)
-	}
+	Consumer  *Consumer
+	Consumers Consumers
+	Vars      Vars
+	Start     time.Time
 
-	// RespHeader is sent with the response: header-filter plugins edit it,
-	// and Exit answers with it.
+	// RespHeader is sent with the response: rewrite/access plugins may add
+	// to it, and Exit answers with it.
 	RespHeader http.Header
 
-	exited     bool
-	exitStatus int
-	exitBody   []byte
+	// Filled in by the proxy for the log phase.
+	Status       int
+	BytesSent    int64
+	UpstreamAddr string
+	Latency      time.Duration
+
+	exited        bool
+	exitStatus    int
+	exitBody      []byte
+	errorResponse []byte // the running plugin's _meta.error_response
 }
 
 // Exit ends the request with this status and body; no later plugin of the
-// phase runs and the upstream is not called.
+// phase runs and the upstream is not called. A plugin's
+// `_meta.error_response` replaces the body.
 func (c *Ctx) Exit(status int, body []byte) {
+	if c.errorResponse != nil && status >= 400 {
+		body = c.errorResponse
+	}
 	c.exited, c.exitStatus, c.exitBody = true, status, body
 }
 
@@ -43,11 +88,17 @@ type (
 	Rewriter interface{ Rewrite(c *Ctx) }
 	Accessor interface{ Access(c *Ctx) }
 	// HeaderFilterer sees the upstream's (or Exit's) status and headers
-	// before they are sent.
+	// before they are sent, and may change them.
 	HeaderFilterer interface {
 		HeaderFilter(c *Ctx, status int, h http.Header)
 	}
-	LogPhaser interface{ Log(c *Ctx, status int) }
+	// BodyFilterer wraps the response body writer (after the header
+	// filter): compressors, body rewriters. Close flushes what it holds.
+	// It returns nil to leave the body alone.
+	BodyFilterer interface {
+		WrapBody(c *Ctx, status int, h http.Header, w io.Writer) io.WriteCloser
+	}
+	LogPhaser interface{ Log(c *Ctx) }
 )
 
 // Factory builds a runtime instance from a configuration that passed
@@ -59,37 +110,164 @@ type Instance struct {
 	Name     string
 	Priority int
 	Impl     any
+	// Filter, when set, must match for the plugin to run.
+	Filter Filter
+	// ErrorResponse replaces the body of the plugin's rejections.
+	ErrorResponse []byte
 }
 
-// Chain is a compiled, ordered plugin list with its phases precomputed.
+// Chain is a compiled, ordered plugin list.
 type Chain struct {
-	Rewrite      []Rewriter
-	Access       []Accessor
-	HeaderFilter []HeaderFilterer
-	Log          []LogPhaser
-	Names        []string
+	Instances []Instance
+	Names     []string
 }
 
-// NewChain orders instances by priority (higher first) and splits them by
-// phase. A `_meta.priority` override has already been applied by the
-// caller.
+// NewChain orders instances by priority, higher first.
 func NewChain(ins []Instance) *Chain {
-	sort.SliceStable(ins, func(i, j int) bool { return ins[i].Priority > ins[j].Priority })
-	c := &Chain{}
+	sort.SliceStable(ins, func(i, j int) bool {
+		if ins[i].Priority != ins[j].Priority {
+			return ins[i].Priority > ins[j].Priority
+		}
+		return ins[i].Name < ins[j].Name
+	})
+	c := &Chain{Instances: ins}
 	for _, in := range ins {
 		c.Names = append(c.Names, in.Name)
-		if p, ok := in.Impl.(Rewriter); ok {
-			c.Rewrite = append(c.Rewrite, p)
-		}
-		if p, ok := in.Impl.(Accessor); ok {
-			c.Access = append(c.Access, p)
-		}
-		if p, ok := in.Impl.(HeaderFilterer); ok {
-			c.HeaderFilter = append(c.HeaderFilter, p)
-		}
-		if p, ok := in.Impl.(LogPhaser); ok {
-			c.Log = append(c.Log, p)
-		}
 	}
 	return c
+}
+
+// Len is the number of plugins.
+func (ch *Chain) Len() int {
+	if ch == nil {
+		return 0
+	}
+	return len(ch.Instances)
+}
+
+func (in *Instance) runs(c *Ctx) bool {
+	if in.Filter != nil && !in.Filter.Match(c.Vars) {
+		return false
+	}
+	c.errorResponse = in.ErrorResponse
+	return true
+}
+
+// Rewrite runs the rewrite phase; it reports whether a plugin exited.
+func (ch *Chain) Rewrite(c *Ctx) bool { return ch.RewriteOnly(c, nil) }
+
+// RewriteOnly runs the rewrite phase of the plugins named in only (all
+// when nil): after an auth plugin found a consumer, the consumer's added
+// plugins get their rewrite phase too.
+func (ch *Chain) RewriteOnly(c *Ctx, only map[string]bool) bool {
+	if ch == nil {
+		return false
+	}
+	for i := range ch.Instances {
+		in := &ch.Instances[i]
+		p, ok := in.Impl.(Rewriter)
+		if !ok || (only != nil && !only[in.Name]) || !in.runs(c) {
+			continue
+		}
+		p.Rewrite(c)
+		if c.exited {
+			return true
+		}
+	}
+	c.errorResponse = nil
+	return false
+}
+
+// Access runs the access phase; it reports whether a plugin exited.
+func (ch *Chain) Access(c *Ctx) bool {
+	if ch == nil {
+		return false
+	}
+	for i := range ch.Instances {
+		in := &ch.Instances[i]
+		p, ok := in.Impl.(Accessor)
+		if !ok || !in.runs(c) {
+			continue
+		}
+		p.Access(c)
+		if c.exited {
+			return true
+		}
+	}
+	c.errorResponse = nil
+	return false
+}
+
+// HeaderFilter runs the header filter phase.
+func (ch *Chain) HeaderFilter(c *Ctx, status int, h http.Header) {
+	if ch == nil {
+		return
+	}
+	for i := range ch.Instances {
+		in := &ch.Instances[i]
+		if p, ok := in.Impl.(HeaderFilterer); ok && in.runs(c) {
+			p.HeaderFilter(c, status, h)
+		}
+	}
+}
+
+// WrapBody stacks the body filters: the first plugin's output is written
+// through the next one's, ending at w. It returns w itself (and a no-op
+// close) when no plugin filters the body.
+func (ch *Chain) WrapBody(c *Ctx, status int, h http.Header, w io.Writer) (io.Writer, func() error) {
+	closers := []io.WriteCloser{}
+	if ch != nil {
+		for i := len(ch.Instances) - 1; i >= 0; i-- {
+			in := &ch.Instances[i]
+			if p, ok := in.Impl.(BodyFilterer); ok && in.runs(c) {
+				if wc := p.WrapBody(c, status, h, w); wc != nil {
+					closers = append(closers, wc)
+					w = wc
+				}
+			}
+		}
+	}
+	return w, func() error {
+		var first error
+		// Outermost first: each Close flushes into the next writer.
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i].Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+}
+
+// Log runs the log phase.
+func (ch *Chain) Log(c *Ctx) {
+	if ch == nil {
+		return
+	}
+	for i := range ch.Instances {
+		in := &ch.Instances[i]
+		if p, ok := in.Impl.(LogPhaser); ok && in.runs(c) {
+			p.Log(c)
+		}
+	}
+}
+
+// Merge returns a chain with over's plugins replacing base's of the same
+// name and adding the others (consumer > route precedence).
+func Merge(base, over *Chain) *Chain {
+	if over.Len() == 0 {
+		return base
+	}
+	byName := map[string]Instance{}
+	for _, in := range base.Instances {
+		byName[in.Name] = in
+	}
+	for _, in := range over.Instances {
+		byName[in.Name] = in
+	}
+	out := make([]Instance, 0, len(byName))
+	for _, in := range byName {
+		out = append(out, in)
+	}
+	return NewChain(out)
 }

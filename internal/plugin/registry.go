@@ -22,7 +22,11 @@ type Definition struct {
 	// Scope is "global" for plugins that may only run as global rules.
 	Scope string
 	// Stream marks plugins that also exist in the stream (L4) subsystem.
-	Stream         bool
+	Stream bool
+	// IdentityAttr, for auth plugins, is the consumer config field that
+	// identifies a consumer (key-auth "key", basic-auth "username", ...):
+	// the data plane indexes consumers by it.
+	IdentityAttr   string
 	Schema         []byte
 	ConsumerSchema []byte
 	MetadataSchema []byte

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +78,6 @@ func Route(snap *snapshot.Snapshot, method, host, path string, remote netip.Addr
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	snap := h.snaps.Current()
 	host := strings.ToLower(r.Host)
 	if hh, _, err := net.SplitHostPort(host); err == nil {
@@ -90,101 +90,140 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scheme = "https"
 	}
 	rv := &reqVars{r: r, host: host, remote: remote.Addr().String(), scheme: scheme}
-	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}}
+	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
+	if snap.Consumers != nil {
+		pc.Consumers = snap.Consumers
+	}
 
 	m, ok := snap.Router.Match(&router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv})
 	var rt *snapshot.Route
+	chain := (*plugin.Chain)(nil)
 	if ok {
 		rt = m.Route.Target.(*snapshot.Route)
 		rv.params = m.Params
 		pc.RouteID, pc.ServiceID = rt.ID, rt.ServiceID
+		chain = rt.Plugins
 	}
-	// Global rules run whether or not a route matched.
-	if h.runPhases(w, pc, snap.Global, rt) {
+	defer func() {
+		pc.Latency = time.Since(pc.Start)
+		snap.Global.Log(pc)
+		chain.Log(pc)
+	}()
+	// Global rules run whether or not a route matched, before the route's
+	// plugins in each phase.
+	if snap.Global.Rewrite(pc) || chain.Rewrite(pc) {
+		h.exit(w, pc, snap, chain)
+		return
+	}
+	// An auth plugin found a consumer: its (and its group's) plugins
+	// override the route's, and the added ones get their rewrite phase.
+	if pc.Consumer != nil && pc.Consumer.Chain.Len() > 0 {
+		added := map[string]bool{}
+		for _, n := range pc.Consumer.Chain.Names {
+			added[n] = true
+		}
+		chain = plugin.Merge(chain, pc.Consumer.Chain)
+		if chain.RewriteOnly(pc, added) {
+			h.exit(w, pc, snap, chain)
+			return
+		}
+	}
+	if snap.Global.Access(pc) || chain.Access(pc) {
+		h.exit(w, pc, snap, chain)
 		return
 	}
 	if rt == nil {
-		h.answer(w, pc, http.StatusNotFound, notFoundBody)
+		pc.Exit(http.StatusNotFound, notFoundBody)
+		h.exit(w, pc, snap, chain)
 		return
 	}
 	if rt.Upstream == nil {
 		h.log.Warn("proxy: route has no upstream", "route", rt.ID)
-		h.answer(w, pc, http.StatusBadGateway, badGateway)
+		pc.Exit(http.StatusBadGateway, badGateway)
+		h.exit(w, pc, snap, chain)
 		return
 	}
-	status := h.forward(w, r, pc, rt, rv, snap)
-	for _, p := range snap.Global.Log {
-		p.Log(pc, status)
-	}
-	for _, p := range rt.Plugins.Log {
-		p.Log(pc, status)
-	}
-	_ = start
+	h.forward(w, r, pc, rt, chain, rv, snap)
 }
 
-// runPhases runs rewrite then access, global chain before the route's in
-// each phase. It reports true when a plugin answered the request.
-func (h *Handler) runPhases(w http.ResponseWriter, pc *plugin.Ctx, global *plugin.Chain, rt *snapshot.Route) bool {
-	var route *plugin.Chain
-	if rt != nil {
-		route = rt.Plugins
-	}
-	done := func() bool {
-		if ex, status, body := pc.Exited(); ex {
-			h.answer(w, pc, status, body)
-			return true
-		}
-		return false
-	}
-	for _, p := range global.Rewrite {
-		if p.Rewrite(pc); done() {
-			return true
-		}
-	}
-	if route != nil {
-		for _, p := range route.Rewrite {
-			if p.Rewrite(pc); done() {
-				return true
-			}
-		}
-	}
-	for _, p := range global.Access {
-		if p.Access(pc); done() {
-			return true
-		}
-	}
-	if route != nil {
-		for _, p := range route.Access {
-			if p.Access(pc); done() {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// answer sends a response produced by Stargate itself (not the upstream).
-func (h *Handler) answer(w http.ResponseWriter, pc *plugin.Ctx, status int, body []byte) {
-	hdr := w.Header()
+// exit answers a request that a plugin (or Stargate itself) ended, through
+// the header and body filters like any other answer.
+func (h *Handler) exit(w http.ResponseWriter, pc *plugin.Ctx, snap *snapshot.Snapshot, chain *plugin.Chain) {
+	_, status, body := pc.Exited()
+	hdr := http.Header{}
 	for k, v := range pc.RespHeader {
 		hdr[k] = v
 	}
 	if hdr.Get("Content-Type") == "" && len(body) > 0 && (body[0] == '{' || body[0] == '[') {
 		hdr.Set("Content-Type", "application/json")
 	}
+	snap.Global.HeaderFilter(pc, status, hdr)
+	chain.HeaderFilter(pc, status, hdr)
+	h.send(w, pc, status, hdr, bytes.NewReader(body), int64(len(body)), snap, chain)
+}
+
+// send writes status, headers and body through the body filters.
+func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr http.Header, body io.Reader, length int64, snap *snapshot.Snapshot, chain *plugin.Chain) {
+	cw := &countWriter{w: w}
+	bw, closeGlobal := snap.Global.WrapBody(pc, status, hdr, cw)
+	bw, closeRoute := chain.WrapBody(pc, status, hdr, bw)
+	filtered := bw != io.Writer(cw)
+	if filtered {
+		// A body filter may change the length.
+		hdr.Del("Content-Length")
+	} else if length >= 0 && hdr.Get("Content-Length") == "" {
+		hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	}
+	dst := w.Header()
+	for k, v := range hdr {
+		dst[k] = v
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	stream := length < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
+	if stream && !filtered {
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := body.Read(buf)
+			if n > 0 {
+				if _, werr := bw.Write(buf[:n]); werr != nil {
+					break
+				}
+				_ = rc.Flush()
+			}
+			if err != nil {
+				break
+			}
+		}
+	} else {
+		_, _ = io.Copy(bw, body)
+	}
+	_ = closeRoute()
+	_ = closeGlobal()
+	pc.Status, pc.BytesSent = status, cw.n
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // forward proxies to the upstream with retries; it returns the status sent.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, rv *reqVars, snap *snapshot.Snapshot) int {
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
 	up := rt.Upstream
 	timeouts := up.Timeout
 	if rt.Timeout != nil {
 		timeouts = *rt.Timeout
 	}
 	if rt.EnableWebsocket && isUpgrade(r) {
-		return h.websocket(w, r, rt, rv)
+		pc.Status = h.websocket(w, r, rt, rv)
+		return
 	}
 
 	// Keep small bodies so a retry can resend them.
@@ -194,8 +233,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		if r.ContentLength >= 0 && r.ContentLength <= maxRetryBody {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxRetryBody+1))
 			if err != nil {
-				h.answer(w, pc, http.StatusBadRequest, []byte(`{"error_msg":"failed to read request body"}`+"\n"))
-				return http.StatusBadRequest
+				pc.Exit(http.StatusBadRequest, []byte(`{"error_msg":"failed to read request body"}`+"\n"))
+				h.exit(w, pc, snap, chain)
+				return
 			}
 			body = b
 		} else {
@@ -211,7 +251,11 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 	var lastErr error
 	timedOut := false
 	for attempt := 0; ; attempt++ {
-		node, done, err := up.Pick(hashInput{reqVars: rv, consumer: pc.Consumer}, tried)
+		consumer := ""
+		if pc.Consumer != nil {
+			consumer = pc.Consumer.Username
+		}
+		node, done, err := up.Pick(hashInput{reqVars: rv, consumer: consumer}, tried)
 		if err != nil {
 			lastErr = err
 			break
@@ -242,7 +286,8 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 			lastErr, timedOut = err, isTimeout
 			tried = append(tried, node)
 			if r.Context().Err() != nil {
-				return 499 // client went away
+				pc.Status = 499 // client went away
+				return
 			}
 			if !retryable || attempt >= up.Retries || (!deadline.IsZero() && time.Now().After(deadline)) {
 				break
@@ -251,17 +296,18 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 			continue
 		}
 		done(upstream.Result{Status: resp.StatusCode, Latency: time.Since(t0)})
-		status := h.respond(w, resp, pc, rt, snap)
+		pc.UpstreamAddr = node.Addr
+		h.respond(w, resp, pc, chain, snap)
 		cancel()
-		return status
+		return
 	}
 	h.log.Warn("proxy: upstream failed", "route", rt.ID, "err", lastErr)
 	if timedOut {
-		h.answer(w, pc, http.StatusGatewayTimeout, gwTimeout)
-		return http.StatusGatewayTimeout
+		pc.Exit(http.StatusGatewayTimeout, gwTimeout)
+	} else {
+		pc.Exit(http.StatusBadGateway, badGateway)
 	}
-	h.answer(w, pc, http.StatusBadGateway, badGateway)
-	return http.StatusBadGateway
+	h.exit(w, pc, snap, chain)
 }
 
 // outbound builds the request to one node.
@@ -314,46 +360,19 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	return out
 }
 
-// respond copies the upstream's answer to the client, after the header
-// filter phase. It flushes as data arrives for streamed answers.
-func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, rt *snapshot.Route, snap *snapshot.Snapshot) int {
+// respond sends the upstream's answer to the client after the header
+// filter phase, through the body filters, flushing streamed answers as data
+// arrives.
+func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, chain *plugin.Chain, snap *snapshot.Snapshot) {
 	defer resp.Body.Close()
 	hdr := resp.Header
 	removeHop(hdr)
 	for k, v := range pc.RespHeader {
 		hdr[k] = v
 	}
-	for _, p := range snap.Global.HeaderFilter {
-		p.HeaderFilter(pc, resp.StatusCode, hdr)
-	}
-	for _, p := range rt.Plugins.HeaderFilter {
-		p.HeaderFilter(pc, resp.StatusCode, hdr)
-	}
-	dst := w.Header()
-	for k, v := range hdr {
-		dst[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	stream := resp.ContentLength < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
-	if stream {
-		rc := http.NewResponseController(w)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					break
-				}
-				_ = rc.Flush()
-			}
-			if err != nil {
-				break
-			}
-		}
-	} else {
-		_, _ = io.Copy(w, resp.Body)
-	}
-	return resp.StatusCode
+	snap.Global.HeaderFilter(pc, resp.StatusCode, hdr)
+	chain.HeaderFilter(pc, resp.StatusCode, hdr)
+	h.send(w, pc, resp.StatusCode, hdr, resp.Body, resp.ContentLength, snap, chain)
 }
 
 func hostOnly(h string) string {

@@ -249,7 +249,7 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	upIDs := map[string]bool{}
 	svcIDs := map[string]bool{}
 	pcIDs := map[string]bool{}
-	global, ssl := false, false
+	global, ssl, consumers := false, false, false
 	for key := range changed {
 		kind, id, ok := splitKey(key)
 		if !ok {
@@ -269,6 +269,8 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 			global = true
 		case "ssls":
 			ssl = true
+		case "consumers", "consumer_groups":
+			consumers = true
 		}
 	}
 	for id := range upIDs {
@@ -327,7 +329,10 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	}
 	l.rtr = rtr
 
-	next := &Snapshot{Revision: rev, Router: rtr, Global: prev.Global, Certs: prev.Certs}
+	next := &Snapshot{Revision: rev, Router: rtr, Global: prev.Global, Certs: prev.Certs, Consumers: prev.Consumers}
+	if consumers || next.Consumers == nil {
+		next.Consumers = l.compileConsumers()
+	}
 	if global || next.Global == nil {
 		next.Global = l.compileGlobal()
 	}
@@ -550,12 +555,27 @@ func buildChain(plugins map[string]any) (*plugin.Chain, error) {
 	for name, conf := range plugins {
 		cm, _ := conf.(map[string]any)
 		prio := 0
+		var filter plugin.Filter
+		var errResp []byte
 		if meta, ok := cm["_meta"].(map[string]any); ok {
 			if d, _ := meta["disable"].(bool); d {
 				continue
 			}
 			if p, ok := meta["priority"]; ok {
 				prio = int(num(p))
+			}
+			if f, ok := meta["filter"]; ok && f != nil {
+				expr, err := vars.Compile(f)
+				if err != nil {
+					return nil, fmt.Errorf("plugin %s: _meta.filter: %w", name, err)
+				}
+				filter = filterExpr{expr}
+			}
+			switch er := meta["error_response"].(type) {
+			case string:
+				errResp = []byte(er)
+			case map[string]any:
+				errResp, _ = json.Marshal(er)
 			}
 		}
 		def, ok := plugin.Lookup(name)
@@ -572,7 +592,7 @@ func buildChain(plugins map[string]any) (*plugin.Chain, error) {
 		if prio == 0 {
 			prio = def.Priority
 		}
-		ins = append(ins, plugin.Instance{Name: name, Priority: prio, Impl: impl})
+		ins = append(ins, plugin.Instance{Name: name, Priority: prio, Impl: impl, Filter: filter, ErrorResponse: errResp})
 	}
 	return plugin.NewChain(ins), nil
 }
@@ -660,6 +680,11 @@ func (l *Loader) keyPair(certV, keyV any) (*tls.Certificate, error) {
 	}
 	return &cert, nil
 }
+
+// filterExpr adapts a vars expression to plugin.Filter.
+type filterExpr struct{ e *vars.Expr }
+
+func (f filterExpr) Match(v plugin.Vars) bool { return f.e.Match(v) }
 
 func str(v any) string {
 	switch t := v.(type) {

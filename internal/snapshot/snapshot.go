@@ -18,6 +18,8 @@ type Snapshot struct {
 	// Global is the combined chain of every global rule.
 	Global *plugin.Chain
 	Certs  *Certs
+	// Consumers indexes consumers for auth plugins.
+	Consumers *Consumers
 	// Errors counts the objects left out of this snapshot.
 	Errors int
 }

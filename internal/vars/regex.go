@@ -21,18 +21,36 @@ type regex struct {
 	// runes regexp treats as equal under (?i)) per rune; nil when the
 	// pattern has no leading literal or is case-sensitive.
 	lead [][]rune
+	// first marks the first UTF-8 byte of each rune in lead[0]. An ASCII
+	// or leading byte is never part of an earlier rune, so a byte marked
+	// here is also a rune boundary in regexp's decoding. Not used when
+	// lead[0] is U+FFFD, which regexp also matches against invalid bytes.
+	first [256]bool
+	// decode: lead[0] is U+FFFD; scan rune by rune.
+	decode bool
 }
 
-func compileRegex(pattern string, fold bool) (regex, error) {
+func compileRegex(pattern string, fold bool) (*regex, error) {
 	re, err := regexp.Compile(pattern)
-	if err != nil || !fold {
-		return regex{re: re}, err
-	}
-	re, err = regexp.Compile("(?i)" + pattern)
 	if err != nil {
-		return regex{}, err
+		return nil, err
 	}
-	return regex{re: re, lead: leadingOrbits(pattern)}, nil
+	if !fold {
+		return &regex{re: re}, nil
+	}
+	if re, err = regexp.Compile("(?i)" + pattern); err != nil {
+		return nil, err
+	}
+	r := &regex{re: re, lead: leadingOrbits(pattern)}
+	if r.lead != nil {
+		var buf [utf8.UTFMax]byte
+		for _, c := range r.lead[0] {
+			utf8.EncodeRune(buf[:], c)
+			r.first[buf[0]] = true
+			r.decode = r.decode || c == utf8.RuneError
+		}
+	}
+	return r, nil
 }
 
 // leadingOrbits returns the fold orbits of the literal that starts every
@@ -69,15 +87,20 @@ func leadingOrbits(pattern string) [][]rune {
 // Starting the regexp at the literal's first occurrence i is exact: no match
 // can start before i, and every assertion in the pattern sits after at
 // least one rune of the literal, so it never looks at text before i.
-// Candidate positions follow regexp's own rune decoding from the start of s.
+// Candidate positions are bytes marked in first, which are rune boundaries
+// in regexp's own decoding from the start of s.
 func (r *regex) match(s string) bool {
 	if r.lead == nil {
 		return r.re.MatchString(s)
 	}
 	for i := 0; i < len(s); {
-		c, w := decodeRune(s, i)
-		if inOrbit(c, r.lead[0]) && hasOrbitPrefix(s, i+w, r.lead[1:]) {
-			return r.re.MatchString(s[i:])
+		w := 1
+		if r.decode || r.first[s[i]] {
+			var c rune
+			c, w = decodeRune(s, i)
+			if inOrbit(c, r.lead[0]) && hasOrbitPrefix(s, i+w, r.lead[1:]) {
+				return r.re.MatchString(s[i:])
+			}
 		}
 		i += w
 	}

@@ -43,6 +43,7 @@ func TestRegexPrefilter(t *testing.T) {
 		"", "Mozilla Chrome/120", "chrome/", "CHROME/9", "xchromE/1x",
 		"\u212a", "K", "\u017f", "S", "ab", "a", "xab", "aB", "ab\nc", "a b",
 		"Ab", "AB", "xyz", "XYYZ", "É", "é", "\xff", "a\xffb", "\xe2\x84", "a\x80ab",
+		"\xe2\xe2\x84\xaa", "é\u212a", "\u017ft", "ſ\xff",
 	}
 	for _, p := range patterns {
 		r, err := compileRegex(p, true)

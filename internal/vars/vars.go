@@ -114,7 +114,7 @@ type node struct {
 	num  float64
 	// hasNum: for opHas, the operand is a number.
 	hasNum   bool
-	re       regex               // opRegex
+	re       *regex              // opRegex
 	strs     []string            // opIn, small lists
 	strSet   map[string]struct{} // opIn, large lists
 	nums     []float64           // opIn

@@ -23,5 +23,6 @@ func init() {
 		Type:           "auth",
 		Schema:         schemaJSON,
 		ConsumerSchema: consumerSchemaJSON,
+		IdentityAttr:   "key",
 	})
 }

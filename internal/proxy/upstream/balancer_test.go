@@ -137,6 +137,19 @@ func TestBalancerContract(t *testing.T) {
 			},
 		},
 		{
+			desc:   "healthy nodes tried: unhealthy ones are not used for retries",
+			checks: true,
+			nodes:  `{"a.test:1":1,"b.test:1":1,"c.test:1":1}`,
+			run: func(t *testing.T, u *Upstream) {
+				report(u, nodeByAddr(u, "b.test:1"), Result{Status: 500})
+				report(u, nodeByAddr(u, "c.test:1"), Result{Status: 500})
+				a := nodeByAddr(u, "a.test:1")
+				if _, _, err := u.Pick(reqFor(0), []*Node{a}); !errors.Is(err, ErrAllTried) {
+					t.Fatalf("got %v, want ErrAllTried", err)
+				}
+			},
+		},
+		{
 			desc:   "all unhealthy: every node is still tried",
 			checks: true,
 			nodes:  `{"a.test:1":1,"b.test:1":1,"c.test:1":1}`,
@@ -546,7 +559,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 			if !parked {
 				t.Fatal("least_conn never picked the slow node")
 			}
-			waitFor(t, 2*time.Second, "slow request arrives", func() bool { return slow.hits.Load() == 1 })
+			waitFor(t, 5*time.Second, "slow request arrives", func() bool { return slow.hits.Load() == 1 })
 			onFast := 0
 			for range 20 {
 				n, st, err := doNonBlocking(t, u, slow.addr())
@@ -593,12 +606,12 @@ func doNonBlocking(t *testing.T, u *Upstream, blocked string) (*Node, int, error
 
 func TestEWMAPrefersFastNode(t *testing.T) {
 	fast, slow := newBackend(t), newBackend(t)
-	slow.delay.Store(int64(30 * time.Millisecond))
+	slow.delay.Store(int64(60 * time.Millisecond))
 	m := newTestManager(t)
 	u := mustCompile(t, m, "k", conf(t, `{"type":"ewma","nodes":{%q:1,%q:1}}`, fast.addr(), slow.addr()))
 	start := time.Now()
 	onFast := 0
-	const n = 60
+	const n = 50
 	for range n {
 		node, st, err := do(t, u, nil, nil)
 		if err != nil || st != 200 {
@@ -608,10 +621,13 @@ func TestEWMAPrefersFastNode(t *testing.T) {
 			onFast++
 		}
 	}
-	if onFast < n-3 {
+	// unmeasured nodes are tried first, and a scheduling hiccup on the fast
+	// node can send a few requests away; most must go to the fast one
+	if onFast < n*8/10 {
 		t.Errorf("%d/%d on the fast node", onFast, n)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	t.Logf("%d/%d on the fast node", onFast, n)
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v", d)
 	}
 	u.Transport().CloseIdleConnections()

@@ -34,7 +34,7 @@ func TestRetainStopsCheckers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, time.Second, "probes", func() bool { return a.hits.Load() > 6 })
+	waitFor(t, 5*time.Second, "probes", func() bool { return a.hits.Load() > 6 })
 
 	m.Retain(map[string]struct{}{"upstreams/1": {}})
 	if !checkerRunning(m, "upstreams/1") {
@@ -47,7 +47,7 @@ func TestRetainStopsCheckers(t *testing.T) {
 	}
 	// the kept checker still probes
 	before := a.hits.Load()
-	waitFor(t, time.Second, "kept checker probes", func() bool { return a.hits.Load() > before+2 })
+	waitFor(t, 5*time.Second, "kept checker probes", func() bool { return a.hits.Load() > before+2 })
 
 	// a dropped key compiled again starts afresh
 	u := mustCompile(t, m, "routes/3", conf(t, `{"nodes":{%q:1,%q:1},%s}`, a.addr(), b.addr(), checks))
@@ -107,7 +107,7 @@ func TestCheckerStopsMidProbe(t *testing.T) {
 	m := NewManager(nil)
 	t.Cleanup(m.Close)
 	mustCompile(t, m, "k", conf(t, `{"nodes":{%q:1,%q:1},"checks":{"active":{"timeout":30,"healthy":{"interval":0.01},"unhealthy":{"interval":0.01}}}}`, hang.addr(), other.addr()))
-	waitFor(t, time.Second, "probe hangs", func() bool { return hang.hits.Load() > 0 })
+	waitFor(t, 5*time.Second, "probe hangs", func() bool { return hang.hits.Load() > 0 })
 	start := time.Now()
 	m.Close()
 	if d := time.Since(start); d > time.Second {

@@ -179,33 +179,43 @@ func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
 		u.states[0].active.Add(1)
 		return u.nodes[0], u.done[0], nil
 	}
-	ignoreHealth := true
-	if u.checked {
-		for i := range u.nodes {
-			if u.weights[i] > 0 && u.isUp(i) {
-				ignoreHealth = false
+	ignoreHealth := !u.anyUp()
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			// Health changed between the scan and the picks (the last
+			// healthy node went down, or one came back): look again once.
+			// When it did not change, the healthy nodes are all tried.
+			now := !u.anyUp()
+			if now == ignoreHealth {
 				break
 			}
+			ignoreHealth = now
 		}
-	}
-	for {
 		for gi := range u.groups {
 			if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
 				u.states[i].active.Add(1)
 				return u.nodes[i], u.done[i], nil
 			}
 		}
-		if ignoreHealth {
-			break
-		}
-		// The last healthy nodes went down (or were tried) after the scan
-		// above: fall back to all nodes, as when all are unhealthy.
-		ignoreHealth = true
 	}
 	if len(tried) == 0 {
 		return nil, nil, ErrNoNodes
 	}
 	return nil, nil, ErrAllTried
+}
+
+// anyUp tells whether some node of positive weight is healthy; when none
+// is, health is ignored.
+func (u *Upstream) anyUp() bool {
+	if !u.checked {
+		return false
+	}
+	for i := range u.nodes {
+		if u.weights[i] > 0 && u.isUp(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // eligible tells whether node i may be picked now.
