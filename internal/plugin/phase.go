@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
 )
 
 // Vars resolves request variables (the vars.Vars of the request).
@@ -57,6 +59,12 @@ type Ctx struct {
 	// to it, and Exit answers with it.
 	RespHeader http.Header
 
+	// Upstream, when a plugin sets it (traffic-split), replaces the route's
+	// upstream for this request. Upstreams resolves upstream objects by id
+	// in the request's snapshot.
+	Upstream  *upstream.Upstream
+	Upstreams func(id string) (*upstream.Upstream, bool)
+
 	// Filled in by the proxy for the log phase.
 	Status       int
 	BytesSent    int64
@@ -67,6 +75,17 @@ type Ctx struct {
 	exitStatus    int
 	exitBody      []byte
 	errorResponse []byte // the running plugin's _meta.error_response
+}
+
+// VarSetter is implemented by the request's Vars: real-ip replaces
+// remote_addr (and what later plugins and the upstream see).
+type VarSetter interface{ SetVar(name, value string) }
+
+// SetVar overrides a request variable for the rest of the request.
+func (c *Ctx) SetVar(name, value string) {
+	if s, ok := c.Vars.(VarSetter); ok {
+		s.SetVar(name, value)
+	}
 }
 
 // Exit ends the request with this status and body; no later plugin of the
@@ -104,6 +123,20 @@ type (
 // Factory builds a runtime instance from a configuration that passed
 // Validate; it runs at snapshot compile time, never per request.
 type Factory func(conf map[string]any) (any, error)
+
+// Env is what a plugin may need at compile time besides its config.
+type Env struct {
+	// Key names the object the plugin is configured on ("routes/1",
+	// "services/2", "global_rules", "consumers/jack"): plugins with state
+	// that must survive config swaps (rate-limit counters) key it by this
+	// plus their config.
+	Key string
+	// Upstreams compiles inline upstreams (traffic-split).
+	Upstreams *upstream.Manager
+}
+
+// EnvFactory is Factory for plugins that need an Env.
+type EnvFactory func(conf map[string]any, env Env) (any, error)
 
 // Instance is one configured plugin in a chain.
 type Instance struct {

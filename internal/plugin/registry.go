@@ -42,6 +42,8 @@ type Definition struct {
 	// using it are kept out of the data plane rather than served without
 	// it, so an unimplemented auth plugin never fails open.
 	New Factory
+	// NewEnv is New for plugins that need an Env; set one of the two.
+	NewEnv EnvFactory
 }
 
 // Registered is a Definition with its schemas compiled.

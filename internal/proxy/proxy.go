@@ -94,6 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if snap.Consumers != nil {
 		pc.Consumers = snap.Consumers
 	}
+	pc.Upstreams = snap.Upstream
 
 	m, ok := snap.Router.Match(&router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv})
 	var rt *snapshot.Route
@@ -137,13 +138,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.exit(w, pc, snap, chain)
 		return
 	}
-	if rt.Upstream == nil {
+	up := rt.Upstream
+	if pc.Upstream != nil {
+		up = pc.Upstream // a plugin chose (traffic-split)
+	}
+	if up == nil {
 		h.log.Warn("proxy: route has no upstream", "route", rt.ID)
 		pc.Exit(http.StatusBadGateway, badGateway)
 		h.exit(w, pc, snap, chain)
 		return
 	}
-	h.forward(w, r, pc, rt, chain, rv, snap)
+	h.forward(w, r, pc, rt, up, chain, rv, snap)
 }
 
 // exit answers a request that a plugin (or Stargate itself) ended, through
@@ -215,14 +220,13 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // forward proxies to the upstream with retries; it returns the status sent.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
-	up := rt.Upstream
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
 	timeouts := up.Timeout
 	if rt.Timeout != nil {
 		timeouts = *rt.Timeout
 	}
 	if rt.EnableWebsocket && isUpgrade(r) {
-		pc.Status = h.websocket(w, r, rt, rv)
+		pc.Status = h.websocket(w, r, up, rv)
 		return
 	}
 
@@ -389,8 +393,7 @@ func isUpgrade(r *http.Request) bool {
 
 // websocket hands an upgrade to httputil.ReverseProxy, which switches
 // protocols and copies both ways.
-func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, rt *snapshot.Route, rv *reqVars) int {
-	up := rt.Upstream
+func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, up *upstream.Upstream, rv *reqVars) int {
 	node, done, err := up.Pick(hashInput{reqVars: rv}, nil)
 	if err != nil {
 		w.WriteHeader(http.StatusBadGateway)

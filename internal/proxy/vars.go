@@ -14,9 +14,28 @@ type reqVars struct {
 	scheme string
 	params map[string]string
 	query  map[string][]string
+	// set holds variables plugins replaced (real-ip's remote_addr).
+	set map[string]string
+}
+
+// SetVar implements plugin.VarSetter.
+func (v *reqVars) SetVar(name, value string) {
+	if name == "remote_addr" {
+		v.remote = value
+		return
+	}
+	if v.set == nil {
+		v.set = map[string]string{}
+	}
+	v.set[name] = value
 }
 
 func (v *reqVars) Var(name string) (string, bool) {
+	if v.set != nil {
+		if s, ok := v.set[name]; ok {
+			return s, true
+		}
+	}
 	switch name {
 	case "uri":
 		return v.r.URL.Path, true

@@ -111,7 +111,7 @@ func (l *Loader) compileConsumers() *Consumers {
 				}
 			}
 		}
-		chain, err := buildChain(cons.Plugins)
+		chain, err := l.buildChain("consumers/"+id, cons.Plugins)
 		if err != nil {
 			l.fail("consumers/"+id, err)
 			continue

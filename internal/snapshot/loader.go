@@ -329,7 +329,13 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	}
 	l.rtr = rtr
 
-	next := &Snapshot{Revision: rev, Router: rtr, Global: prev.Global, Certs: prev.Certs, Consumers: prev.Consumers}
+	next := &Snapshot{Revision: rev, Router: rtr, Global: prev.Global, Certs: prev.Certs, Consumers: prev.Consumers, upstreams: prev.upstreams}
+	if len(upIDs) > 0 || next.upstreams == nil {
+		next.upstreams = make(map[string]*upstream.Upstream, len(l.upstreams))
+		for k, v := range l.upstreams {
+			next.upstreams[k] = v
+		}
+	}
 	if consumers || next.Consumers == nil {
 		next.Consumers = l.compileConsumers()
 	}
@@ -501,7 +507,7 @@ func (l *Loader) compileRoute(id string) (*router.Route, error) {
 			plugins[k] = v
 		}
 	}
-	chain, err := buildChain(plugins)
+	chain, err := l.buildChain("routes/"+id, plugins)
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +556,7 @@ func (l *Loader) inlineUpstream(key string, v any) (*upstream.Upstream, error) {
 
 // buildChain instantiates plugins. A plugin without a runtime in this build
 // keeps the route out (fail closed) instead of serving without it.
-func buildChain(plugins map[string]any) (*plugin.Chain, error) {
+func (l *Loader) buildChain(key string, plugins map[string]any) (*plugin.Chain, error) {
 	var ins []plugin.Instance
 	for name, conf := range plugins {
 		cm, _ := conf.(map[string]any)
@@ -582,10 +588,16 @@ func buildChain(plugins map[string]any) (*plugin.Chain, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown plugin %s", name)
 		}
-		if def.New == nil {
+		var impl any
+		var err error
+		switch {
+		case def.NewEnv != nil:
+			impl, err = def.NewEnv(cm, plugin.Env{Key: key, Upstreams: l.opts.Upstreams})
+		case def.New != nil:
+			impl, err = def.New(cm)
+		default:
 			return nil, fmt.Errorf("plugin %s has no runtime in this build yet", name)
 		}
-		impl, err := def.New(cm)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", name, err)
 		}
@@ -624,7 +636,7 @@ func (l *Loader) compileGlobal() *plugin.Chain {
 			delete(merged, name)
 		}
 	}
-	chain, err := buildChain(merged)
+	chain, err := l.buildChain("global_rules", merged)
 	if err != nil {
 		l.fail("global_rules", err)
 		return plugin.NewChain(nil)

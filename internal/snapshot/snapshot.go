@@ -22,6 +22,14 @@ type Snapshot struct {
 	Consumers *Consumers
 	// Errors counts the objects left out of this snapshot.
 	Errors int
+
+	upstreams map[string]*upstream.Upstream // by upstream id; never mutated
+}
+
+// Upstream returns an upstream object by id (traffic-split targets).
+func (s *Snapshot) Upstream(id string) (*upstream.Upstream, bool) {
+	u, ok := s.upstreams[id]
+	return u, ok
 }
 
 // Route is a route merged with its service and plugin_config, ready to

@@ -180,22 +180,23 @@ func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
 		return u.nodes[0], u.done[0], nil
 	}
 	ignoreHealth := !u.anyUp()
-	for pass := 0; pass < 2; pass++ {
-		if pass == 1 {
-			// Health changed between the scan and the picks (the last
-			// healthy node went down, or one came back): look again once.
-			// When it did not change, the healthy nodes are all tried.
-			now := !u.anyUp()
-			if now == ignoreHealth {
-				break
-			}
-			ignoreHealth = now
-		}
+	for pass := 0; pass < 3; pass++ {
 		for gi := range u.groups {
 			if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
 				u.states[i].active.Add(1)
 				return u.nodes[i], u.done[i], nil
 			}
+		}
+		if ignoreHealth {
+			break // nothing left at all
+		}
+		// Some node looked healthy yet none was eligible. With nothing
+		// tried that means health changed under us (the last healthy
+		// nodes went down): use all nodes, as when all are unhealthy.
+		// Otherwise look again only if no node is healthy any more; if
+		// some still are, they have all been tried.
+		if len(tried) == 0 || !u.anyUp() {
+			ignoreHealth = true
 		}
 	}
 	if len(tried) == 0 {
