@@ -266,6 +266,10 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		}
 		out := h.outbound(r, up, node, rv, body)
 		ctx, cancel := context.WithCancel(r.Context())
+		if rt.Timeout != nil && rt.Timeout.Connect > 0 {
+			// A route's own timeout overrides the upstream's dial timeout.
+			ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
+		}
 		out = out.WithContext(ctx)
 		// Read timeout: the time allowed for the response headers.
 		var timer *time.Timer
@@ -335,7 +339,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	}
 	switch up.PassHost {
 	case "node":
-		out.Host = node.Addr
+		out.Host = node.HostHeader
 	case "rewrite":
 		out.Host = up.UpstreamHost
 	}
@@ -410,7 +414,7 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, up *upstream
 			pr.Out.Host = r.Host
 			switch up.PassHost {
 			case "node":
-				pr.Out.Host = node.Addr
+				pr.Out.Host = node.HostHeader
 			case "rewrite":
 				pr.Out.Host = up.UpstreamHost
 			}

@@ -3,6 +3,8 @@ package upstream
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -20,10 +22,14 @@ var (
 	_ balancer = (*ewma)(nil)
 )
 
-func newBalancer(c *config, nodes []*Node, weights []int64, groups []group) balancer {
+func newBalancer(c *config, nodes []*Node, weights []int64, groups []group, rings [][]ringPoint) balancer {
 	switch c.typ {
 	case TypeCHash:
-		return newCHash(c, nodes, weights, groups)
+		b := &chash{hashOn: c.hashOn, key: c.key, rings: rings}
+		if c.hashOn == HashOnVarsCombinations {
+			b.tmpl = parseTemplate(c.key)
+		}
+		return b
 	case TypeLeastConn:
 		return &leastConn{}
 	case TypeEWMA:
@@ -85,11 +91,11 @@ type chash struct {
 	rings  [][]ringPoint // per group, same order as Upstream.groups
 }
 
-func newCHash(c *config, nodes []*Node, weights []int64, groups []group) *chash {
-	b := &chash{hashOn: c.hashOn, key: c.key, rings: make([][]ringPoint, len(groups))}
-	if c.hashOn == HashOnVarsCombinations {
-		b.tmpl = parseTemplate(c.key)
-	}
+// buildRings makes the chash ring of every priority group. Rings are
+// immutable and depend only on the nodes' order, addresses, weights and
+// priorities, so the Manager reuses them across compiles.
+func buildRings(nodes []*Node, weights []int64, groups []group) [][]ringPoint {
+	rings := make([][]ringPoint, len(groups))
 	for gi, g := range groups {
 		var sum int64
 		n := 0
@@ -103,7 +109,7 @@ func newCHash(c *config, nodes []*Node, weights []int64, groups []group) *chash 
 			continue
 		}
 		total := int64(chashPointsPerNode * n)
-		var ring []ringPoint
+		ring := make([]ringPoint, 0, total+int64(n))
 		for _, i := range g.idx {
 			w := weights[i]
 			if w <= 0 {
@@ -113,8 +119,12 @@ func newCHash(c *config, nodes []*Node, weights []int64, groups []group) *chash 
 			if pts < 1 {
 				pts = 1
 			}
-			for p := 0; p < int(pts); p++ {
-				ring = append(ring, ringPoint{hash: hashString(pointName(nodes[i].Addr, p)), idx: int32(i)})
+			base := fnvAdd(fnvOffset, nodes[i].Addr)
+			base = fnvAdd(base, "#")
+			var buf [20]byte
+			for p := int64(0); p < pts; p++ {
+				h := fnvAddBytes(base, strconv.AppendInt(buf[:0], p, 10))
+				ring = append(ring, ringPoint{hash: fmix64(h), idx: int32(i)})
 			}
 		}
 		slices.SortFunc(ring, func(a, b ringPoint) int {
@@ -126,9 +136,23 @@ func newCHash(c *config, nodes []*Node, weights []int64, groups []group) *chash 
 			}
 			return int(a.idx - b.idx)
 		})
-		b.rings[gi] = ring
+		rings[gi] = ring
 	}
-	return b
+	return rings
+}
+
+// ringSignature identifies what buildRings depends on.
+func ringSignature(nodes []*Node, weights []int64) string {
+	var sb strings.Builder
+	for i, n := range nodes {
+		sb.WriteString(n.Addr)
+		sb.WriteByte('|')
+		sb.WriteString(strconv.FormatInt(weights[i], 10))
+		sb.WriteByte('|')
+		sb.WriteString(strconv.Itoa(n.Priority))
+		sb.WriteByte(';')
+	}
+	return sb.String()
 }
 
 // keyHash hashes the request's chash key (chash.lua fetch_chash_hash_key).

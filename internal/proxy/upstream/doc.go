@@ -18,10 +18,11 @@
 // connections. Close stops everything; every goroutine is bound to the
 // Manager's context and waited for.
 //
-// The request path (Pick and Done) does not allocate for roundrobin,
-// chash and least_conn: Done functions are built once per node at compile
-// time, balancers work on index slices and hash with FNV-1a fed piece by
-// piece (so a vars_combinations key is hashed without being built).
+// The request path (Pick and Done) does not allocate, for any balancer:
+// Done functions are built once per node at compile time, balancers work
+// on index slices, and chash hashes with FNV-1a fed piece by piece (so a
+// vars_combinations key is hashed without being built). chash rings are
+// immutable and reused across compiles while the nodes are unchanged.
 //
 // # Semantics (APISIX 3.x, and where Stargate differs)
 //

@@ -1,7 +1,5 @@
 package upstream
 
-import "strconv"
-
 // FNV-1a 64, fed string by string so that a key made of several request
 // values (vars_combinations) is hashed without building it, then finished
 // with murmur3's fmix64 so that similar keys spread over the whole ring.
@@ -13,6 +11,14 @@ const (
 func fnvAdd(h uint64, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+func fnvAddBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
 		h *= fnvPrime
 	}
 	return h
@@ -90,5 +96,3 @@ func parseTemplate(t string) []segment {
 func isVarChar(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
-
-func pointName(addr string, i int) string { return addr + "#" + strconv.Itoa(i) }

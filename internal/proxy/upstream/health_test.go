@@ -3,6 +3,8 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -222,10 +224,12 @@ func TestActiveCheckTimeout(t *testing.T) {
 
 func TestActiveHTTPSCheck(t *testing.T) {
 	var hits atomic.Int64
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.WriteHeader(200)
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // rejected handshakes are expected
+	srv.StartTLS()
 	defer srv.Close()
 	other := newToggle(t)
 	tests := []struct {

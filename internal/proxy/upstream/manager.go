@@ -72,6 +72,8 @@ type entry struct {
 	tset      transportSettings
 	transport *http.Transport
 	checker   *checker
+	ringSig   string        // chash rings reused while nodes are unchanged
+	rings     [][]ringPoint // immutable
 
 	sniMu    sync.Mutex
 	sni      map[string]*http.Transport
@@ -236,7 +238,15 @@ func (m *Manager) Compile(key string, conf map[string]any) (*Upstream, error) {
 	if c.active == nil && c.passive != nil {
 		u.coolDown = m.opts.passiveCoolDown
 	}
-	u.bal = newBalancer(c, c.nodes, weights, groups)
+	var rings [][]ringPoint
+	if c.typ == TypeCHash {
+		sig := ringSignature(c.nodes, weights)
+		if e.ringSig != sig || e.rings == nil {
+			e.rings, e.ringSig = buildRings(c.nodes, weights, groups), sig
+		}
+		rings = e.rings
+	}
+	u.bal = newBalancer(c, c.nodes, weights, groups, rings)
 	u.done = make([]Done, len(c.nodes))
 	for i := range u.done {
 		u.done[i] = func(r Result) { u.finish(i, r) }

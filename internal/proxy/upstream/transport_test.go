@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -122,6 +123,7 @@ func TestTransportProtocols(t *testing.T) {
 	})
 	tlsSrv := httptest.NewUnstartedServer(h)
 	tlsSrv.EnableHTTP2 = true
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
 
@@ -216,6 +218,7 @@ func newTLSProbe(t *testing.T) *tlsProbe {
 			return nil, nil
 		},
 	}
+	p.Config.ErrorLog = log.New(io.Discard, "", 0) // rejected handshakes are expected
 	p.StartTLS()
 	t.Cleanup(p.Close)
 	return p

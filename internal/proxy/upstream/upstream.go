@@ -180,7 +180,7 @@ func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
 		return u.nodes[0], u.done[0], nil
 	}
 	ignoreHealth := !u.anyUp()
-	for pass := 0; pass < 3; pass++ {
+	for {
 		for gi := range u.groups {
 			if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
 				u.states[i].active.Add(1)
@@ -195,9 +195,10 @@ func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
 		// nodes went down): use all nodes, as when all are unhealthy.
 		// Otherwise look again only if no node is healthy any more; if
 		// some still are, they have all been tried.
-		if len(tried) == 0 || !u.anyUp() {
-			ignoreHealth = true
+		if len(tried) > 0 && u.anyUp() {
+			break
 		}
+		ignoreHealth = true
 	}
 	if len(tried) == 0 {
 		return nil, nil, ErrNoNodes
