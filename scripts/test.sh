@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (a real etcd server from Debian, curl), then vet, the unit, integration
+# (a real etcd server from Debian, curl, dig and a BIND secondary for the
+# DNS tests), then vet, the unit, integration
 # and end-to-end tests (both store backends, the crash test), and a short
 # run of each fuzzer. `go test -short ./...` is the quick inner loop.
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || need+=(bind9)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,6 +21,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 export STARGATE_REQUIRE_ETCD=1
+# dig and named missing is a failure, not a skip.
+export STARGATE_REQUIRE_TOOLS=1
 echo "== go vet"
 go vet ./...
 echo "== go test"
@@ -26,4 +31,8 @@ echo "== fuzz (short runs)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-20s}" "$1"; }
 fuzz ./internal/admin FuzzAdmin
 fuzz ./internal/schema FuzzValidate
+fuzz ./internal/authdns FuzzHandle
+fuzz ./internal/authdns FuzzParseZoneFile
+fuzz ./internal/authdns FuzzRecordNormalize
+fuzz ./internal/admin FuzzDNSAPI
 echo "== all tests passed"

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stargate-edge/stargate/internal/config"
 	"github.com/stargate-edge/stargate/internal/metrics"
+	"github.com/stargate-edge/stargate/internal/plugin/httplogger"
+	promplugin "github.com/stargate-edge/stargate/internal/plugin/prometheus"
 	"github.com/stargate-edge/stargate/internal/proxy"
 	"github.com/stargate-edge/stargate/internal/proxy/router"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
@@ -27,6 +29,7 @@ type edge struct {
 	loader  *snapshot.Loader
 	ups     *upstream.Manager
 	servers *proxy.Servers
+	cache   *edgeCache
 }
 
 // startEdge compiles the first snapshot, follows the store and binds the
@@ -49,7 +52,20 @@ func startEdge(ctx context.Context, cfg config.Config, st store.Store, ring *tls
 	routes := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "stargate", Subsystem: "snapshot", Name: "routes",
 		Help: "Routes in the served configuration."})
 	reg.MustRegister(rev, errs, dur, routes)
+	// The observability plugins keep process-wide collectors (APISIX's
+	// metric names) that every route's instance feeds.
+	reg.MustRegister(promplugin.Collectors()...)
+	reg.MustRegister(httplogger.Collectors()...)
+	promplugin.SetVersion(version)
+	httplogger.SetVersion(version)
+	if cfg.Store == "etcd" {
+		promplugin.SetEtcdProbe(func(ctx context.Context) error { _, err := st.Revision(ctx); return err })
+	}
 
+	zones, err := openZones(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	ups := upstream.NewManager(log)
 	loader := snapshot.New(snapshot.Options{
 		Store: st, Upstreams: ups, Keyring: ring, Logger: log, DefaultCert: def,
@@ -62,19 +78,25 @@ func startEdge(ctx context.Context, cfg config.Config, st store.Store, ring *tls
 	})
 	if err := loader.Start(ctx); err != nil {
 		ups.Close()
+		zones.close()
 		return nil, err
 	}
-	servers, err := proxy.Start(proxy.Options{HTTPAddr: cfg.HTTPListen, HTTPSAddr: cfg.HTTPSListen, Snapshots: loader, Logger: log})
+	servers, err := proxy.Start(proxy.Options{HTTPAddr: cfg.HTTPListen, HTTPSAddr: cfg.HTTPSListen, Snapshots: loader, Logger: log,
+		ConnState: promplugin.ConnState})
 	if err != nil {
 		ups.Close()
+		zones.close()
 		return nil, err
 	}
-	return &edge{loader: loader, ups: ups, servers: servers}, nil
+	zones.startJobs(ctx, cfg, st, servers)
+	return &edge{loader: loader, ups: ups, servers: servers, cache: zones}, nil
 }
 
 func (e *edge) shutdown(ctx context.Context) {
 	_ = e.servers.Shutdown(ctx)
+	_ = httplogger.Flush(ctx) // what the loggers still hold
 	e.ups.Close()
+	e.cache.close()
 }
 
 // matcher answers the admin API's /debug/match from a snapshot.
@@ -90,6 +112,19 @@ func (m matcher) Match(method, host, uri, remote string) (any, bool) {
 	q := &proxy.MatchVars{Query: u.Query(), Host: strings.ToLower(host), Path: u.Path, Method: method, Remote: remote}
 	rt, match, ok := proxy.Route(snap, method, strings.ToLower(host), u.Path, addr, router.Request{Vars: q})
 	if !ok {
+		// Say which configured routes are left out and why: a route that
+		// does not compile is the usual reason for a surprising 404.
+		if len(snap.Problems) > 0 {
+			left := map[string]string{}
+			for k, v := range snap.Problems {
+				if strings.HasPrefix(k, "routes/") {
+					left[k] = v
+				}
+			}
+			if len(left) > 0 {
+				return map[string]any{"error_msg": "404 Route Not Found", "left_out": left}, false
+			}
+		}
 		return nil, false
 	}
 	out := map[string]any{

@@ -26,6 +26,7 @@ import (
 	"github.com/stargate-edge/stargate/internal/store"
 	"github.com/stargate-edge/stargate/internal/store/boltstore"
 	"github.com/stargate-edge/stargate/internal/store/etcdstore"
+	"github.com/stargate-edge/stargate/internal/tenant"
 	"github.com/stargate-edge/stargate/internal/tlscert"
 )
 
@@ -79,6 +80,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	var matcherImpl admin.Matcher
 	var applied func(context.Context, int64)
+	var problem func(string) string
+	var caches admin.CacheService
 	if cfg.Role == "all" || cfg.Role == "edge" {
 		e, err := startEdge(runCtx, cfg, st, ring, log, reg)
 		if err != nil {
@@ -90,6 +93,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			e.shutdown(sctx)
 		}()
 		matcherImpl = matcher{loader: e.loader}
+		caches = admin.CacheRegistry{}
+		problem = func(key string) string { return e.loader.Current().Problems[key] }
 		applied = func(ctx context.Context, rev int64) {
 			c, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
@@ -104,6 +109,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		matcherImpl = matcher{loader: loader}
 	}
+	var adm *admin.Server
 	if cfg.Role == "all" || cfg.Role == "control" {
 		keys, err := adminKeys(cfg, log)
 		if err != nil {
@@ -113,9 +119,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		for _, z := range cfg.CacheZones {
 			zones[z.Name] = z.Kind
 		}
-		adm := admin.New(admin.Options{
+		adm = admin.New(admin.Options{
 			Store: st, Keys: keys, KeyRequired: cfg.KeyRequired(), Keyring: ring,
-			Logger: log, Version: version, CacheZones: zones, Matcher: matcherImpl, Applied: applied,
+			Logger: log, Version: version, CacheZones: zones, Matcher: matcherImpl, Applied: applied, Problem: problem, Caches: caches,
+			Accounts: admin.AccountOptions{
+				SignupEnabled: cfg.SignupEnabled, SessionTTL: cfg.SessionTTL,
+				Login:          tenant.LoginLimits{PerAddress: cfg.LoginLimits.PerAddress, PerAccount: cfg.LoginLimits.PerAccount, Window: cfg.LoginLimits.Window},
+				AuditRetention: cfg.AuditRetention, AuditMax: cfg.AuditMaxEntries,
+			},
 		})
 		if err := adm.Start(runCtx); err != nil {
 			return err
@@ -164,6 +175,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("admin listener did not drain in time", "err", err)
+	}
+	if adm != nil {
+		adm.Sync(sctx) // the audit log of the last writes
 	}
 	cancelRun()
 	return nil

@@ -23,9 +23,16 @@ func (s *Server) prepare(ctx context.Context, r *http.Request, t *target, value 
 	if err := s.validate(ctx, t, value); err != nil {
 		return nil, err
 	}
+	if err := s.checkTenantValue(ctx, t, value); err != nil {
+		return nil, err
+	}
 	if t.kind.Name == "routes" && r.URL.Query().Get("force") != "true" {
-		if err := s.conf.check(t.id, value); err != nil {
-			return nil, err
+		if other, dup := s.conf.check(t.id, value); dup {
+			rk, _ := resource.Lookup("routes")
+			if !s.canSee(ctx, rk.Key(other)) {
+				return nil, badRequest("route conflicts with a route of another owner: same host, uri, methods, priority and vars")
+			}
+			return nil, badRequest("route conflicts with route [%s]: same host, uri, methods, priority and vars (use ?force=true to store it anyway)", other)
 		}
 	}
 	if t.kind.Name == "ssls" {
@@ -243,13 +250,8 @@ func (s *Server) checkRefs(ctx context.Context, t *target, value map[string]any)
 		if !ok || v == nil {
 			continue
 		}
-		id := idString(v)
-		rk, _ := resource.Lookup(ref.Kind)
-		if _, err := s.st.Get(ctx, rk.Key(id)); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return badRequest("failed to fetch %s info by %s id [%s], response code: 404", rk.Label, rk.Label, id)
-			}
-			return storeError(err)
+		if err := s.checkRef(ctx, ref.Kind, idString(v)); err != nil {
+			return err
 		}
 	}
 	// An upstream (standalone or inline) may name a client certificate.
@@ -261,6 +263,9 @@ func (s *Server) checkRefs(ctx context.Context, t *target, value map[string]any)
 		id := idString(tls["client_cert_id"])
 		sk, _ := resource.Lookup("ssls")
 		kv, err := s.st.Get(ctx, sk.Key(id))
+		if err == nil && !s.canSee(ctx, kv.Key) {
+			err = store.ErrNotFound
+		}
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return badRequest("failed to fetch ssl info by ssl id [%s], response code: 404", id)
@@ -278,11 +283,12 @@ func (s *Server) checkRefs(ctx context.Context, t *target, value map[string]any)
 	if t.kind.Name == "stream_routes" {
 		if proto, ok := value["protocol"].(map[string]any); ok && proto["superior_id"] != nil {
 			id := idString(proto["superior_id"])
-			if _, err := s.st.Get(ctx, t.kind.Key(id)); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return badRequest("failed to fetch stream route info by stream route id [%s], response code: 404", id)
-				}
-				return storeError(err)
+			ok, err := s.visible(ctx, t.kind.Key(id))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return badRequest("failed to fetch stream route info by stream route id [%s], response code: 404", id)
 			}
 		}
 	}

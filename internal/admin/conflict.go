@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -129,12 +130,12 @@ func (c *conflictIndex) applyLocked(id string, value []byte, rev int64, deleted 
 	c.byFP[fp][id] = struct{}{}
 }
 
-// check returns a 400 naming an enabled route that matches exactly what
+// check names an enabled route, other than id, that matches exactly what
 // route id (with value v) would match.
-func (c *conflictIndex) check(id string, v map[string]any) error {
+func (c *conflictIndex) check(id string, v map[string]any) (string, bool) {
 	fp := fingerprint(v)
 	if fp == "" {
-		return nil
+		return "", false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -145,10 +146,10 @@ func (c *conflictIndex) check(id string, v map[string]any) error {
 		}
 	}
 	if len(others) == 0 {
-		return nil
+		return "", false
 	}
 	sort.Strings(others)
-	return badRequest("route conflicts with route [%s]: same host, uri, methods, priority and vars (use ?force=true to store it anyway)", others[0])
+	return others[0], true
 }
 
 // fingerprint canonicalises the matching fields of an enabled route; a
@@ -196,12 +197,28 @@ func (s *Server) afterWrite(ctx context.Context, t *target, kv store.KV) {
 	if t.kind.Name == "routes" {
 		s.conf.apply(t.id, kv.Value, kv.ModRevision, false)
 	}
+	if hostKinds[t.kind.Name] {
+		s.hosts.Apply(kv.Key, kv.Value, kv.ModRevision, false)
+	}
 	if s.opts.Applied != nil {
 		s.opts.Applied(ctx, kv.ModRevision)
 	}
 }
 
-func (s *Server) afterDelete(ctx context.Context, t *target) {
+// warn adds the data plane's complaint about an object just written.
+func (s *Server) warn(w http.ResponseWriter, t *target) {
+	if s.opts.Problem == nil || t.kind.Name == "credentials" {
+		return
+	}
+	if p := s.opts.Problem(t.kind.Name + "/" + t.id); p != "" {
+		w.Header().Set("X-Stargate-Warning", t.kind.Label+" "+t.id+" is not served: "+p)
+	}
+}
+
+func (s *Server) afterDelete(ctx context.Context, t *target, old store.KV) {
+	if hostKinds[t.kind.Name] {
+		s.hosts.Apply(old.Key, nil, old.ModRevision+1, true)
+	}
 	defer func() {
 		if s.opts.Applied != nil {
 			if rev, err := s.st.Revision(ctx); err == nil {

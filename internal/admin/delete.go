@@ -31,6 +31,10 @@ func (s *Server) objectsOf(ctx context.Context, kinds ...string) ([]user, error)
 			if id == "" {
 				continue // nested keys such as credentials
 			}
+			if !s.canSee(ctx, kv.Key) {
+				// Still blocks the delete, but another owner's id is not told.
+				id = "hidden"
+			}
 			out = append(out, user{kind: k, id: id, value: m})
 		}
 	}

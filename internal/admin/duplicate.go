@@ -55,6 +55,9 @@ func (s *Server) checkDuplicateIdentity(ctx context.Context, t *target, value ma
 		}
 		for name, v := range want {
 			if got, _ := other.Plugins[name][identityAttr[name]].(string); got == v {
+				if !s.canSee(ctx, kv.Key) {
+					return badRequest("duplicate %s of plugin %s: it is already in use", identityAttr[name], name)
+				}
 				rest := strings.TrimPrefix(kv.Key, ck.Prefix+"/")
 				user, cred, isCred := strings.Cut(rest, "/credentials/")
 				if isCred {

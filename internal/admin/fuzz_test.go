@@ -26,11 +26,15 @@ func FuzzAdmin(f *testing.F) {
 		"/consumers/jack/credentials/c", "/ssls/1", "/global_rules/1", "/plugin_configs/1", "/plugin_metadata/http-logger",
 		"/consumer_groups/g", "/stream_routes/1", "/protos/1", "/secrets/vault/1", "/plugins/list", "/plugins/key-auth",
 		"/plugins?all=true", "/schema/route", "/schema/validate/routes", "/configs/validate", "/routes?page=1&page_size=10",
-		"/routes/%E2%80%AE", "/routes/" + strings.Repeat("a", 70), "/nope", "/routes/1?ttl=x"}
+		"/routes/%E2%80%AE", "/routes/" + strings.Repeat("a", 70), "/nope", "/routes/1?ttl=x",
+		"/auth/login", "/auth/signup", "/me/tokens", "/users", "/users/u_x/disable", "/orgs", "/orgs/o_x/members", "/audit?limit=x",
+		"/owners", "/hosts", "/stats"}
 	bodies := []string{``, `{`, `[]`, `null`, `"x"`, `1e999`, `{"uri":"/a","upstream":{"nodes":{"127.0.0.1:80":1}}}`,
 		`{"uri":1}`, `{"uri":"/a","nope":true}`, `{"uri":"\u0000\ud800"}`, `{"uris":[]}`, `{"plugins":{"limit-count":{"count":"x"}}}`,
 		`{"username":"jack","plugins":{"key-auth":{"key":"k"}}}`, `{"id":{"a":1},"uri":"/a"}`, `{"a":` + strings.Repeat("[", 5000) + `}`,
-		`{"nodes":{"a:1":1},"type":"chash"}`, `{"cert":"x","key":"y"}`, "\xff\xfe", `{"uri":"/a","upstream":{"create_time":1}}`}
+		`{"nodes":{"a:1":1},"type":"chash"}`, `{"cert":"x","key":"y"}`, "\xff\xfe", `{"uri":"/a","upstream":{"create_time":1}}`,
+		`{"username":"u1","password":"long enough password","org_id":"o_x","role":"owner"}`, `{"name":"org","parent_id":"o_x"}`,
+		`{"key":"/apisix/routes/1","org_id":""}`}
 	for i, p := range paths {
 		for j, b := range bodies {
 			if (i+j)%3 == 0 {
@@ -61,6 +65,7 @@ func FuzzAdmin(f *testing.F) {
 		if err != nil {
 			return // not a request a client could send
 		}
+		srv.Sync(context.Background()) // the audit log of earlier writes
 		before, _ := st.Revision(context.Background())
 		rec := httptest.NewRecorder()
 		done := make(chan struct{})
@@ -70,6 +75,7 @@ func FuzzAdmin(f *testing.F) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s %s %q: no answer after 10s", method, path, body)
 		}
+		srv.Sync(context.Background())
 		after, _ := st.Revision(context.Background())
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: status %d: %s", method, path, body, rec.Code, rec.Body.Bytes())

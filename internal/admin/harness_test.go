@@ -22,6 +22,7 @@ import (
 	"github.com/stargate-edge/stargate/internal/store"
 	"github.com/stargate-edge/stargate/internal/store/boltstore"
 	"github.com/stargate-edge/stargate/internal/store/etcdstore"
+	"github.com/stargate-edge/stargate/internal/tenant"
 	"github.com/stargate-edge/stargate/internal/testutil/etcdtest"
 	"github.com/stargate-edge/stargate/internal/tlscert"
 )
@@ -36,6 +37,7 @@ type env struct {
 	t   *testing.T
 	url string
 	st  store.Store
+	srv *admin.Server
 }
 
 // newEnv is an env on the embedded store.
@@ -91,18 +93,26 @@ func openStore(t *testing.T, backend string) store.Store {
 	return st
 }
 
-func newEnvWith(t *testing.T, backend string) *env {
+// cheapArgon keeps password hashing fast in tests.
+var cheapArgon = tenant.ArgonParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+func newEnvWith(t *testing.T, backend string, mods ...func(*admin.Options)) *env {
 	t.Helper()
 	st := openStore(t, backend)
 	ring, err := tlscert.NewKeyring(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := admin.New(admin.Options{
+	opts := admin.Options{
 		Store: st, KeyRequired: true, Keyring: ring, Version: "test",
 		Keys:       []admin.Key{{Name: "a", Key: adminKey, Role: admin.RoleAdmin}, {Name: "v", Key: viewerKey, Role: admin.RoleViewer}},
 		CacheZones: map[string]string{"disk_cache_one": "disk", "memory_cache": "memory"},
-	})
+		Accounts:   admin.AccountOptions{Argon: cheapArgon},
+	}
+	for _, m := range mods {
+		m(&opts)
+	}
+	srv := admin.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -113,7 +123,7 @@ func newEnvWith(t *testing.T, backend string) *env {
 		cancel()
 		st.Close()
 	})
-	return &env{t: t, url: hs.URL, st: st}
+	return &env{t: t, url: hs.URL, st: st, srv: srv}
 }
 
 // step is one request of a scenario and what must come back.
@@ -137,6 +147,12 @@ type response struct {
 
 func (e *env) do(method, path, body, key string) response {
 	e.t.Helper()
+	return e.doWith(method, path, body, key, nil)
+}
+
+// doWith is do with extra request headers.
+func (e *env) doWith(method, path, body, key string, hdr map[string]string) response {
+	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -155,6 +171,9 @@ func (e *env) do(method, path, body, key string) response {
 	case "-":
 	default:
 		req.Header.Set("X-API-KEY", key)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -120,14 +120,29 @@ func (s *Server) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if t.kind.Name == "secrets" && t.schemaName == "" {
 		prefixes = []string{t.kind.Prefix + "/"}
 	}
+	// A scoped caller's list comes from the owner index (a few reads, not
+	// a scan of every organization's objects); credentials, which share
+	// their consumer's owner, and big tenants take the filtered listing.
 	var kvs []store.KV
+	done := false
+	if t.kind.Name != "credentials" && len(prefixes) == 1 {
+		got, ok, err := s.scopedList(ctx, prefixes[0])
+		if err != nil {
+			return err
+		}
+		kvs, done = got, ok
+	}
 	for _, p := range prefixes {
+		if done {
+			break
+		}
 		got, _, err := s.st.List(ctx, p)
 		if err != nil {
 			return storeError(err)
 		}
 		kvs = append(kvs, got...)
 	}
+	scoped := principalOf(ctx).scoped()
 	out := listBody{List: []envelope{}}
 	for _, kv := range kvs {
 		rest := strings.TrimPrefix(kv.Key, prefixes[0])
@@ -138,6 +153,9 @@ func (s *Server) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 			continue
 		}
 		if rest == "gen_id" {
+			continue
+		}
+		if scoped && !s.canSee(ctx, kv.Key) {
 			continue
 		}
 		val := json.RawMessage(kv.Value)

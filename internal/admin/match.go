@@ -29,7 +29,10 @@ func (s *Server) serveMatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, ok := s.opts.Matcher.Match(method, q.Get("host"), uri, remote)
 	if !ok {
-		s.writeJSON(w, http.StatusNotFound, map[string]any{"error_msg": "404 Route Not Found"})
+		if res == nil {
+			res = map[string]any{"error_msg": "404 Route Not Found"}
+		}
+		s.writeJSON(w, http.StatusNotFound, res)
 		return nil
 	}
 	s.writeJSON(w, http.StatusOK, res)

@@ -59,9 +59,11 @@ func buildOpenAPI(version string) []byte {
 		schemas[name+"List"] = obj{"type": "object", "properties": obj{
 			"total": obj{"type": "integer"}, "list": obj{"type": "array", "items": ref(name + "Item")}}}
 	}
+	accountSchemas(schemas)
 	errs := obj{
 		"400": resp("invalid input", ref("Error")),
-		"401": resp("missing or wrong API key", ref("Error")),
+		"401": resp("missing, wrong or expired API key or token", ref("Error")),
+		"403": resp("the caller's role, organization or address does not allow it", ref("Error")),
 		"503": resp("store unavailable, or the object changed concurrently", ref("Error")),
 	}
 	with := func(m obj, extra obj) obj {
@@ -119,12 +121,13 @@ func buildOpenAPI(version string) []byte {
 			col["put"] = obj{"summary": "Create or replace a consumer named in the body", "tags": []string{k.Name},
 				"requestBody": jsonBody(bodySchema), "responses": with(errs, obj{"200": resp("replaced", itemSchema), "201": resp("created", itemSchema)})}
 		}
+		col["parameters"] = []obj{orgParam}
 		if k.Name == "secrets" {
-			col["parameters"] = params[:1]
+			col["parameters"] = []obj{params[0], orgParam}
 		}
 		paths[base] = col
 		item := obj{
-			"parameters": params,
+			"parameters": append(append([]obj{}, params...), orgParam),
 			"get":        obj{"summary": "Get a " + k.Label, "tags": []string{k.Name}, "responses": with(errs, obj{"200": resp("the object", itemSchema), "404": resp("no such object", ref("NotFound"))})},
 			"put": obj{"summary": "Create or replace a " + k.Label, "tags": []string{k.Name}, "parameters": []obj{ttl, force},
 				"requestBody": jsonBody(bodySchema), "responses": with(errs, obj{"200": resp("replaced", itemSchema), "201": resp("created", itemSchema)})},
@@ -170,12 +173,27 @@ func buildOpenAPI(version string) []byte {
 	paths["/configs/validate"] = obj{"post": obj{"summary": "Validate a declarative document of several collections", "tags": []string{"schema"},
 		"requestBody": jsonBody(obj{"type": "object"}), "responses": with(errs, obj{"200": obj{"description": "valid"}})}}
 
+	addDNSPaths(paths, schemas, errs)
+
+	paths["/secrets"] = obj{"get": obj{"summary": "List the secrets of every manager (operator)", "tags": []string{"secrets"},
+		"responses": with(errs, obj{"200": resp("the list", obj{"type": "object"})})}}
+	paths["/debug/match"] = obj{"get": obj{"summary": "Which route would serve a request, with its merged configuration (operator)", "tags": []string{"debug"},
+		"parameters": []obj{
+			{"name": "uri", "in": "query", "required": true, "schema": obj{"type": "string"}},
+			{"name": "method", "in": "query", "schema": obj{"type": "string"}},
+			{"name": "host", "in": "query", "schema": obj{"type": "string"}},
+			{"name": "remote_addr", "in": "query", "schema": obj{"type": "string"}}},
+		"responses": with(errs, obj{"200": resp("the matching route", obj{"type": "object"}), "404": resp("no route matches", ref("Error"))})}}
+	accountPaths(paths, func(extra obj) obj { return with(errs, extra) })
+
 	doc := obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "Stargate admin API", "version": version,
-			"description": "APISIX Admin API v3 dialect. Served under /api/stargate/v1 and, identically, /apisix/admin."},
+			"description": "APISIX Admin API v3 dialect. Served under /api/stargate/v1 and, identically, /apisix/admin. " +
+				"The admin key is the platform operator's and sees everything; a user's login or personal access token " +
+				"acts in one organization (header " + OrgHeader + ") and sees only that organization's objects."},
 		"servers":  []obj{{"url": "/api/stargate/v1"}, {"url": "/apisix/admin"}},
-		"security": []obj{{"apiKeyHeader": []string{}}, {"apiKeyQuery": []string{}}, {"apiKeyCookie": []string{}}},
+		"security": []obj{{"apiKeyHeader": []string{}}, {"apiKeyQuery": []string{}}, {"apiKeyCookie": []string{}}, {"bearer": []string{}}},
 		"paths":    paths,
 		"components": obj{
 			"schemas": schemas,
@@ -183,6 +201,7 @@ func buildOpenAPI(version string) []byte {
 				"apiKeyHeader": obj{"type": "apiKey", "in": "header", "name": "X-API-KEY"},
 				"apiKeyQuery":  obj{"type": "apiKey", "in": "query", "name": "api_key"},
 				"apiKeyCookie": obj{"type": "apiKey", "in": "cookie", "name": "x_api_key"},
+				"bearer":       obj{"type": "http", "scheme": "bearer", "description": "a login or personal access token"},
 			},
 		},
 	}

@@ -86,10 +86,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, segs []st
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
+	if err := s.scopeResource(ctx, t, r.Method); err != nil {
+		return err
+	}
 	if t.kind.Name == "secrets" && t.schemaName == "" && r.Method != http.MethodGet {
 		return badRequest("missing secret manager")
 	}
-	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
 		if t.id == "" {
@@ -130,6 +133,9 @@ func (s *Server) get(ctx context.Context, w http.ResponseWriter, t *target) erro
 	kv, err := s.st.Get(ctx, t.key())
 	if err != nil {
 		return storeError(err)
+	}
+	if !s.canSee(ctx, kv.Key) {
+		return notFound()
 	}
 	val, err := s.present(t, kv.Value)
 	if err != nil {
@@ -206,11 +212,15 @@ func (s *Server) put(ctx context.Context, w http.ResponseWriter, r *http.Request
 	if err := s.checkParent(ctx, t); err != nil {
 		return err
 	}
+	defer s.lockClaims(ctx, t.kind.Name)()
 	for attempt := 0; ; attempt++ {
 		prev, err := s.st.Get(ctx, t.key())
 		exists := err == nil
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return storeError(err)
+		}
+		if exists && !s.canSee(ctx, prev.Key) {
+			return idTaken(t)
 		}
 		value := deepCopy(conf).(map[string]any)
 		now := time.Now().Unix()
@@ -239,7 +249,16 @@ func (s *Server) put(ctx context.Context, w http.ResponseWriter, r *http.Request
 		if err != nil {
 			return storeError(err)
 		}
+		if !exists {
+			if err := s.ownNew(ctx, t, kv, opts); err != nil {
+				return err
+			}
+		}
+		if p := principalOf(ctx); p != nil {
+			p.auditID = t.id
+		}
 		s.afterWrite(ctx, t, kv)
+		s.warn(w, t)
 		status := http.StatusCreated
 		if exists {
 			status = http.StatusOK
@@ -274,6 +293,7 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}
 	now := time.Now().Unix()
 	conf["create_time"], conf["update_time"] = now, now
+	defer s.lockClaims(ctx, t.kind.Name)()
 	// Validate under a placeholder id first: a refused POST must write
 	// nothing, not even the id counter.
 	t.id = strings.Repeat("0", 20)
@@ -297,7 +317,14 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return storeError(err)
 	}
+	if p := principalOf(ctx); p != nil {
+		p.auditID = t.id
+	}
+	if err := s.ownNew(ctx, t, kv, opts); err != nil {
+		return err
+	}
 	s.afterWrite(ctx, t, kv)
+	s.warn(w, t)
 	val, err := s.present(t, raw)
 	if err != nil {
 		return err
@@ -329,9 +356,13 @@ func (s *Server) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if len(t.sub) == 0 && !isObj {
 		return badRequest("invalid configuration")
 	}
+	defer s.lockClaims(ctx, t.kind.Name)()
 	old, err := s.st.Get(ctx, t.key())
 	if err != nil {
 		return storeError(err)
+	}
+	if !s.canSee(ctx, old.Key) {
+		return notFound()
 	}
 	var value map[string]any
 	if err := json.Unmarshal(old.Value, &value); err != nil {
@@ -363,6 +394,7 @@ func (s *Server) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return storeError(err)
 	}
 	s.afterWrite(ctx, t, kv)
+	s.warn(w, t)
 	val, err := s.present(t, raw)
 	if err != nil {
 		return err
@@ -379,6 +411,9 @@ func (s *Server) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return storeError(err)
 	}
+	if !s.canSee(ctx, old.Key) {
+		return notFound()
+	}
 	if r.URL.Query().Get("force") != "true" {
 		if err := s.checkDelete(ctx, t); err != nil {
 			return err
@@ -387,7 +422,8 @@ func (s *Server) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if _, err := s.st.Delete(ctx, t.key(), store.IfModRevision(old.ModRevision)); err != nil {
 		return storeError(err)
 	}
-	s.afterDelete(ctx, t)
+	s.dropOwner(ctx, t.key())
+	s.afterDelete(ctx, t, old)
 	if t.kind.Name == "consumers" {
 		// A consumer's credentials go with it.
 		creds, _, err := s.st.List(ctx, t.key()+"/credentials/")
@@ -404,6 +440,22 @@ func (s *Server) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	return nil
 }
 
+// ownNew records the owner of an object just created. If that fails the
+// object is taken back, so no user object is ever left without an owner
+// (which would make it the platform's).
+func (s *Server) ownNew(ctx context.Context, t *target, kv store.KV, opts []store.PutOption) error {
+	if t.consumer != "" {
+		return nil // credentials share their consumer's owner
+	}
+	if err := s.recordOwner(ctx, kv.Key, opts...); err != nil {
+		if _, derr := s.st.Delete(ctx, kv.Key, store.IfModRevision(kv.ModRevision)); derr != nil {
+			s.log.Error("admin: object left without its owner record", "key", kv.Key, "err", derr)
+		}
+		return err
+	}
+	return nil
+}
+
 // checkParent makes sure a credential's consumer exists.
 func (s *Server) checkParent(ctx context.Context, t *target) error {
 	if t.consumer == "" {
@@ -415,6 +467,9 @@ func (s *Server) checkParent(ctx context.Context, t *target) error {
 			return errMsg(http.StatusNotFound, "consumer not found")
 		}
 		return storeError(err)
+	}
+	if !s.canSee(ctx, ck.Key(t.consumer)) {
+		return errMsg(http.StatusNotFound, "consumer not found")
 	}
 	return nil
 }

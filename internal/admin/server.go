@@ -2,13 +2,15 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stargate-edge/stargate/internal/store"
+	"github.com/stargate-edge/stargate/internal/tenant"
 	"github.com/stargate-edge/stargate/internal/tlscert"
 )
 
@@ -51,6 +53,31 @@ type Options struct {
 	// process it waits for the local data plane to serve that revision,
 	// so the request after the admin API's answer already sees the change.
 	Applied func(ctx context.Context, rev int64)
+	// Problem, when set, tells why the data plane left an object out
+	// ("routes/1"), or "". Writes answer it in an X-Stargate-Warning
+	// header, so a route that cannot be served does not fail silently.
+	Problem func(key string) string
+	// Accounts configures users, organizations and tenancy.
+	Accounts AccountOptions
+	// Caches gives the cache API this node's cache zones (nil on a node
+	// without any: zones are then listed from CacheZones, without usage).
+	Caches CacheService
+}
+
+// AccountOptions configures accounts (see internal/tenant).
+type AccountOptions struct {
+	// SignupEnabled opens POST /auth/signup, and lets users create
+	// top-level organizations. Off by default: the operator creates users.
+	SignupEnabled bool
+	// SessionTTL is the lifetime of a login token (default 24h).
+	SessionTTL time.Duration
+	// Argon is the password hashing cost (default tenant.DefaultArgon).
+	Argon tenant.ArgonParams
+	// Login bounds failed logins (default tenant.DefaultLoginLimits).
+	Login tenant.LoginLimits
+	// AuditRetention and AuditMax bound the audit log (30 days, 100000).
+	AuditRetention time.Duration
+	AuditMax       int
 }
 
 // Matcher tells which route would serve a request, with its merged
@@ -67,6 +94,12 @@ type Server struct {
 	ring  *tlscert.Keyring
 	conf  *conflictIndex
 	ready atomic.Bool
+
+	dir     *tenant.Directory
+	owners  *tenant.Owners
+	hosts   *tenant.Hosts
+	audit   *tenant.Audit
+	claimMu sync.Mutex
 }
 
 // Prefixes the API is served under; both behave identically.
@@ -83,13 +116,23 @@ func New(opts Options) *Server {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	return &Server{opts: opts, st: opts.Store, log: opts.Logger, ring: opts.Keyring, conf: newConflictIndex()}
+	s := &Server{opts: opts, st: opts.Store, log: opts.Logger, ring: opts.Keyring, conf: newConflictIndex()}
+	s.newTenancy(opts.Accounts)
+	return s
 }
 
-// Start loads the route index and follows the store until ctx ends.
+// Start loads the route index and the account model and follows the
+// store until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
-	return s.conf.start(ctx, s.st, s.log)
+	if err := s.conf.start(ctx, s.st, s.log); err != nil {
+		return err
+	}
+	return s.startTenancy(ctx)
 }
+
+// Sync waits until the writes the API does in the background (the audit
+// log) are stored. Call it before closing the store.
+func (s *Server) Sync(ctx context.Context) { s.audit.Flush(ctx) }
 
 // Handler returns the API handler. Mount it at "/" of the admin listener
 // (it answers only under Prefixes and passes nothing else through).
@@ -126,7 +169,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, PUT, POST, PATCH, DELETE, OPTIONS, HEAD")
-		h.Set("Access-Control-Allow-Headers", "Content-Type, X-API-KEY, Authorization")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, X-API-KEY, Authorization, "+OrgHeader)
 		h.Set("Access-Control-Max-Age", "3600")
 		w.WriteHeader(http.StatusOK)
 		return
@@ -135,53 +178,35 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveOpenAPI(w, r)
 		return
 	}
-	if err := s.authorize(r); err != nil {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	}
+	if public(rest) {
+		// Login and signup need no key; they are audited by their handlers.
+		p := &principal{addr: remoteIP(r)}
+		if err := s.route(w, r.WithContext(withPrincipal(r.Context(), p)), rest); err != nil {
+			s.renderError(w, r, err)
+		}
+		return
+	}
+	p, err := s.authenticate(r)
+	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	r = r.WithContext(withPrincipal(r.Context(), p))
+	if audited(r.Method, rest) {
+		// A successful write is queued for the audit log as its answer
+		// leaves; a refused request writes nothing, not even an entry.
+		w = &statusRecorder{ResponseWriter: w, before: func(status int) {
+			if status < 400 {
+				s.recordAudit(r, p, rest, status)
+			}
+		}}
 	}
 	if err := s.route(w, r, rest); err != nil {
 		s.renderError(w, r, err)
 	}
-}
-
-// authorize checks the key from query api_key, then header X-API-KEY, then
-// cookie x_api_key, as APISIX does. Viewers may only read.
-func (s *Server) authorize(r *http.Request) error {
-	if !s.opts.KeyRequired {
-		return nil
-	}
-	tok := r.URL.Query().Get("api_key")
-	if tok == "" {
-		tok = r.Header.Get("X-API-KEY")
-	}
-	if tok == "" {
-		if c, err := r.Cookie("x_api_key"); err == nil {
-			tok = c.Value
-		}
-	}
-	fail := func(desc string) error {
-		return &apiError{status: http.StatusUnauthorized, body: map[string]any{"error_msg": "failed to check token", "description": desc}}
-	}
-	if tok == "" {
-		return fail("missing apikey")
-	}
-	var found *Key
-	for i := range s.opts.Keys {
-		k := &s.opts.Keys[i]
-		if subtle.ConstantTimeCompare([]byte(k.Key), []byte(tok)) == 1 {
-			found = k
-		}
-	}
-	if found == nil {
-		return fail("wrong apikey")
-	}
-	if found.Role == RoleViewer && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return fail("invalid method for role viewer")
-	}
-	return nil
 }
 
 // route dispatches on the path below the prefix.
@@ -191,14 +216,45 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rest string) erro
 		return errMsg(http.StatusNotFound, "not found")
 	}
 	switch segs[0] {
+	case "auth":
+		return s.serveAuth(w, r, segs[1:])
+	case "me":
+		return s.serveMe(w, r, segs[1:])
+	case "users":
+		return s.serveUsers(w, r, segs[1:])
+	case "orgs":
+		return s.serveOrgs(w, r, segs[1:])
+	case "audit":
+		return s.serveAudit(w, r, segs[1:])
+	case "stats":
+		return s.serveStats(w, r, segs[1:])
+	case "owners":
+		return s.serveOwners(w, r, segs[1:])
+	case "hosts":
+		return s.serveHosts(w, r, segs[1:])
+	case "caches":
+		return s.serveCaches(w, r, segs[1:])
+	case "jobs":
+		return s.serveJobs(w, r, segs[1:])
 	case "dns":
-		return s.serveDNS(w, r, segs[1:])
+		if err := s.scopeDNS(r, segs[1:]); err != nil {
+			return err
+		}
+		return s.serveDNSOwned(w, r, segs[1:])
 	case "debug":
+		if err := needOperator(r.Context()); err != nil {
+			return err
+		}
 		if len(segs) == 2 && segs[1] == "match" {
 			return s.serveMatch(w, r)
 		}
 		return errMsg(http.StatusNotFound, "not found")
 	case "plugins":
+		if len(segs) == 2 && segs[1] == "reload" {
+			if err := needOperator(r.Context()); err != nil {
+				return err
+			}
+		}
 		return s.servePlugins(w, r, segs[1:])
 	case "schema":
 		return s.serveSchema(w, r, segs[1:])
@@ -212,4 +268,33 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rest string) erro
 		return errMsg(http.StatusNotFound, "not found")
 	}
 	return s.serveResource(w, r, segs)
+}
+
+// public reports whether a path needs no key.
+func public(rest string) bool {
+	rest = strings.TrimSuffix(rest, "/")
+	return rest == "auth/login" || rest == "auth/signup"
+}
+
+// statusRecorder calls before with the status just before the header is
+// sent.
+type statusRecorder struct {
+	http.ResponseWriter
+	before func(status int)
+	done   bool
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		w.before(code)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }

@@ -54,11 +54,35 @@ type Config struct {
 	// generated into <data-dir>/ssl.keyring.
 	SSLEncryptKey string      `yaml:"ssl_encrypt_key"`
 	CacheZones    []CacheZone `yaml:"cache_zones"`
+	// NodeID names this edge in jobs' per-node status (default: the host
+	// name).
+	NodeID string `yaml:"node_id"`
 	// DefaultCertFile/DefaultKeyFile (PEM files) answer TLS clients whose
 	// SNI matches no ssl object; without them such clients get an alert.
 	DefaultCertFile string        `yaml:"default_cert_file"`
 	DefaultKeyFile  string        `yaml:"default_key_file"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// Accounts (users, organizations, tokens).
+	//
+	// SignupEnabled opens POST /auth/signup and lets users create
+	// top-level organizations; off, only the operator creates users.
+	SignupEnabled bool `yaml:"signup_enabled"`
+	// SessionTTL is the lifetime of a login token.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// LoginLimits bound failed logins per client address and per account
+	// (failures per Window).
+	LoginLimits LoginLimits `yaml:"login_limits"`
+	// AuditRetention and AuditMaxEntries bound the audit log.
+	AuditRetention  time.Duration `yaml:"audit_retention"`
+	AuditMaxEntries int           `yaml:"audit_max_entries"`
+}
+
+// LoginLimits is the login_limits block.
+type LoginLimits struct {
+	PerAddress int           `yaml:"per_address"`
+	PerAccount int           `yaml:"per_account"`
+	Window     time.Duration `yaml:"window"`
 }
 
 // Default returns the documented defaults (DESIGN.md section 1).
@@ -77,6 +101,10 @@ func Default() Config {
 			{Name: "memory_cache", Kind: "memory", Size: 256 << 20},
 		},
 		ShutdownTimeout: 10 * time.Second,
+		SessionTTL:      24 * time.Hour,
+		LoginLimits:     LoginLimits{PerAddress: 20, PerAccount: 5, Window: time.Minute},
+		AuditRetention:  30 * 24 * time.Hour,
+		AuditMaxEntries: 100000,
 	}
 }
 
@@ -250,6 +278,15 @@ func (c *Config) Validate() error {
 		if z.Size <= 0 {
 			errs = append(errs, fmt.Errorf("cache_zones[%d] %s: size must be > 0", i, z.Name))
 		}
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("session_ttl %s: want at least 1m", c.SessionTTL))
+	}
+	if c.LoginLimits.PerAddress < 1 || c.LoginLimits.PerAccount < 1 || c.LoginLimits.Window < time.Second {
+		errs = append(errs, errors.New("login_limits: per_address and per_account must be at least 1, window at least 1s"))
+	}
+	if c.AuditRetention < time.Hour || c.AuditMaxEntries < 100 {
+		errs = append(errs, errors.New("audit_retention must be at least 1h and audit_max_entries at least 100"))
 	}
 	if (c.DefaultCertFile == "") != (c.DefaultKeyFile == "") {
 		errs = append(errs, errors.New("default_cert_file and default_key_file go together"))

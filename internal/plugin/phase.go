@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"time"
@@ -40,6 +41,8 @@ type Consumer struct {
 // (key-auth key, basic-auth username, jwt-auth key, hmac-auth key_id).
 type Consumers interface {
 	Lookup(plugin, identity string) (*Consumer, bool)
+	// ByName finds a consumer by username (anonymous_consumer).
+	ByName(username string) (*Consumer, bool)
 }
 
 // Ctx is one request as plugins see it. The proxy owns it; plugins read
@@ -65,16 +68,40 @@ type Ctx struct {
 	Upstream  *upstream.Upstream
 	Upstreams func(id string) (*upstream.Upstream, bool)
 
+	// MatchedURI and MatchedHost are the route's uri and host patterns
+	// that matched ("/api/*", "*.example.com"); empty without a route.
+	MatchedURI  string
+	MatchedHost string
+
 	// Filled in by the proxy for the log phase.
 	Status       int
 	BytesSent    int64
 	UpstreamAddr string
 	Latency      time.Duration
+	// UpstreamLatency is the time from sending the request upstream to
+	// its response headers (nginx's upstream_response_time).
+	UpstreamLatency time.Duration
+	// UpstreamStatus is the upstream's status; 0 when none answered.
+	UpstreamStatus int
+
+	values         map[any]any
+	statusOverride int
 
 	exited        bool
 	exitStatus    int
 	exitBody      []byte
 	errorResponse []byte // the running plugin's _meta.error_response
+}
+
+// Value returns what a plugin stored for this request under key.
+func (c *Ctx) Value(key any) any { return c.values[key] }
+
+// SetValue stores per-request plugin state (use an unexported key type).
+func (c *Ctx) SetValue(key, v any) {
+	if c.values == nil {
+		c.values = map[any]any{}
+	}
+	c.values[key] = v
 }
 
 // VarSetter is implemented by the request's Vars: real-ip replaces
@@ -90,13 +117,25 @@ func (c *Ctx) SetVar(name, value string) {
 
 // Exit ends the request with this status and body; no later plugin of the
 // phase runs and the upstream is not called. A plugin's
-// `_meta.error_response` replaces the body.
+// `_meta.error_response` replaces the body; a nil body is nginx's page for
+// the status (text/html), as when an APISIX plugin returns only a code.
 func (c *Ctx) Exit(status int, body []byte) {
 	if c.errorResponse != nil && status >= 400 {
 		body = c.errorResponse
+	} else if body == nil {
+		if body = ErrorPage(status); body != nil {
+			c.RespHeader.Set("Content-Type", "text/html; charset=utf-8")
+		}
 	}
 	c.exited, c.exitStatus, c.exitBody = true, status, body
 }
+
+// SetStatus replaces the status sent to the client (response-rewrite's
+// status_code); header filters call it.
+func (c *Ctx) SetStatus(status int) { c.statusOverride = status }
+
+// StatusOverride is the status a header filter set, 0 when none.
+func (c *Ctx) StatusOverride() int { return c.statusOverride }
 
 // Exited reports whether a plugin ended the request, and with what.
 func (c *Ctx) Exited() (bool, int, []byte) { return c.exited, c.exitStatus, c.exitBody }
@@ -117,8 +156,56 @@ type (
 	BodyFilterer interface {
 		WrapBody(c *Ctx, status int, h http.Header, w io.Writer) io.WriteCloser
 	}
+	// Compressor marks a BodyFilterer that encodes the body (gzip,
+	// brotli): compressors run last, nearest the client, whatever their
+	// priority, so other filters see the body unencoded (as nginx orders
+	// its gzip filter).
+	Compressor interface {
+		BodyFilterer
+		Compresses()
+	}
+	// Flusher is implemented by body filter writers that can push out
+	// what they hold (for streamed answers: SSE through gzip).
+	Flusher interface{ Flush() error }
 	LogPhaser interface{ Log(c *Ctx) }
+	// Responder produces the answer in place of the plain upstream call
+	// (the cache, DESIGN §5 "cache lookup"): it runs after the access
+	// phase, and answers by itself or through origin, which it may call
+	// more than once (revalidation) or after the answer was sent
+	// (background refresh). The response it returns goes through the
+	// header and body filters like an upstream's; the proxy closes its
+	// Body. An error answers as an upstream failure would (502, or 504 on
+	// a timeout). Only the first Responder runs: global rules' before the
+	// route's, then by priority.
+	Responder interface {
+		Respond(c *Ctx, origin Origin) (*http.Response, error)
+	}
 )
+
+// Origin is the request's upstream as a Responder reaches it.
+type Origin interface {
+	// Fetch sends req to the upstream with the proxy's balancing, retries
+	// and timeouts, and returns the upstream's response with hop-by-hop
+	// headers removed, before any filter. req is c.Req or a copy of it
+	// that the Responder changed (method, headers, context); its body, if
+	// any, is the client's. A background fetch (one that may outlive the
+	// request) must pass background: it records nothing in the Ctx, sends
+	// no request body and does not end with the client's connection.
+	// Errors are *UpstreamError.
+	Fetch(req *http.Request, background bool) (*http.Response, error)
+}
+
+// UpstreamError is a failed Fetch: no upstream answered.
+type UpstreamError struct {
+	// Timeout: the upstream did not answer in time (504).
+	Timeout bool
+	// ClientGone: the client went away while waiting (499, nothing sent).
+	ClientGone bool
+	Err        error
+}
+
+func (e *UpstreamError) Error() string { return "upstream: " + e.Err.Error() }
+func (e *UpstreamError) Unwrap() error { return e.Err }
 
 // Factory builds a runtime instance from a configuration that passed
 // Validate; it runs at snapshot compile time, never per request.
@@ -133,6 +220,8 @@ type Env struct {
 	Key string
 	// Upstreams compiles inline upstreams (traffic-split).
 	Upstreams *upstream.Manager
+	// Logger is for plugins with background work.
+	Logger *slog.Logger
 }
 
 // EnvFactory is Factory for plugins that need an Env.
@@ -246,9 +335,9 @@ func (ch *Chain) HeaderFilter(c *Ctx, status int, h http.Header) {
 
 // WrapBody stacks the body filters: the first plugin's output is written
 // through the next one's, ending at w. It returns w itself (and a no-op
-// close) when no plugin filters the body.
+// close) when no plugin filters the body, without allocating.
 func (ch *Chain) WrapBody(c *Ctx, status int, h http.Header, w io.Writer) (io.Writer, func() error) {
-	closers := []io.WriteCloser{}
+	var closers []io.WriteCloser
 	if ch != nil {
 		for i := len(ch.Instances) - 1; i >= 0; i-- {
 			in := &ch.Instances[i]
@@ -260,6 +349,9 @@ func (ch *Chain) WrapBody(c *Ctx, status int, h http.Header, w io.Writer) (io.Wr
 			}
 		}
 	}
+	if len(closers) == 0 {
+		return w, noClose
+	}
 	return w, func() error {
 		var first error
 		// Outermost first: each Close flushes into the next writer.
@@ -270,6 +362,43 @@ func (ch *Chain) WrapBody(c *Ctx, status int, h http.Header, w io.Writer) (io.Wr
 		}
 		return first
 	}
+}
+
+func noClose() error { return nil }
+
+// Responder returns the chain's first Responder that runs for c, or nil.
+func (ch *Chain) Responder(c *Ctx) Responder {
+	if ch == nil {
+		return nil
+	}
+	for i := range ch.Instances {
+		in := &ch.Instances[i]
+		if p, ok := in.Impl.(Responder); ok && in.runs(c) {
+			c.errorResponse = nil
+			return p
+		}
+	}
+	c.errorResponse = nil
+	return nil
+}
+
+// filtered is the outermost body filter writer; Flush pushes every
+// filter's held data towards the client, outermost first.
+type filtered struct {
+	io.Writer
+	all []io.WriteCloser // innermost first
+}
+
+// Flush implements Flusher.
+func (f *filtered) Flush() error {
+	for i := len(f.all) - 1; i >= 0; i-- {
+		if fl, ok := f.all[i].(Flusher); ok {
+			if err := fl.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Log runs the log phase.

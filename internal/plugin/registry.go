@@ -44,6 +44,9 @@ type Definition struct {
 	New Factory
 	// NewEnv is New for plugins that need an Env; set one of the two.
 	NewEnv EnvFactory
+	// Metadata, when set, receives the plugin's plugin_metadata object
+	// (numbers as json.Number) whenever it changes, nil when deleted.
+	Metadata func(conf map[string]any)
 }
 
 // Registered is a Definition with its schemas compiled.

@@ -31,6 +31,7 @@ var apisix = map[string]struct {
 	"ua-restriction":       {priority: 2999},
 	"referer-restriction":  {priority: 2990},
 	"request-validation":   {priority: 2800},
+	"uri-blocker":          {priority: 2900},
 	"hmac-auth":            {priority: 2530, typ: "auth"},
 	"basic-auth":           {priority: 2520, typ: "auth"},
 	"jwt-auth":             {priority: 2510, typ: "auth"},
@@ -44,6 +45,7 @@ var apisix = map[string]struct {
 	"limit-conn":           {priority: 1003, stream: true},
 	"limit-count":          {priority: 1002},
 	"limit-req":            {priority: 1001},
+	"brotli":               {priority: 996},
 	"gzip":                 {priority: 995},
 	"traffic-split":        {priority: 966},
 	"redirect":             {priority: 900},
@@ -337,6 +339,15 @@ var validateCases = []validateCase{
 	{desc: "check: bad regex", plugin: "redirect", conf: `{"regex_uri":["^/(a","/b"]}`, want: `invalid regex_uri (^/(a, /b), err:pcre_compile() failed: missing closing ) in "^/(a"`},
 	{desc: "check: https with query string", plugin: "redirect", conf: `{"http_to_https":true,"append_query_string":true}`, want: "only one of `http_to_https` and `append_query_string` can be configured."},
 
+	// uri-blocker
+	{desc: "valid", plugin: "uri-blocker", conf: `{"block_rules":["^/internal/","select.+(from|limit)"],"rejected_code":404,"rejected_msg":"no","case_insensitive":true}`},
+	{desc: "no rules", plugin: "uri-blocker", conf: `{"rejected_code":403}`, want: `property "block_rules" is required`},
+	{desc: "empty message", plugin: "uri-blocker", conf: `{"block_rules":["^a"],"rejected_msg":""}`, want: `property "rejected_msg" validation failed: string too short, expected at least 1, got 0`},
+	{desc: "check: bad regex", plugin: "uri-blocker", conf: `{"block_rules":["^a",".+("]}`, want: `pcre_compile() failed: missing closing ) in ".+("`},
+	// brotli
+	{desc: "valid", plugin: "brotli", conf: `{"types":["text/html","application/json"],"min_length":20,"comp_level":11,"lgwin":0,"lgblock":16,"mode":1,"http_version":1.0,"vary":true}`},
+	{desc: "level too high", plugin: "brotli", conf: `{"comp_level":12}`, want: `property "comp_level" validation failed: expected 12 to be smaller than 11`},
+	{desc: "bad window", plugin: "brotli", conf: `{"lgwin":9}`, want: `property "lgwin" validation failed: matches none of the enum values`},
 	// gzip
 	{desc: "valid", plugin: "gzip", conf: `{"types":["text/html","application/json"],"min_length":20,"comp_level":6,"http_version":1.1,"buffers":{"number":8,"size":16384},"vary":true}`},
 	{desc: "all types", plugin: "gzip", conf: `{"types":"*"}`},

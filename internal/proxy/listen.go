@@ -23,6 +23,9 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// ConnState, when set, sees every connection's state changes
+	// (connection metrics).
+	ConnState func(net.Conn, http.ConnState)
 }
 
 // Servers are the running proxy listeners.
@@ -65,6 +68,7 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			ErrorLog:          errLog,
+			ConnState:         opts.ConnState,
 		}
 		go s.httpSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "http", "addr", ln.Addr().String())
@@ -97,6 +101,7 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			ErrorLog:          errLog,
+			ConnState:         opts.ConnState,
 		}
 		// ServeTLS with no files: certificates come from GetCertificate,
 		// and it sets up HTTP/2 by ALPN.

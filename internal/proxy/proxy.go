@@ -91,6 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rv := &reqVars{r: r, host: host, remote: remote.Addr().String(), scheme: scheme}
 	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
+	rv.pc = pc
 	if snap.Consumers != nil {
 		pc.Consumers = snap.Consumers
 	}
@@ -101,7 +102,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	chain := (*plugin.Chain)(nil)
 	if ok {
 		rt = m.Route.Target.(*snapshot.Route)
-		rv.params = m.Params
+		rv.params, rv.route = m.Params, rt
+		pc.MatchedURI, pc.MatchedHost = m.URI, m.Host
 		pc.RouteID, pc.ServiceID = rt.ID, rt.ServiceID
 		chain = rt.Plugins
 	}
@@ -164,11 +166,15 @@ func (h *Handler) exit(w http.ResponseWriter, pc *plugin.Ctx, snap *snapshot.Sna
 	}
 	snap.Global.HeaderFilter(pc, status, hdr)
 	chain.HeaderFilter(pc, status, hdr)
+	pc.RespHeader = hdr // what is sent, for the log phase
 	h.send(w, pc, status, hdr, bytes.NewReader(body), int64(len(body)), snap, chain)
 }
 
 // send writes status, headers and body through the body filters.
 func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr http.Header, body io.Reader, length int64, snap *snapshot.Snapshot, chain *plugin.Chain) {
+	if s := pc.StatusOverride(); s != 0 {
+		status = s // response-rewrite's status_code
+	}
 	cw := &countWriter{w: w}
 	bw, closeGlobal := snap.Global.WrapBody(pc, status, hdr, cw)
 	bw, closeRoute := chain.WrapBody(pc, status, hdr, bw)
@@ -185,7 +191,8 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	}
 	w.WriteHeader(status)
 	stream := length < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
-	if stream && !filtered {
+	if stream {
+		// Push each chunk through the filters and out as it arrives.
 		rc := http.NewResponseController(w)
 		buf := make([]byte, 32<<10)
 		for {
@@ -193,6 +200,9 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 			if n > 0 {
 				if _, werr := bw.Write(buf[:n]); werr != nil {
 					break
+				}
+				if f, ok := bw.(plugin.Flusher); ok && filtered {
+					_ = f.Flush()
 				}
 				_ = rc.Flush()
 			}
@@ -219,12 +229,20 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// forward proxies to the upstream with retries; it returns the status sent.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
-	timeouts := up.Timeout
-	if rt.Timeout != nil {
-		timeouts = *rt.Timeout
+// ReadFrom hands a file body (a disk cache hit) to the connection's
+// ReadFrom, which sends it with sendfile.
+func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.w.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(r)
+		c.n += n
+		return n, err
 	}
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
+// forward proxies to the upstream with retries, or lets the chain's
+// Responder (the cache) answer, fetching through the same path.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
 	if rt.EnableWebsocket && isUpgrade(r) {
 		pc.Status = h.websocket(w, r, up, rv)
 		return
@@ -247,6 +265,88 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		}
 	}
 
+	var resp *http.Response
+	var err error
+	responder := snap.Global.Responder(pc)
+	if responder == nil {
+		responder = chain.Responder(pc)
+	}
+	if responder != nil {
+		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, body: body, retryable: retryable}
+		if pc.Consumer != nil {
+			rv.origin.consumer = pc.Consumer.Username
+		}
+		resp, err = responder.Respond(pc, &rv.origin)
+	} else {
+		consumer := ""
+		if pc.Consumer != nil {
+			consumer = pc.Consumer.Username
+		}
+		resp, err = h.roundTrip(r, pc, rt, up, rv, consumer, body, retryable)
+	}
+	if err != nil {
+		var ue *plugin.UpstreamError
+		isUE := errors.As(err, &ue)
+		if isUE && ue.ClientGone {
+			pc.Status = 499 // client went away
+			return
+		}
+		h.log.Warn("proxy: upstream failed", "route", rt.ID, "err", err)
+		if isUE && ue.Timeout {
+			pc.Exit(http.StatusGatewayTimeout, gwTimeout)
+		} else {
+			pc.Exit(http.StatusBadGateway, badGateway)
+		}
+		h.exit(w, pc, snap, chain)
+		return
+	}
+	h.respond(w, resp, pc, chain, snap)
+}
+
+// origin is a request's upstream for its Responder (plugin.Origin). It
+// lives in the request's reqVars, so handing it over allocates nothing.
+type origin struct {
+	h         *Handler
+	pc        *plugin.Ctx
+	rt        *snapshot.Route
+	up        *upstream.Upstream
+	rv        *reqVars
+	consumer  string
+	body      []byte
+	retryable bool
+}
+
+// Fetch implements plugin.Origin.
+func (o *origin) Fetch(req *http.Request, background bool) (*http.Response, error) {
+	if background {
+		bv := *o.rv
+		bv.r, bv.query, bv.origin = req, nil, origin{}
+		return o.h.roundTrip(req, nil, o.rt, o.up, &bv, o.consumer, nil, true)
+	}
+	return o.h.roundTrip(req, o.pc, o.rt, o.up, o.rv, o.consumer, o.body, o.retryable)
+}
+
+// cancelBody ends an upstream attempt's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// roundTrip sends r (the client's request, or a Responder's copy of it)
+// upstream with retries and returns the response, hop-by-hop headers
+// removed; closing its body ends the attempt. pc is nil for background
+// fetches, which then record nothing. Failures are *plugin.UpstreamError.
+func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, rv *reqVars, consumer string, body []byte, retryable bool) (*http.Response, error) {
+	timeouts := up.Timeout
+	if rt.Timeout != nil {
+		timeouts = *rt.Timeout
+	}
 	var tried []*upstream.Node
 	deadline := time.Time{}
 	if up.RetryTimeout > 0 {
@@ -255,10 +355,6 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 	var lastErr error
 	timedOut := false
 	for attempt := 0; ; attempt++ {
-		consumer := ""
-		if pc.Consumer != nil {
-			consumer = pc.Consumer.Username
-		}
 		node, done, err := up.Pick(hashInput{reqVars: rv, consumer: consumer}, tried)
 		if err != nil {
 			lastErr = err
@@ -294,8 +390,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 			lastErr, timedOut = err, isTimeout
 			tried = append(tried, node)
 			if r.Context().Err() != nil {
-				pc.Status = 499 // client went away
-				return
+				return nil, &plugin.UpstreamError{ClientGone: true, Err: err}
 			}
 			if !retryable || attempt >= up.Retries || (!deadline.IsZero() && time.Now().After(deadline)) {
 				break
@@ -304,18 +399,21 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 			continue
 		}
 		done(upstream.Result{Status: resp.StatusCode, Latency: time.Since(t0)})
-		pc.UpstreamAddr = node.Addr
-		h.respond(w, resp, pc, chain, snap)
-		cancel()
-		return
+		if pc != nil {
+			pc.UpstreamLatency = time.Since(t0)
+			pc.UpstreamStatus = resp.StatusCode
+		}
+		if pc != nil {
+			pc.UpstreamAddr = node.Addr
+		}
+		removeHop(resp.Header)
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
 	}
-	h.log.Warn("proxy: upstream failed", "route", rt.ID, "err", lastErr)
-	if timedOut {
-		pc.Exit(http.StatusGatewayTimeout, gwTimeout)
-	} else {
-		pc.Exit(http.StatusBadGateway, badGateway)
+	if lastErr == nil {
+		lastErr = errors.New("no upstream node")
 	}
-	h.exit(w, pc, snap, chain)
+	return nil, &plugin.UpstreamError{Timeout: timedOut, Err: lastErr}
 }
 
 // outbound builds the request to one node.
@@ -374,12 +472,15 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, chain *plugin.Chain, snap *snapshot.Snapshot) {
 	defer resp.Body.Close()
 	hdr := resp.Header
-	removeHop(hdr)
+	if hdr == nil {
+		hdr = http.Header{}
+	}
 	for k, v := range pc.RespHeader {
 		hdr[k] = v
 	}
 	snap.Global.HeaderFilter(pc, resp.StatusCode, hdr)
 	chain.HeaderFilter(pc, resp.StatusCode, hdr)
+	pc.RespHeader = hdr // what is sent, for the log phase
 	h.send(w, pc, resp.StatusCode, hdr, resp.Body, resp.ContentLength, snap, chain)
 }
 

@@ -65,6 +65,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	adm := admin.New(admin.Options{Store: st, Keyring: ring, KeyRequired: false,
+		Problem: func(key string) string { return loader.Current().Problems[key] },
 		Applied: func(ctx context.Context, rev int64) {
 			c, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
@@ -88,7 +89,7 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, adminURL: as.URL + "/apisix/admin", httpURL: "http://" + srv.HTTPAddr(), httpsAdr: srv.HTTPSAddr(), loader: loader}
 }
 
-func (e *env) put(path, body string) {
+func (e *env) put(path, body string) http.Header {
 	e.t.Helper()
 	req, _ := http.NewRequest("PUT", e.adminURL+path, strings.NewReader(body))
 	res, err := http.DefaultClient.Do(req)
@@ -100,6 +101,7 @@ func (e *env) put(path, body string) {
 	if res.StatusCode != 200 && res.StatusCode != 201 {
 		e.t.Fatalf("PUT %s: %d %s", path, res.StatusCode, b)
 	}
+	return res.Header
 }
 
 func (e *env) del(path string) {
@@ -323,9 +325,12 @@ func TestPlugins(t *testing.T) {
 		t.Errorf("global rule on a 404: %d %v", r.status, r.header)
 	}
 	// A plugin without a runtime keeps its route out instead of failing open.
-	e.put("/routes/auth", `{"uri":"/auth","upstream_id":"a","plugins":{"test-no-runtime":{}}}`)
+	h := e.put("/routes/auth", `{"uri":"/auth","upstream_id":"a","plugins":{"test-no-runtime":{}}}`)
 	if r := e.get("", "/auth"); r.status != 404 {
 		t.Errorf("route with a plugin that has no runtime was served: %d", r.status)
+	}
+	if w := h.Get("X-Stargate-Warning"); w != "route auth is not served: plugin test-no-runtime has no runtime in this build yet" {
+		t.Errorf("warning header = %q", w)
 	}
 	// Plugin order follows priority, and _meta.disable turns one off.
 	e.put("/routes/off", `{"uri":"/offp","upstream_id":"a","plugins":{"ip-restriction":{"blacklist":["127.0.0.1"],"_meta":{"disable":true}}}}`)

@@ -4,6 +4,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/snapshot"
 )
 
 // reqVars resolves APISIX/nginx variables for one request, lazily.
@@ -14,8 +17,13 @@ type reqVars struct {
 	scheme string
 	params map[string]string
 	query  map[string][]string
+	rawQ   string // the RawQuery query was parsed from
+	pc     *plugin.Ctx
+	route  *snapshot.Route
 	// set holds variables plugins replaced (real-ip's remote_addr).
 	set map[string]string
+	// origin is the upstream handed to a Responder (the cache).
+	origin origin
 }
 
 // SetVar implements plugin.VarSetter.
@@ -56,13 +64,44 @@ func (v *reqVars) Var(name string) (string, bool) {
 			return p, true
 		}
 		return "", false
+	case "route_id":
+		if v.route != nil {
+			return v.route.ID, true
+		}
+		return "", false
+	case "route_name":
+		if v.route != nil && v.route.Name != "" {
+			return v.route.Name, true
+		}
+		return "", false
+	case "service_id":
+		if v.route != nil && v.route.ServiceID != "" {
+			return v.route.ServiceID, true
+		}
+		return "", false
+	case "service_name":
+		if v.route != nil && v.route.ServiceName != "" {
+			return v.route.ServiceName, true
+		}
+		return "", false
+	case "consumer_name":
+		if v.pc != nil && v.pc.Consumer != nil {
+			return v.pc.Consumer.Username, true
+		}
+		return "", false
+	case "consumer_group_id":
+		if v.pc != nil && v.pc.Consumer != nil && v.pc.Consumer.GroupID != "" {
+			return v.pc.Consumer.GroupID, true
+		}
+		return "", false
 	case "content_type":
 		return v.r.Header.Get("Content-Type"), v.r.Header.Get("Content-Type") != ""
 	}
 	switch {
 	case strings.HasPrefix(name, "arg_"):
-		if v.query == nil {
-			v.query = v.r.URL.Query()
+		// Re-parse when a plugin rewrote the query (hide_credentials).
+		if v.query == nil || v.rawQ != v.r.URL.RawQuery {
+			v.query, v.rawQ = v.r.URL.Query(), v.r.URL.RawQuery
 		}
 		vals, ok := v.query[name[4:]]
 		if !ok || len(vals) == 0 {

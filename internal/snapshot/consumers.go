@@ -11,7 +11,17 @@ import (
 // Consumers indexes consumers by each auth plugin's identity attribute.
 type Consumers struct {
 	byIdentity map[string]map[string]*plugin.Consumer // plugin -> identity -> consumer
+	byName     map[string]*plugin.Consumer
 	count      int
+}
+
+// ByName implements plugin.Consumers.
+func (c *Consumers) ByName(username string) (*plugin.Consumer, bool) {
+	if c == nil {
+		return nil, false
+	}
+	cons, ok := c.byName[username]
+	return cons, ok
 }
 
 var _ plugin.Consumers = (*Consumers)(nil)
@@ -37,7 +47,7 @@ func (c *Consumers) Len() int {
 // credentials and consumer groups. Consumers are few next to routes, so
 // any change rebuilds the whole index.
 func (l *Loader) compileConsumers() *Consumers {
-	out := &Consumers{byIdentity: map[string]map[string]*plugin.Consumer{}}
+	out := &Consumers{byIdentity: map[string]map[string]*plugin.Consumer{}, byName: map[string]*plugin.Consumer{}}
 	ids := make([]string, 0, len(l.objs["consumers"]))
 	for id := range l.objs["consumers"] {
 		ids = append(ids, id)
@@ -118,6 +128,7 @@ func (l *Loader) compileConsumers() *Consumers {
 		}
 		cons.Chain = chain
 		users[id] = cons
+		out.byName[id] = cons
 		out.count++
 		index(cons, auth)
 	}

@@ -271,6 +271,16 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 			ssl = true
 		case "consumers", "consumer_groups":
 			consumers = true
+		case "plugin_metadata":
+			if def, ok := plugin.Lookup(id); ok && def.Metadata != nil {
+				m, _ := l.decode("plugin_metadata", id)
+				if m != nil {
+					delete(m, "id")
+					delete(m, "create_time")
+					delete(m, "update_time")
+				}
+				def.Metadata(m)
+			}
 		}
 	}
 	for id := range upIDs {
@@ -346,6 +356,10 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 		next.Certs = l.compileCerts()
 	}
 	next.Errors = len(l.errs)
+	next.Problems = make(map[string]string, len(l.errs))
+	for k, err := range l.errs {
+		next.Problems[k] = err.Error()
+	}
 	if l.opts.Upstreams != nil && len(upIDs)+len(routeIDs)+len(svcIDs) > 0 {
 		l.opts.Upstreams.Retain(l.liveUpstreamKeys())
 	}
@@ -410,6 +424,10 @@ func (l *Loader) liveUpstreamKeys() map[string]struct{} {
 	for id := range l.objs["services"] {
 		keep["services/"+id] = struct{}{}
 	}
+	for id := range l.objs["consumers"] {
+		keep["consumers/"+id] = struct{}{}
+	}
+	keep["global_rules"] = struct{}{}
 	return keep
 }
 
@@ -453,6 +471,7 @@ func (l *Loader) compileRoute(id string) (*router.Route, error) {
 		rt.Merged[k] = v
 	}
 	rt.Name, _ = m["name"].(string)
+	rt.ServiceName, _ = svc["name"].(string)
 	if ws, ok := m["enable_websocket"].(bool); ok {
 		rt.EnableWebsocket = ws
 	} else if ws, ok := svc["enable_websocket"].(bool); ok {
@@ -592,7 +611,7 @@ func (l *Loader) buildChain(key string, plugins map[string]any) (*plugin.Chain, 
 		var err error
 		switch {
 		case def.NewEnv != nil:
-			impl, err = def.NewEnv(cm, plugin.Env{Key: key, Upstreams: l.opts.Upstreams})
+			impl, err = def.NewEnv(cm, plugin.Env{Key: key, Upstreams: l.opts.Upstreams, Logger: l.log})
 		case def.New != nil:
 			impl, err = def.New(cm)
 		default:

@@ -20,8 +20,10 @@ type Snapshot struct {
 	Certs  *Certs
 	// Consumers indexes consumers for auth plugins.
 	Consumers *Consumers
-	// Errors counts the objects left out of this snapshot.
-	Errors int
+	// Errors counts the objects left out of this snapshot; Problems says
+	// why, by object ("routes/1" -> "plugin x ...").
+	Errors   int
+	Problems map[string]string
 
 	upstreams map[string]*upstream.Upstream // by upstream id; never mutated
 }
@@ -38,6 +40,7 @@ type Route struct {
 	ID              string
 	Name            string
 	ServiceID       string
+	ServiceName     string
 	UpstreamID      string
 	Upstream        *upstream.Upstream // nil: 502 missing upstream
 	Timeout         *upstream.Timeouts // route-level override

@@ -52,11 +52,18 @@ func under(p, rel string) bool {
 	return p == full || strings.HasPrefix(p, full+"/")
 }
 
+// testSupport reports whether a package exists only to help tests (under
+// internal/testutil, or named like storetest): such packages may wire
+// real components together, as a test does.
+func testSupport(p goPkg) bool {
+	return under(p.ImportPath, "internal/testutil") || strings.HasSuffix(p.Name, "test")
+}
+
 // layeringViolations applies the rules to a package list.
 func layeringViolations(pkgs []goPkg) []string {
 	var out []string
 	for _, p := range pkgs {
-		if slices.ContainsFunc(dataPlane, func(r string) bool { return under(p.ImportPath, r) }) {
+		if slices.ContainsFunc(dataPlane, func(r string) bool { return under(p.ImportPath, r) }) && !testSupport(p) {
 			for _, d := range append(slices.Clone(p.Imports), p.Deps...) {
 				if under(d, "internal/admin") {
 					out = append(out, fmt.Sprintf("data plane package %s depends on %s", p.ImportPath, d))
@@ -71,7 +78,7 @@ func layeringViolations(pkgs []goPkg) []string {
 				}
 			}
 		}
-		if p.ImportPath != module+"/"+wiringPkg {
+		if p.ImportPath != module+"/"+wiringPkg && !testSupport(p) {
 			var wired []string
 			for _, w := range wiredPkgs {
 				if slices.Contains(p.Imports, module+"/"+w) || slices.Contains(p.Deps, module+"/"+w) {
@@ -180,22 +187,29 @@ func TestLayering(t *testing.T) {
 		}
 		adminDeps := depsOf("internal/admin")
 		wiredDeps := depsOf(append(slices.Clone(wiredPkgs), wiringPkg)...)
-		var plane, leaf *goPkg
+		backendDeps := depsOf(wiredPkgs...)
+		var plane, leaf, wireLeaf *goPkg
 		for i := range pkgs {
 			p := &pkgs[i]
 			if p.Name == "" || p.Name == "main" || p.Dir == "" || p.Error != nil {
 				continue
 			}
 			isPlane := slices.ContainsFunc(dataPlane, func(r string) bool { return under(p.ImportPath, r) })
-			if isPlane && plane == nil && !adminDeps[p.ImportPath] {
+			if isPlane && plane == nil && !adminDeps[p.ImportPath] && !testSupport(*p) {
 				plane = p
 			}
+			// Importing cmd must not make a cycle: a package cmd does not
+			// depend on (a test-support one).
 			if !isPlane && leaf == nil && !wiredDeps[p.ImportPath] && under(p.ImportPath, "internal") {
 				leaf = p
 			}
+			// Wiring is judged on production packages only.
+			if !isPlane && wireLeaf == nil && !backendDeps[p.ImportPath] && under(p.ImportPath, "internal") && !testSupport(*p) {
+				wireLeaf = p
+			}
 		}
-		if plane == nil || leaf == nil {
-			t.Fatalf("no package to inject into (data plane %v, leaf %v)", plane, leaf)
+		if plane == nil || leaf == nil || wireLeaf == nil {
+			t.Fatalf("no package to inject into (data plane %v, leaf %v, wiring %v)", plane != nil, leaf != nil, wireLeaf != nil)
 		}
 		imp := func(pkg *goPkg, paths ...string) string {
 			s := "package " + pkg.Name + "\n\nimport (\n"
@@ -212,7 +226,7 @@ func TestLayering(t *testing.T) {
 		}{
 			{"data plane imports admin", plane, []string{"internal/admin"}, "data plane package " + plane.ImportPath + " depends on " + module + "/internal/admin"},
 			{"package imports cmd", leaf, []string{wiringPkg}, leaf.ImportPath + " imports " + module + "/" + wiringPkg},
-			{"wiring outside cmd", leaf, []string{"internal/store/boltstore", "internal/store/etcdstore"}, leaf.ImportPath + " depends on internal/store/boltstore and internal/store/etcdstore"},
+			{"wiring outside cmd", wireLeaf, []string{"internal/store/boltstore", "internal/store/etcdstore"}, wireLeaf.ImportPath + " depends on internal/store/boltstore and internal/store/etcdstore"},
 		} {
 			t.Run(tc.desc, func(t *testing.T) {
 				file := filepath.Join(tc.pkg.Dir, "zz_layering_probe.go")

@@ -18,5 +18,6 @@ func init() {
 		Priority: 1005,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		NewEnv:   newBreaker,
 	})
 }

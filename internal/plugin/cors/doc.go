@@ -1,13 +1,12 @@
-// Package cors declares APISIX's cors plugin: its name, priority (4000),
-// configuration schemas and the cross-field checks APISIX's check_schema
-// makes. When enabled it answers CORS preflight requests and adds the
-// Access-Control-* (and Timing-Allow-Origin) headers for allowed origins,
-// given as a list, regexes or plugin metadata.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package cors is APISIX's cors plugin (priority 4000). In the rewrite
+// phase it answers every OPTIONS request on the route itself (an empty 200,
+// so preflights never reach the upstream or the auth plugins); in the
+// header filter it sets Access-Control-Allow-Origin/-Methods/-Headers/
+// -Max-Age, -Expose-Headers and -Allow-Credentials (and Timing-Allow-Origin)
+// on every answer whose Origin is allowed — by allow_origins ("*", "**" or
+// a comma list) or, when configured, by allow_origins_by_regex alone — and
+// "Vary: Origin" whenever the answer depends on the Origin.
 //
 // Schemas are ported field by field from apisix/plugins/cors.lua (Apache
-// APISIX 3.x).
+// APISIX 3.x). See README.md.
 package cors

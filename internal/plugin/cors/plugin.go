@@ -23,5 +23,6 @@ func init() {
 		Schema:         schemaJSON,
 		MetadataSchema: metadataSchemaJSON,
 		Check:          Check,
+		New:            newCORS,
 	})
 }

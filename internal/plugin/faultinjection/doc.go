@@ -1,12 +1,10 @@
-// Package faultinjection declares APISIX's fault-injection plugin: its name,
-// priority (11000), configuration schemas and the cross-field checks
-// APISIX's check_schema makes. When enabled it injects faults: aborts a
-// share of requests with a fixed status/body/headers, or delays them,
-// optionally only when vars match.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package faultinjection implements APISIX's fault-injection plugin
+// (priority 11000), in the rewrite phase: `delay` sleeps `duration`
+// seconds, then `abort` answers `http_status` with `body` (variables such
+// as $remote_addr resolved; nginx's error page when no body is given) and
+// `headers`, without calling the upstream. Each applies to `percentage`
+// of the requests (all when unset) and, with `vars`, only when one of its
+// expressions matches.
 //
 // Schemas are ported field by field from apisix/plugins/fault-injection.lua
 // (Apache APISIX 3.x).

@@ -18,5 +18,7 @@ func init() {
 		Priority: 11000,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		Check:    Check,
+		New:      newInjector,
 	})
 }

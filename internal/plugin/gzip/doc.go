@@ -1,12 +1,10 @@
-// Package gzip declares APISIX's gzip plugin: its name, priority (995),
-// configuration schemas and the cross-field checks APISIX's check_schema
-// makes. When enabled it compresses responses of the configured content
-// types and minimum length with gzip.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package gzip is APISIX's gzip plugin (priority 995, body filter). It
+// compresses responses with gzip when APISIX's conditions (listed
+// Content-Type, length at least min_length when known, HTTP version) and
+// nginx's gzip module's (status 200/403/404, nothing already encoded, a
+// client Accept-Encoding that allows gzip) hold, streaming the body through
+// a pooled encoder at comp_level; vary adds "Vary: Accept-Encoding".
 //
 // Schemas are ported field by field from apisix/plugins/gzip.lua (Apache
-// APISIX 3.x).
+// APISIX 3.x). See README.md.
 package gzip

@@ -18,5 +18,6 @@ func init() {
 		Priority: 995,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newCompressor,
 	})
 }

@@ -1,14 +1,10 @@
-// Package hmacauth declares APISIX's hmac-auth plugin: its name, priority
-// (2530), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it authenticates a request signed with
+// Package hmacauth is APISIX's hmac-auth plugin (priority 2530, rewrite
+// phase, the 3.x scheme). It authenticates a request signed with
 // `Authorization: Signature keyId=,algorithm=,headers=,signature=` against
-// the consumer's secret_key, checking clock skew, required signed headers
-// and optionally the body digest.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// the consumer's secret_key, checking the algorithm, clock skew, required
+// signed headers and optionally the body digest. Failures answer 401 with
+// `WWW-Authenticate: hmac realm="hmac"`.
 //
 // Schemas are ported field by field from apisix/plugins/hmac-auth.lua
-// (Apache APISIX 3.x).
+// (Apache APISIX 3.x). See README.md.
 package hmacauth

@@ -24,5 +24,6 @@ func init() {
 		Schema:         schemaJSON,
 		ConsumerSchema: consumerSchemaJSON,
 		IdentityAttr:   "key_id",
+		New:            newHMACAuth,
 	})
 }

@@ -22,5 +22,8 @@ func init() {
 		Version:        "0.1",
 		Schema:         schemaJSON,
 		MetadataSchema: metadataSchemaJSON,
+		Check:          check,
+		NewEnv:         newLogger,
+		Metadata:       SetMetadata,
 	})
 }

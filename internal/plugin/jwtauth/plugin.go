@@ -25,5 +25,6 @@ func init() {
 		ConsumerSchema: consumerSchemaJSON,
 		CheckConsumer:  CheckConsumer,
 		IdentityAttr:   "key",
+		New:            newJWTAuth,
 	})
 }

@@ -24,5 +24,6 @@ func init() {
 		Schema:         schemaJSON,
 		ConsumerSchema: consumerSchemaJSON,
 		IdentityAttr:   "key",
+		New:            newKeyAuth,
 	})
 }

@@ -20,5 +20,6 @@ func init() {
 		Stream:   true,
 		Schema:   schemaJSON,
 		Check:    Check,
+		NewEnv:   newLimiter,
 	})
 }

@@ -1,13 +1,16 @@
-// Package limitcount declares APISIX's limit-count plugin: its name,
-// priority (1002), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it limits the number of requests per key
-// in a fixed or sliding time window (or per rule), answering rejected_code
-// with X-RateLimit-* headers; counters are local or in Redis (single,
-// cluster, sentinel).
+// Package limitcount implements APISIX's limit-count plugin (priority
+// 1002): at most `count` requests per `time_window` seconds per key, in a
+// fixed window (starting at a key's first request) or APISIX's sliding
+// window, answering rejected_code (503) with `{"error_msg":rejected_msg}`
+// or nginx's error page, and X-RateLimit-Limit / -Remaining / -Reset on
+// every answer (show_limit_quota_header). `rules[]` apply several limits
+// with their own header prefixes; `group` shares one counter between every
+// route of the group.
 //
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Counters are local to the process (policy local); a configuration with
+// a Redis policy is refused when it is compiled. They are exact under
+// concurrency and survive configuration swaps: they are keyed by the
+// object the plugin is configured on and the plugin's configuration.
 //
 // Schemas are ported field by field from apisix/plugins/limit-count/init.lua
 // and apisix/utils/redis-schema.lua (Apache APISIX 3.x).

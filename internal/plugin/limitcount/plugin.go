@@ -23,5 +23,7 @@ func init() {
 		Schema:         schemaJSON,
 		MetadataSchema: metadataSchemaJSON,
 		Check:          Check,
+		NewEnv:         newLimiter,
+		Metadata:       setMetadata,
 	})
 }

@@ -1,13 +1,10 @@
-// Package mocking declares APISIX's mocking plugin: its name, priority
-// (10900), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it answers requests with a mock response,
-// given as an example body or generated from a JSON Schema, without
-// contacting the upstream.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package mocking is APISIX's mocking plugin (priority 10900, access
+// phase). It answers requests itself, without the upstream: with
+// response_example (its $variables resolved) or with data generated from
+// response_schema (JSON or XML), response_status, content_type,
+// response_headers, an optional delay in seconds, and
+// "x-mock-by: APISIX/3.18.0" unless with_mock_header is false.
 //
 // Schemas are ported field by field from apisix/plugins/mocking.lua (Apache
-// APISIX 3.x).
+// APISIX 3.x). See README.md.
 package mocking

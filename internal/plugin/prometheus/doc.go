@@ -1,14 +1,16 @@
-// Package prometheus declares APISIX's prometheus plugin: its name, priority
-// (500), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it records request metrics with APISIX's
-// metric names and labels (apisix_http_status, apisix_bandwidth,
-// apisix_http_latency, ...) for the metrics endpoint; it also runs in the
-// stream subsystem.
+// Package prometheus implements APISIX's prometheus plugin (priority 500):
+// in the log phase it records each request in metrics that keep APISIX's
+// names, types, help texts, labels and latency buckets (apisix_http_status,
+// apisix_bandwidth, apisix_http_latency, apisix_http_requests_total,
+// apisix_node_info, ...), so that APISIX's Grafana dashboards work
+// unchanged.
 //
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// The metrics are package-level collectors created once per process;
+// Collectors hands them to the process registry, which the admin listener
+// serves at /metrics. SetVersion, SetEtcdProbe and ConnState feed the
+// node-level metrics. See README.md for the metrics, the label
+// cardinality and the differences from APISIX.
 //
-// Schemas are ported field by field from apisix/plugins/prometheus.lua
-// (Apache APISIX 3.x).
+// The schema is ported from apisix/plugins/prometheus.lua and the metrics
+// from apisix/plugins/prometheus/exporter.lua (Apache APISIX 3.x).
 package prometheus

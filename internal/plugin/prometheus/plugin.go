@@ -19,5 +19,6 @@ func init() {
 		Version:  "0.2",
 		Stream:   true,
 		Schema:   schemaJSON,
+		New:      newExporter,
 	})
 }

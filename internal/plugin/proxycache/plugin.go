@@ -19,5 +19,6 @@ func init() {
 		Version:  "0.2",
 		Schema:   schemaJSON,
 		Check:    Check,
+		New:      newCacher,
 	})
 }

@@ -1,13 +1,10 @@
-// Package realip declares APISIX's real-ip plugin: its name, priority
-// (23000), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it replaces the client address with one
-// taken from a variable or header (e.g. X-Forwarded-For) when the peer is a
-// trusted address, optionally walking the list recursively.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package realip is APISIX's real-ip plugin (priority 23000, rewrite
+// phase). When the peer is a trusted address (or no trusted_addresses are
+// set) it replaces the client address with the one from source — the last
+// X-Forwarded-For hop, or with recursive the rightmost untrusted one, or
+// any other variable — so that every later plugin, the X-Forwarded-For and
+// X-Real-IP sent upstream and the access log see the real client.
 //
 // Schemas are ported field by field from apisix/plugins/real-ip.lua (Apache
-// APISIX 3.x).
+// APISIX 3.x). See README.md.
 package realip

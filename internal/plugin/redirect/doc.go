@@ -1,13 +1,10 @@
-// Package redirect declares APISIX's redirect plugin: its name, priority
-// (900), configuration schemas and the cross-field checks APISIX's
-// check_schema makes. When enabled it answers with a redirect to a URI
-// template, a regex_uri substitution, or the HTTPS version of the request
-// (301/308).
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package redirect is APISIX's redirect plugin (priority 900, rewrite
+// phase). It answers with a redirect to a uri template ($var, ${var}), to
+// a regex_uri substitution of the path, or — http_to_https — to the https
+// version of a plain-http request (301 for GET/HEAD, 308 otherwise);
+// encode_uri escapes the new path and append_query_string keeps the query.
+// The body is nginx's page for the status, as APISIX sends it.
 //
 // Schemas are ported field by field from apisix/plugins/redirect.lua (Apache
-// APISIX 3.x).
+// APISIX 3.x). See README.md.
 package redirect

@@ -1,13 +1,11 @@
-// Package refererrestriction declares APISIX's referer-restriction plugin:
-// its name, priority (2990), configuration schemas and the cross-field
-// checks APISIX's check_schema makes. When enabled it allows or denies
-// requests by the host of their Referer (whitelist or blacklist, `*.`
-// wildcards), answering 403 {"message":...}.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package refererrestriction is APISIX's referer-restriction plugin
+// (priority 2990, access phase). It allows (whitelist) or denies
+// (blacklist) requests by the host of their Referer, hosts given exactly
+// or as "*.example.com" suffixes ("*" alone matches every host). A missing
+// or malformed Referer is rejected unless bypass_missing. Rejections answer
+// 403 {"message": message} ("Your referer host is not allowed").
 //
 // Schemas are ported field by field from
-// apisix/plugins/referer-restriction.lua (Apache APISIX 3.x).
+// apisix/plugins/referer-restriction.lua (Apache APISIX 3.x). See
+// README.md.
 package refererrestriction

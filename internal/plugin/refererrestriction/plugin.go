@@ -18,5 +18,6 @@ func init() {
 		Priority: 2990,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newRestriction,
 	})
 }

@@ -1,13 +1,11 @@
-// Package requestvalidation declares APISIX's request-validation plugin: its
-// name, priority (2800), configuration schemas and the cross-field checks
-// APISIX's check_schema makes. When enabled it validates request headers
-// and/or body against JSON Schemas before proxying, answering rejected_code
-// (400) when they do not match.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package requestvalidation is APISIX's request-validation plugin
+// (priority 2800, rewrite phase). It validates the request headers
+// (header_schema) and the body (body_schema; JSON, or
+// application/x-www-form-urlencoded) against JSON Schemas compiled once
+// with internal/schema, answering rejected_code (400) with rejected_msg or
+// the validator's message. A valid JSON body is sent upstream as the JSON
+// that was checked (defaults filled in), as APISIX does.
 //
 // Schemas are ported field by field from
-// apisix/plugins/request-validation.lua (Apache APISIX 3.x).
+// apisix/plugins/request-validation.lua (Apache APISIX 3.x). See README.md.
 package requestvalidation

@@ -19,5 +19,6 @@ func init() {
 		Version:  "0.1",
 		Schema:   schemaJSON,
 		Check:    Check,
+		New:      newValidator,
 	})
 }

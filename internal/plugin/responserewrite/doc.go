@@ -1,14 +1,11 @@
-// Package responserewrite declares APISIX's response-rewrite plugin: its
-// name, priority (899), configuration schemas and the cross-field checks
-// APISIX's check_schema makes. When enabled it rewrites the response sent to
-// the client: status code, headers (add/set/remove), and the body (replaced,
-// base64-decoded, or edited by regex filters), optionally only when vars
-// match.
-//
-// This package only registers the plugin so that its configuration is
-// validated as APISIX validates it; the runtime behaviour arrives with the
-// plugin's own issue.
+// Package responserewrite is APISIX's response-rewrite plugin (priority
+// 899, header and body filters). When its vars match the response it sets
+// the status, adds/sets/removes headers (values may name $variables), and
+// replaces the body (body, body_base64) or edits it with regex filters
+// (once or global, PCRE options, $1 references) — gzip or brotli encoded
+// upstream bodies are decoded first. It applies to upstream answers and to
+// other plugins' rejections alike.
 //
 // Schemas are ported field by field from apisix/plugins/response-rewrite.lua
-// (Apache APISIX 3.x).
+// (Apache APISIX 3.x). See README.md.
 package responserewrite

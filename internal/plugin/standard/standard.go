@@ -7,6 +7,7 @@ package standard
 import (
 	_ "github.com/stargate-edge/stargate/internal/plugin/apibreaker"
 	_ "github.com/stargate-edge/stargate/internal/plugin/basicauth"
+	_ "github.com/stargate-edge/stargate/internal/plugin/brotli"
 	_ "github.com/stargate-edge/stargate/internal/plugin/clientcontrol"
 	_ "github.com/stargate-edge/stargate/internal/plugin/consumerrestriction"
 	_ "github.com/stargate-edge/stargate/internal/plugin/cors"
@@ -36,4 +37,5 @@ import (
 	_ "github.com/stargate-edge/stargate/internal/plugin/responserewrite"
 	_ "github.com/stargate-edge/stargate/internal/plugin/trafficsplit"
 	_ "github.com/stargate-edge/stargate/internal/plugin/uarestriction"
+	_ "github.com/stargate-edge/stargate/internal/plugin/uriblocker"
 )

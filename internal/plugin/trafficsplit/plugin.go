@@ -18,5 +18,7 @@ func init() {
 		Priority: 966,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		Check:    Check,
+		NewEnv:   newSplitter,
 	})
 }

@@ -46,6 +46,9 @@ type Request struct {
 type Match struct {
 	Route  *Route
 	Params map[string]string // :param values, nil when none
+	// URI and Host are the patterns that matched ("/a/*", "*.foo.com";
+	// Host is "" for a host-less match).
+	URI, Host string
 }
 
 // uriKind tells how one uri of a route matches.
@@ -60,6 +63,7 @@ const (
 // entry is one (route, uri) pair in a table.
 type entry struct {
 	route *Route
+	uri   string // as configured
 	kind  uriKind
 	key   string   // exact path, prefix, or the static head of a param path
 	segs  []string // param paths, split on "/"
@@ -219,7 +223,7 @@ func (b *builder) table(key string) *tableTxn {
 func entriesOf(rt *Route) []*entry {
 	out := make([]*entry, 0, len(rt.URIs))
 	for _, u := range rt.URIs {
-		e := &entry{route: rt}
+		e := &entry{route: rt, uri: u}
 		switch {
 		case u == "*":
 			e.kind, e.key = prefix, "/"
@@ -337,6 +341,7 @@ func (r *Router) Match(req *Request) (Match, bool) {
 	if req.Host != "" {
 		if t, ok := r.exactHosts.Root().Get([]byte(req.Host)); ok {
 			if m, ok := t.match(req); ok {
+				m.Host = req.Host
 				return m, true
 			}
 		}
@@ -344,19 +349,21 @@ func (r *Router) Match(req *Request) (Match, bool) {
 			// Longest wildcard suffix first: collect the keys that are
 			// prefixes of the reversed host, then try them backwards.
 			var found [8]*table
+			var keys [8][]byte
 			n := 0
 			rev := reverse(req.Host)
 			r.wildHosts.Root().WalkPath([]byte(rev), func(k []byte, t *table) bool {
 				// "*.foo.com" is stored as "moc.oof.": the dot keeps
 				// foo.com itself out.
 				if n < len(found) {
-					found[n] = t
+					found[n], keys[n] = t, k
 					n++
 				}
 				return false
 			})
 			for i := n - 1; i >= 0; i-- {
 				if m, ok := found[i].match(req); ok {
+					m.Host = "*" + reverse(string(keys[i]))
 					return m, true
 				}
 			}
@@ -370,7 +377,7 @@ func (t *table) match(req *Request) (Match, bool) {
 	if es, ok := t.exact.Root().Get([]byte(path)); ok {
 		for _, e := range es {
 			if e.route.check(req) {
-				return Match{Route: e.route}, true
+				return Match{Route: e.route, URI: e.uri}, true
 			}
 		}
 	}
@@ -380,7 +387,7 @@ func (t *table) match(req *Request) (Match, bool) {
 		t.params.Root().WalkPath([]byte(path), func(_ []byte, es []*entry) bool {
 			for _, e := range es {
 				if params, ok := matchParams(e.segs, path); ok && e.route.check(req) {
-					m, matched = Match{Route: e.route, Params: params}, true
+					m, matched = Match{Route: e.route, Params: params, URI: e.uri}, true
 					return true
 				}
 			}
@@ -406,7 +413,7 @@ func (t *table) match(req *Request) (Match, bool) {
 		for i := n - 1; i >= 0; i-- {
 			for _, e := range found[i] {
 				if e.route.check(req) {
-					return Match{Route: e.route}, true
+					return Match{Route: e.route, URI: e.uri}, true
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -263,6 +264,13 @@ func (m *Manager) Retain(keep map[string]struct{}) {
 	for k, e := range m.entries {
 		if _, ok := keep[k]; ok {
 			continue
+		}
+		// "routes/1#traffic-split/0/0": an upstream a plugin compiled for
+		// a live object lives as long as that object.
+		if i := strings.IndexByte(k, '#'); i > 0 {
+			if _, ok := keep[k[:i]]; ok {
+				continue
+			}
 		}
 		if e.checker != nil {
 			stop = append(stop, e.checker)

@@ -191,6 +191,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 		return store.KV{}, err
 	}
 	var kv store.KV
+	stale := false
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketKV).Get([]byte(key))
 		if v == nil {
@@ -199,10 +200,16 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 		var exp int64
 		kv, exp = decodeRecord(key, v)
 		if expired(exp, time.Now().UnixNano()) {
+			stale = true
 			return store.ErrNotFound
 		}
 		return nil
 	})
+	if stale {
+		// Expire it now, so that a reader that saw it gone also finds its
+		// delete event and revision (as with an etcd lease).
+		s.expire(ctx, key, kv.ModRevision)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return store.KV{}, fmt.Errorf("boltstore: get %s: %w", key, store.ErrNotFound)
@@ -219,20 +226,34 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.KV, int64, err
 	}
 	var out []store.KV
 	var rev int64
-	now := time.Now().UnixNano()
-	err := s.db.View(func(tx *bolt.Tx) error {
-		rev = getInt(tx.Bucket(bucketMeta), metaRev)
-		c := tx.Bucket(bucketKV).Cursor()
-		p := []byte(prefix)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			kv, exp := decodeRecord(string(k), v)
-			if expired(exp, now) {
-				continue
+	var stale []store.KV
+	list := func() error {
+		out, stale = out[:0], stale[:0]
+		now := time.Now().UnixNano()
+		return s.db.View(func(tx *bolt.Tx) error {
+			rev = getInt(tx.Bucket(bucketMeta), metaRev)
+			c := tx.Bucket(bucketKV).Cursor()
+			p := []byte(prefix)
+			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+				kv, exp := decodeRecord(string(k), v)
+				if expired(exp, now) {
+					stale = append(stale, kv)
+					continue
+				}
+				out = append(out, kv)
 			}
-			out = append(out, kv)
+			return nil
+		})
+	}
+	err := list()
+	if err == nil && len(stale) > 0 {
+		// Expire what the listing skipped, then list again: the returned
+		// revision then covers their delete events.
+		for _, kv := range stale {
+			s.expire(ctx, kv.Key, kv.ModRevision)
 		}
-		return nil
-	})
+		err = list()
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("boltstore: list %s: %w", prefix, err)
 	}
@@ -492,6 +513,12 @@ func ttlKey(exp int64, key string) []byte {
 	binary.BigEndian.PutUint64(b, uint64(exp))
 	copy(b[8:], key)
 	return b
+}
+
+// expire deletes one expired key now (a reader found it expired before the
+// sweeper did). A rewrite since then wins; errors are the sweeper's to log.
+func (s *Store) expire(ctx context.Context, key string, rev int64) {
+	_ = s.submit(ctx, &request{kind: opDelete, key: key, sweep: true, rev: rev})
 }
 
 // sweeper deletes expired keys through the writer so that watchers see

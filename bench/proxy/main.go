@@ -1,0 +1,477 @@
+// Command proxy benchmarks Stargate's data plane against real processes on
+// loopback, side by side in one run:
+//
+//   - proxy throughput: a 1 KB upstream answer through Stargate and through
+//     nginx proxy_pass (upstream keepalive), both in front of the same
+//     static nginx upstream, with wrk (keep-alive, -t2 -c64);
+//   - router scale: the same load through Stargate holding 10, 10,000 and
+//     100,000 routes (about 100 hosts), hitting a route in the middle, with
+//     the process's memory before and after the routes were created;
+//   - propagation: the time from the admin API's answer (and from the PUT
+//     being sent) to the first proxied request that sees a new route.
+//
+// Each round starts fresh Stargate instances, the servers take turns
+// (the order rotates from round to round), and the report gives medians
+// over rounds and ratios as markdown.
+//
+//	go run ./bench/proxy -rounds 3 -out /tmp/proxy-bench.md
+//
+// It is a program, not a test: `go test ./...` never runs it.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	rounds          int
+	duration        time.Duration
+	warmup          time.Duration
+	threads, conns  int
+	sizes           []int
+	hosts           int
+	clients         int
+	changes         int
+	perChange       time.Duration
+	seedTimeout     time.Duration
+	bodySize        int
+	nginxWorkers    int
+	upstreamWorkers int
+	quietWait       time.Duration
+	bin             string
+	nginxBin        string
+	wrk             string
+	dir             string
+	out             string
+	cpuprofile      string
+	commit          string
+	commitDesc      string // what the report names as the binary's source
+	routesCache     string
+	runTag          string // distinguishes this run's propagation routes
+	keep            bool
+}
+
+func main() {
+	var o options
+	var sizes string
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; in each the servers take turns, in an order that rotates from round to round")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "wrk -d of each measured run (whole seconds)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run right before each measured one (0 = none)")
+	flag.IntVar(&o.threads, "threads", 2, "wrk -t")
+	flag.IntVar(&o.conns, "conns", 64, "wrk -c")
+	flag.StringVar(&sizes, "routes", "10,10000,100000", "comma list of route counts for the router-scale and propagation phases; the throughput phase uses the first")
+	flag.IntVar(&o.hosts, "hosts", 100, "distinct route hosts")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent admin clients creating the routes")
+	flag.IntVar(&o.changes, "changes", 200, "route creations timed per instance and round in the propagation phase")
+	flag.DurationVar(&o.perChange, "change-timeout", 2*time.Second, "time bound for one change to become visible")
+	flag.DurationVar(&o.seedTimeout, "seed-timeout", 90*time.Minute, "time bound for creating one instance's routes")
+	flag.IntVar(&o.bodySize, "body", 1024, "bytes of the upstream's answer body")
+	flag.IntVar(&o.nginxWorkers, "nginx-workers", 2, "worker_processes of the nginx proxy (Stargate uses GOMAXPROCS = CPUs)")
+	flag.IntVar(&o.upstreamWorkers, "upstream-workers", 1, "worker_processes of the static nginx upstream")
+	flag.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each measured wrk run and each propagation phase, wait up to this long for a second in which the machine is under 15% busy (0 = don't)")
+	flag.StringVar(&o.bin, "bin", "", "stargate binary (default: go build ./cmd/stargate from this module into a temp dir)")
+	flag.StringVar(&o.nginxBin, "nginx", "nginx", "nginx binary")
+	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
+	flag.StringVar(&o.dir, "dir", "", "parent directory of the temp dir (default: $TMPDIR or /tmp)")
+	flag.StringVar(&o.out, "out", "", "also write the markdown report to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "in the last round, record each measured Stargate wrk run with perf record -g: FILE.<phase> (perf.data) and FILE.<phase>.txt (flat top); that round carries perf's overhead")
+	flag.StringVar(&o.commit, "commit", "", "what -bin was built from, for the report (default: this checkout's HEAD when building, \"unknown\" with -bin)")
+	flag.StringVar(&o.routesCache, "routes-cache", "", "directory keeping each instance's bolt file right after its routes were created; later runs copy it instead of creating the routes again (their creation figures are then the caching run's)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (configs, logs, data dirs)")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "proxy bench: bad -routes entry %q\n", s)
+			os.Exit(2)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if o.rounds < 1 || o.duration < time.Second || o.threads < 1 || o.conns < o.threads || o.hosts < 1 || o.clients < 1 ||
+		o.changes < 1 || o.bodySize < 1 || o.nginxWorkers < 1 || o.upstreamWorkers < 1 || len(o.sizes) == 0 {
+		fmt.Fprintln(os.Stderr, "proxy bench: -rounds, -threads, -hosts, -clients, -changes, -body and the worker counts must be positive, -conns ≥ -threads, -duration ≥ 1s")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "proxy bench: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func run(ctx context.Context, o options) (err error) {
+	for _, b := range []string{o.nginxBin, o.wrk} {
+		if _, err := exec.LookPath(b); err != nil {
+			return fmt.Errorf("%s not found (apt-get install nginx-light wrk): %w", b, err)
+		}
+	}
+	parent := o.dir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	work, err := os.MkdirTemp(parent, "sg-proxy-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if o.keep || err != nil {
+			logf("kept %s", work)
+			return
+		}
+		_ = os.RemoveAll(work)
+	}()
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(work, "stargate")
+		logf("building ./cmd/stargate -> %s", bin)
+		if err := buildStargate(ctx, bin); err != nil {
+			return err
+		}
+	}
+	m := describeMachine(ctx, bin, o)
+	o.commitDesc = m.commit
+	tag := make([]byte, 3)
+	_, _ = rand.Read(tag)
+	o.runTag = hex.EncodeToString(tag)
+	logf("machine: %s", m.oneLine())
+
+	// One static upstream and one nginx proxy for the whole run; they keep
+	// no state between requests.
+	body := strings.Repeat("a", o.bodySize)
+	up, err := startNginx(ctx, o.nginxBin, filepath.Join(work, "upstream"), nginxParams{Workers: o.upstreamWorkers, Body: body})
+	if err != nil {
+		return fmt.Errorf("upstream nginx: %w", err)
+	}
+	defer up.stop()
+	front, err := startNginx(ctx, o.nginxBin, filepath.Join(work, "nginx-proxy"), nginxParams{Workers: o.nginxWorkers, Upstream: up.addr})
+	if err != nil {
+		return fmt.Errorf("nginx proxy: %w", err)
+	}
+	defer front.stop()
+	logf("upstream nginx %s (%d worker), nginx proxy %s (%d workers)", up.addr, len(up.workers), front.addr, len(front.workers))
+
+	// One Stargate per route count for the whole run: creating 100,000
+	// routes through the admin API takes minutes, so it is done once.
+	insts := map[int]*instance{}
+	defer func() {
+		for _, in := range insts {
+			in.a.close()
+			in.sg.p.stop()
+			if in.sg.p.waitErr != nil && err == nil {
+				err = fmt.Errorf("stargate (%d routes) exited with %v after SIGTERM\n%s", in.size, in.sg.p.waitErr, in.sg.p.tail(2048))
+			}
+		}
+	}()
+	keyb := make([]byte, 16)
+	_, _ = rand.Read(keyb)
+	key := hex.EncodeToString(keyb)
+	for _, n := range o.sizes {
+		in, err := newInstance(ctx, o, work, bin, key, n, up)
+		if in != nil {
+			insts[n] = in
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	var results []*roundResult
+	for r := 1; r <= o.rounds; r++ {
+		rr, err := runRound(ctx, o, r, insts, up, front)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", r, err)
+		}
+		results = append(results, rr)
+	}
+	for _, n := range []*nginx{up, front} {
+		if !n.p.alive() {
+			return fmt.Errorf("nginx %s exited during the run: %v", n.addr, n.p.waitErr)
+		}
+	}
+
+	var w io.Writer = os.Stdout
+	var f *os.File
+	if o.out != "" {
+		if f, err = os.Create(o.out); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = io.MultiWriter(os.Stdout, f)
+	}
+	report(w, o, m, insts, results)
+	if f != nil {
+		if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// instance is one Stargate holding `size` benchmark routes (plus the
+// routes the propagation phases add).
+type instance struct {
+	size       int
+	routes     int // routes stored now
+	sg         *stargate
+	a          *adminClient
+	seed       seedResult
+	cached     bool    // routes copied from -routes-cache, not created in this run
+	cacheNote  string  // when and by what the cached routes were created
+	memBefore  memInfo // after start and the upstream object, before the routes
+	heapBefore float64 // go_memstats_heap_inuse_bytes
+	dbBytes    int64
+}
+
+// memSample is an instance's memory at the end of a round's load phases.
+type memSample struct {
+	mem    memInfo
+	heap   float64
+	routes int
+}
+
+// newInstance starts a Stargate holding the upstream object u1 and n
+// routes: created through the admin API, or copied from -routes-cache
+// when it has them. On error the returned instance (if any) must still be
+// stopped.
+func newInstance(ctx context.Context, o options, work, bin, key string, n int, up *nginx) (*instance, error) {
+	dir, err := os.MkdirTemp(work, fmt.Sprintf("routes%d-", n))
+	if err != nil {
+		return nil, err
+	}
+	dbPath := filepath.Join(dir, "data", "stargate.db")
+	var meta cacheMeta
+	cached := false
+	if o.routesCache != "" {
+		if meta, cached, err = loadCache(o.routesCache, n, o.hosts, dbPath); err != nil {
+			return nil, fmt.Errorf("routes cache: %w", err)
+		}
+	}
+	sg, err := startStargate(ctx, bin, dir, key)
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{size: n, sg: sg, a: newAdminClient(sg.admin, key, o.clients), cached: cached}
+	// In a cached store u1 points at an earlier run's upstream: this PUT
+	// moves it (and recompiles every route using it).
+	if err := in.a.put(ctx, "/apisix/admin/upstreams/u1", upstreamBody(up.addr)); err != nil {
+		return in, err
+	}
+	if cached {
+		in.seed = seedResult{acked: meta.Acked, elapsed: meta.Elapsed, step: meta.Step, marks: meta.Marks}
+		in.cacheNote = fmt.Sprintf("created %s by commit %s", meta.Created.UTC().Format("2006-01-02 15:04 UTC"), meta.Commit)
+		logf("stargate with %d routes from the routes cache (%s)", n, in.cacheNote)
+	} else {
+		in.memBefore = readMem(sg.p.pid())
+		in.heapBefore, _ = in.a.metric(ctx, "go_memstats_heap_inuse_bytes")
+		logf("creating %d routes with %d clients", n, o.clients)
+		if in.seed, err = in.a.seed(ctx, 0, n, o.hosts, o.clients, o.seedTimeout); err != nil {
+			return in, fmt.Errorf("creating %d routes: %w", n, err)
+		}
+		if in.seed.acked != n {
+			return in, fmt.Errorf("created %d of %d routes within -seed-timeout %v", in.seed.acked, n, o.seedTimeout)
+		}
+		logf("stargate with %d routes: created at %.0f/s overall (first tenth %.0f/s, last tenth %.0f/s), RSS %.0f MiB",
+			n, in.seed.rate(), in.seed.tenthRate(0), in.seed.tenthRate(9), mib(readMem(sg.p.pid()).rss))
+	}
+	total, err := in.a.countRoutes(ctx)
+	if err != nil {
+		return in, err
+	}
+	if total != n {
+		return in, fmt.Errorf("stargate holds %d routes, want %d", total, n)
+	}
+	in.routes = total
+	if fi, err := os.Stat(dbPath); err == nil {
+		in.dbBytes = fi.Size()
+	}
+	if o.routesCache != "" && !cached {
+		m := cacheMeta{Routes: n, Hosts: o.hosts, Clients: o.clients, Created: time.Now().UTC(), Commit: o.commitDesc,
+			Acked: in.seed.acked, Elapsed: in.seed.elapsed, Step: in.seed.step, Marks: in.seed.marks}
+		if err := saveCache(o.routesCache, n, o.hosts, dbPath, m); err != nil {
+			return in, fmt.Errorf("routes cache: %w", err)
+		}
+	}
+	return in, nil
+}
+
+// mid is the route the load hits: the one in the middle.
+func (in *instance) mid(hosts int) (path, host string) {
+	i := in.size / 2
+	return routePath(i), routeHost(i, hosts)
+}
+
+// roundResult is everything measured in one round.
+type roundResult struct {
+	round      int
+	quietBusy  float64 // machine busy share in the last quiet-wait sample before the propagation phase
+	tput       map[string]wrkResult
+	tputOrder  []string
+	scale      map[int]wrkResult
+	scaleOrder []int
+	mem        map[int]memSample
+	prop       map[int]propResult
+	propOrder  []int
+}
+
+func rotate[T any](xs []T, k int) []T {
+	k %= len(xs)
+	return append(slices.Clone(xs[k:]), xs[:k]...)
+}
+
+func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up, front *nginx) (*roundResult, error) {
+	rr := &roundResult{round: r, tput: map[string]wrkResult{}, scale: map[int]wrkResult{}, mem: map[int]memSample{}, prop: map[int]propResult{}}
+	logf("round %d/%d", r, o.rounds)
+
+	sgTarget := func(in *instance) target {
+		path, host := in.mid(o.hosts)
+		return target{name: fmt.Sprintf("stargate (%d routes)", in.size), addr: in.sg.proxy, host: host, path: path,
+			pids: func() []int { return []int{in.sg.p.pid()} }, upstream: up.pids}
+	}
+	measure := func(phase string, t target, pid int) (wrkResult, error) {
+		if err := check(ctx, t, o.bodySize); err != nil {
+			return wrkResult{}, err
+		}
+		quiet := 0.0
+		if o.quietWait > 0 {
+			quiet = waitQuiet(ctx, o.quietWait)
+		}
+		if o.warmup > 0 {
+			if _, err := runWrk(ctx, o, t, o.warmup); err != nil {
+				return wrkResult{}, fmt.Errorf("warm-up: %w", err)
+			}
+		}
+		stopProf := func() error { return nil }
+		if o.cpuprofile != "" && r == o.rounds && pid > 0 {
+			var err error
+			if stopProf, err = startProfile(ctx, o.cpuprofile+"."+phase, []int{pid}); err != nil {
+				return wrkResult{}, err
+			}
+		}
+		res, err := runWrk(ctx, o, t, o.duration)
+		res.quietBusy = quiet
+		if perr := stopProf(); perr != nil && err == nil {
+			err = perr
+		}
+		if err == nil {
+			logf("round %d: %-24s %8.0f req/s  p99 %6.2f ms  server CPU %5.1f µs/req  (machine %3.0f%% busy, others %3.0f%%)",
+				r, t.name, res.rps, ms(res.p99), res.perReq(res.proxyCPU+res.upstreamCPU*boolInt(len(t.pids()) == 0)), 100*res.busy, 100*res.otherShare())
+		}
+		return res, err
+	}
+
+	// 1. Throughput: Stargate and nginx (and the bare upstream, for
+	// reference) in front of the same upstream, taking turns.
+	small := insts[o.sizes[0]]
+	path, host := small.mid(o.hosts)
+	targets := map[string]target{
+		"stargate": sgTarget(small),
+		"nginx":    {name: "nginx proxy_pass", addr: front.addr, host: host, path: path, pids: front.pids, upstream: up.pids},
+		"upstream": {name: "upstream direct", addr: up.addr, host: host, path: path, pids: func() []int { return nil }, upstream: up.pids},
+	}
+	rr.tputOrder = rotate([]string{"stargate", "nginx", "upstream"}, r-1)
+	for _, k := range rr.tputOrder {
+		pid := 0
+		if k == "stargate" {
+			pid = small.sg.p.pid()
+		}
+		res, err := measure("throughput", targets[k], pid)
+		if err != nil {
+			return rr, err
+		}
+		rr.tput[k] = res
+	}
+
+	// 2. Router scale: the same load on each instance, taking turns.
+	rr.scaleOrder = rotate(o.sizes, r-1)
+	for _, n := range rr.scaleOrder {
+		res, err := measure(fmt.Sprintf("routes%d", n), sgTarget(insts[n]), insts[n].sg.p.pid())
+		if err != nil {
+			return rr, err
+		}
+		rr.scale[n] = res
+	}
+	for _, n := range o.sizes {
+		in := insts[n]
+		smp := memSample{mem: readMem(in.sg.p.pid()), routes: in.routes}
+		smp.heap, _ = in.a.metric(ctx, "go_memstats_heap_inuse_bytes")
+		rr.mem[n] = smp
+	}
+
+	// 3. Propagation: new routes, one at a time, on each instance in turn.
+	rr.propOrder = rotate(o.sizes, r-1)
+	if o.quietWait > 0 {
+		rr.quietBusy = waitQuiet(ctx, o.quietWait)
+	}
+	for _, n := range rr.propOrder {
+		in := insts[n]
+		limit := time.Duration(o.changes)*o.perChange + time.Minute
+		res, err := propagate(ctx, in.a, in.sg.proxy, fmt.Sprintf("p%s-%d", o.runTag, r), o.changes, o.hosts, o.perChange, limit)
+		in.routes += len(res.changes)
+		if err != nil {
+			return rr, fmt.Errorf("propagation with %d routes: %w", n, err)
+		}
+		rr.prop[n] = res
+		logf("round %d: propagation, %d routes: answer→200 p50 %.2f ms p99 %.2f ms; sent→200 p50 %.2f ms p99 %.2f ms",
+			r, n, ms(res.pct(fromAnswer, 50)), ms(res.pct(fromAnswer, 99)), ms(res.pct(fromSent, 50)), ms(res.pct(fromSent, 99)))
+	}
+	for _, n := range o.sizes {
+		if !insts[n].sg.p.alive() {
+			return rr, fmt.Errorf("stargate (%d routes) exited: %v\n%s", n, insts[n].sg.p.waitErr, insts[n].sg.p.tail(2048))
+		}
+	}
+	return rr, nil
+}
+
+func boolInt(b bool) time.Duration {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func fromAnswer(c change) time.Duration { return c.fromAnswer }
+func fromSent(c change) time.Duration   { return c.fromSent }
+func putLat(c change) time.Duration     { return c.put }
+func pollRTT(c change) time.Duration    { return c.pollRTT }
+
+// waitQuiet samples the machine's CPU in 1 s windows until one is under
+// 15% busy or limit passes; it returns the last sample.
+func waitQuiet(ctx context.Context, limit time.Duration) float64 {
+	deadline := time.Now().Add(limit)
+	last := 0.0
+	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+		a := readSysCPU()
+		time.Sleep(time.Second)
+		last = busyShare(a, readSysCPU())
+		if last < 0.15 {
+			return last
+		}
+		if i == 0 {
+			logf("machine %.0f%% busy; waiting up to %v for it to quieten", 100*last, limit)
+		}
+	}
+	return last
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mib(b int64) float64        { return float64(b) / (1 << 20) }

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Goals from the data-plane issue.
+const (
+	goalTputRatio  = 1.0                   // Stargate req/s ÷ nginx req/s
+	goalScaleRatio = 0.95                  // largest-table req/s ÷ smallest-table req/s
+	goalProp99     = 10 * time.Millisecond // admin answer → first request seeing the change, p99
+)
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func num(x float64, prec int) string {
+	s := fmt.Sprintf("%.*f", prec, x)
+	if prec == 0 && (x >= 1000 || x <= -1000) {
+		neg := strings.HasPrefix(s, "-")
+		s = strings.TrimPrefix(s, "-")
+		var b strings.Builder
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		if neg {
+			return "-" + b.String()
+		}
+		return b.String()
+	}
+	return s
+}
+
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func sizeName(n int) string { return num(float64(n), 0) + " routes" }
+
+func commandLine() string {
+	args := []string{"go run ./bench/proxy"}
+	for _, a := range os.Args[1:] {
+		if strings.ContainsAny(a, " \t'\"") {
+			a = "'" + a + "'"
+		}
+		args = append(args, a)
+	}
+	return strings.Join(args, " ")
+}
+
+func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds []*roundResult) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	medT := func(k string, f func(wrkResult) float64) float64 {
+		var xs []float64
+		for _, r := range rounds {
+			xs = append(xs, f(r.tput[k]))
+		}
+		return median(xs)
+	}
+	medS := func(n int, f func(wrkResult) float64) float64 {
+		var xs []float64
+		for _, r := range rounds {
+			xs = append(xs, f(r.scale[n]))
+		}
+		return median(xs)
+	}
+	type wrow struct {
+		name     string
+		unit     string
+		prec     int
+		f        func(wrkResult) float64
+		goal     string
+		showZero bool
+	}
+	rps := func(x wrkResult) float64 { return x.rps }
+	wrows := []wrow{
+		{"requests/s", "", 0, rps, "", true},
+		{"latency p50", "ms", 2, func(x wrkResult) float64 { return ms(x.p50) }, "", true},
+		{"latency p99", "ms", 2, func(x wrkResult) float64 { return ms(x.p99) }, "", true},
+		{"proxy CPU per request", "µs", 1, func(x wrkResult) float64 { return x.perReq(x.proxyCPU) }, "", false},
+		{"upstream CPU per request", "µs", 1, func(x wrkResult) float64 { return x.perReq(x.upstreamCPU) }, "", false},
+		{"wrk CPU per request", "µs", 1, func(x wrkResult) float64 { return x.perReq(x.wrkCPU) }, "", true},
+		{"machine CPU busy", "%", 0, func(x wrkResult) float64 { return 100 * x.busy }, "", true},
+		{"CPU of other processes", "% of machine", 0, func(x wrkResult) float64 { return 100 * x.otherShare() }, "", true},
+	}
+	cell := func(v float64, r wrow) string {
+		if v == 0 && !r.showZero {
+			return "–"
+		}
+		return num(v, r.prec)
+	}
+	label := func(r wrow) string {
+		if r.unit == "" {
+			return r.name
+		}
+		return fmt.Sprintf("%s (%s)", r.name, r.unit)
+	}
+
+	// 1. Throughput.
+	small := o.sizes[0]
+	p("### 1. Proxy throughput (medians of %d rounds)\n\n", len(rounds))
+	p("`wrk -t%d -c%d -d%ds --latency`, keep-alive, a %d-byte answer from the same static nginx upstream. Stargate holds %s; the request hits `%s` with `Host: %s`.\n\n",
+		o.threads, o.conns, int(o.duration/time.Second), o.bodySize, sizeName(small), routePath(small/2), routeHost(small/2, o.hosts))
+	p("| metric | Stargate | nginx proxy_pass (%d workers) | Stargate/nginx | upstream direct (reference) | goal |\n|---|--:|--:|--:|--:|---|\n", o.nginxWorkers)
+	for i, r := range wrows {
+		s, n, u := medT("stargate", r.f), medT("nginx", r.f), medT("upstream", r.f)
+		g := ""
+		if i == 0 {
+			g = "Stargate/nginx ≥ 1.0×"
+		}
+		p("| %s | %s | %s | %s | %s | %s |\n", label(r), cell(s, r), cell(n, r), ratio(s, n), cell(u, r), g)
+	}
+	p("\nProxy CPU is the Stargate process, or the nginx master plus its workers (utime+stime from /proc, over the measured run), divided by the requests wrk completed. ")
+	p("For \"upstream direct\" wrk talks to the upstream itself, so only upstream CPU applies. Every process shares the machine's %d CPUs with wrk.\n\n", m.cpus)
+
+	// 2. Router scale.
+	p("### 2. Router scale (medians of %d rounds)\n\n", len(rounds))
+	p("The same load through Stargate instances holding different numbers of routes (ids `r-NNNNNN`, uris `/r/<i>`, hosts `h<i mod %d>.bench.test`, all with `upstream_id` u1), created through the admin API with %d concurrent clients. Each request hits the route in the middle.\n\n", o.hosts, o.clients)
+	p("| metric |")
+	for _, n := range o.sizes {
+		p(" %s |", sizeName(n))
+	}
+	largest := o.sizes[len(o.sizes)-1]
+	p(" %s ÷ %s | goal |\n|---|", num(float64(largest), 0), num(float64(small), 0))
+	for range o.sizes {
+		p("--:|")
+	}
+	p("--:|---|\n")
+	for i, r := range wrows {
+		if r.name == "upstream CPU per request" {
+			continue
+		}
+		p("| %s |", strings.Replace(label(r), "proxy CPU", "Stargate CPU", 1))
+		for _, n := range o.sizes {
+			p(" %s |", cell(medS(n, r.f), r))
+		}
+		g := ""
+		if i == 0 {
+			g = fmt.Sprintf("≥ %.2f×", goalScaleRatio)
+		}
+		p(" %s | %s |\n", ratio(medS(largest, r.f), medS(small, r.f)), g)
+	}
+	type irow struct {
+		name string
+		prec int
+		f    func(in *instance, s memSample) (float64, bool)
+	}
+	always := func(f func(*instance, memSample) float64) func(*instance, memSample) (float64, bool) {
+		return func(in *instance, s memSample) (float64, bool) { return f(in, s), true }
+	}
+	fresh := func(f func(*instance, memSample) float64) func(*instance, memSample) (float64, bool) {
+		return func(in *instance, s memSample) (float64, bool) {
+			if in.cached || in.size < 1000 {
+				return 0, false
+			}
+			return f(in, s), true
+		}
+	}
+	// overSmall is the memory each extra route costs, comparing an
+	// instance with the smallest one at the same moment.
+	overSmall := func(get func(memSample) float64) func(*instance, memSample) (float64, bool) {
+		return func(in *instance, s memSample) (float64, bool) {
+			if in.size == small || in.size < 1000 {
+				return 0, false
+			}
+			var xs []float64
+			for _, r := range rounds {
+				if d := r.mem[in.size].routes - r.mem[small].routes; d > 0 {
+					xs = append(xs, (get(r.mem[in.size])-get(r.mem[small]))/float64(d))
+				}
+			}
+			return median(xs), len(xs) > 0
+		}
+	}
+	irows := []irow{
+		{"route creation, " + fmt.Sprint(o.clients) + " clients, overall (routes/s)", 0, always(func(in *instance, _ memSample) float64 { return in.seed.rate() })},
+		{"route creation, first tenth (routes/s)", 0, always(func(in *instance, _ memSample) float64 { return in.seed.tenthRate(0) })},
+		{"route creation, last tenth (routes/s)", 0, always(func(in *instance, _ memSample) float64 { return in.seed.tenthRate(9) })},
+		{"time to create the routes (s)", 1, always(func(in *instance, _ memSample) float64 { return in.seed.elapsed.Seconds() })},
+		{"RSS before the routes (MiB)", 1, func(in *instance, _ memSample) (float64, bool) { return mib(in.memBefore.rss), !in.cached }},
+		{"RSS with the routes, after load (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rss) })},
+		{"anonymous RSS with the routes (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rssAnon) })},
+		{"file-backed RSS with the routes (MiB; bolt mmap, binary)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rssFile) })},
+		{"Go heap in use with the routes (MiB)", 1, always(func(_ *instance, s memSample) float64 { return s.heap / (1 << 20) })},
+		{"anonymous RSS growth since before the routes, per route (bytes)", 0, fresh(func(in *instance, s memSample) float64 {
+			return float64(s.mem.rssAnon-in.memBefore.rssAnon) / float64(s.routes)
+		})},
+		{"Go heap growth since before the routes, per route (bytes)", 0, fresh(func(in *instance, s memSample) float64 { return (s.heap - in.heapBefore) / float64(s.routes) })},
+		{"anonymous RSS per route over the " + num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return float64(s.mem.rssAnon) })},
+		{"Go heap per route over the " + num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return s.heap })},
+		{"bolt file with the routes (MiB)", 1, always(func(in *instance, _ memSample) float64 { return mib(in.dbBytes) })},
+	}
+	for _, r := range irows {
+		p("| %s |", r.name)
+		var first, last float64
+		okAll := true
+		for i, n := range o.sizes {
+			var xs []float64
+			ok := false
+			for _, rd := range rounds {
+				v, k := r.f(insts[n], rd.mem[n])
+				if k {
+					xs = append(xs, v)
+					ok = true
+				}
+			}
+			if !ok {
+				p(" – |")
+				okAll = false
+				continue
+			}
+			v := median(xs)
+			if i == 0 {
+				first = v
+			}
+			last = v
+			p(" %s |", num(v, r.prec))
+		}
+		rt := "–"
+		if okAll {
+			rt = ratio(last, first)
+		}
+		p(" %s | |\n", rt)
+	}
+	for _, n := range o.sizes {
+		if insts[n].cached {
+			p("\nThe %s were copied from the routes cache (`-routes-cache`): they were %s, and the creation rows are that run's.\n", sizeName(n), insts[n].cacheNote)
+		}
+	}
+	p("\nMemory is read from /proc/PID/status (VmRSS, RssAnon, RssFile) and `go_memstats_heap_inuse_bytes` on /metrics: \"before\" after start and the upstream object, \"with the routes\" at the end of each round's load runs (medians over rounds; later rounds also hold the routes earlier propagation phases added, which the per-route figures count). Per-route figures are shown from 1,000 routes up: growth since before the routes were created (only when this run created them), and the difference to the smallest instance at the same moment divided by the difference in routes. The Go heap includes garbage not yet collected.\n\n")
+
+	// 3. Propagation.
+	pooled := func(n int) propResult {
+		var all propResult
+		for _, r := range rounds {
+			all.changes = append(all.changes, r.prop[n].changes...)
+		}
+		return all
+	}
+	p("### 3. Propagation (%d changes per size and round, pooled over %d rounds)\n\n", o.changes, len(rounds))
+	p("Each change creates a new route (`/p/...`, `upstream_id` u1, one of the %d hosts) with one `PUT /apisix/admin/routes/{id}`. A poller on its own keep-alive connection GETs that uri through the proxy back to back (404 first, required) until the first 200. ", o.hosts)
+	p("The admin API answers a write only once the local data plane serves it, so \"admin answer → first 200\" is bounded by one poll; \"PUT sent → first 200\" is the whole write path (validation, bolt commit with fsync, compile, swap).\n\n")
+	p("| metric |")
+	for _, n := range o.sizes {
+		p(" %s |", sizeName(n))
+	}
+	p(" goal |\n|---|")
+	for range o.sizes {
+		p("--:|")
+	}
+	p("---|\n")
+	type prow struct {
+		name string
+		f    func(propResult) string
+		goal string
+	}
+	dur := func(f func(change) time.Duration, pc float64) func(propResult) string {
+		return func(r propResult) string { return fmt.Sprintf("%.2f", ms(r.pct(f, pc))) }
+	}
+	prows := []prow{
+		{"admin answer → first 200, p50 (ms)", dur(fromAnswer, 50), ""},
+		{"admin answer → first 200, p99 (ms)", dur(fromAnswer, 99), "< 10 ms"},
+		{"admin answer → first 200, max (ms)", dur(fromAnswer, 100), ""},
+		{"200 read before the admin answer was (changes)", func(r propResult) string { return fmt.Sprintf("%d of %d", r.beforeAnswer(), len(r.changes)) }, ""},
+		{"404 to a poll sent after the admin answer (changes)", func(r propResult) string { return fmt.Sprintf("%d of %d", r.staleChanges(), len(r.changes)) }, "0"},
+		{"PUT sent → first 200, p50 (ms)", dur(fromSent, 50), ""},
+		{"PUT sent → first 200, p99 (ms)", dur(fromSent, 99), ""},
+		{"PUT sent → first 200, max (ms)", dur(fromSent, 100), ""},
+		{"PUT sent → admin answer, p50 (ms)", dur(putLat, 50), ""},
+		{"PUT sent → admin answer, p99 (ms)", dur(putLat, 99), ""},
+		{"poll round trip, p50 (ms)", dur(pollRTT, 50), ""},
+		{"poll round trip, max (ms)", dur(pollRTT, 100), ""},
+	}
+	for _, r := range prows {
+		p("| %s |", r.name)
+		for _, n := range o.sizes {
+			p(" %s |", r.f(pooled(n)))
+		}
+		p(" %s |\n", r.goal)
+	}
+	p("\nA negative \"admin answer → first 200\" means the poller read the 200 before the benchmark had read the admin API's answer. ")
+	p("A 404 to a poll sent after the answer had been read means the answer came before the data plane served the route; without such polls, a long \"admin answer → first 200\" is the poller itself being slow (descheduled on a busy machine), which the poll round trip shows.\n\n")
+
+	// Goals.
+	sr, nr := medT("stargate", rps), medT("nginx", rps)
+	p("### Goals\n\n")
+	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
+		goalTputRatio, verdict(nr > 0 && sr/nr >= goalTputRatio), num(sr, 0), num(nr, 0), ratio(sr, nr),
+		medT("stargate", wrows[3].f), medT("nginx", wrows[3].f))
+	ls, ss := medS(largest, rps), medS(small, rps)
+	p("- %s-route throughput ≥ %.2f× the %s-route figure: **%s** (%s vs %s req/s: %s).\n",
+		num(float64(largest), 0), goalScaleRatio, num(float64(small), 0), verdict(ss > 0 && ls/ss >= goalScaleRatio), num(ls, 0), num(ss, 0), ratio(ls, ss))
+	for _, n := range []int{small, largest} {
+		pr := pooled(n)
+		p99 := pr.pct(fromAnswer, 99)
+		p("- Propagation p99 < %v with %s: **%s** (admin answer → first 200: p99 %.2f ms; PUT sent → first 200: p99 %.2f ms).\n",
+			goalProp99, sizeName(n), verdict(p99 < goalProp99), ms(p99), ms(pr.pct(fromSent, 99)))
+		if small == largest {
+			break
+		}
+	}
+	p("\n")
+
+	// Per round.
+	p("### Per round\n\n")
+	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n")
+	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct"}
+	for _, r := range rounds {
+		for i, k := range r.tputOrder {
+			x := r.tput[k]
+			cpu := x.perReq(x.proxyCPU)
+			if k == "upstream" {
+				cpu = x.perReq(x.upstreamCPU)
+			}
+			p("| %d | throughput | %d | %s | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, names[k], num(x.rps, 0), ms(x.p99), cpu, 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+		}
+		for i, n := range r.scaleOrder {
+			x := r.scale[n]
+			p("| %d | router scale | %d | Stargate (%s) | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, sizeName(n), num(x.rps, 0), ms(x.p99), x.perReq(x.proxyCPU), 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+		}
+	}
+	p("\n| round | routes | routes present | answer → 200 p50 / p99 / max (ms) | sent → 200 p50 / p99 (ms) | PUT p50 / p99 (ms) | stale 404s | machine busy before the phase |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rounds {
+		for _, n := range r.propOrder {
+			x := r.prop[n]
+			p("| %d | %s | %s | %.2f / %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %d | %.0f%% |\n", r.round, num(float64(n), 0), num(float64(r.mem[n].routes), 0),
+				ms(x.pct(fromAnswer, 50)), ms(x.pct(fromAnswer, 99)), ms(x.pct(fromAnswer, 100)),
+				ms(x.pct(fromSent, 50)), ms(x.pct(fromSent, 99)), ms(x.pct(putLat, 50)), ms(x.pct(putLat, 99)), x.staleChanges(), 100*r.quietBusy)
+		}
+	}
+
+	p("\n### Setup\n\n")
+	p("- Command: `%s`, %s.\n", commandLine(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	p("- Machine: %d CPUs (%s), %.0f GiB RAM, Linux %s. wrk, the proxies, the upstream and the benchmark share these CPUs; everything is on loopback.\n", m.cpus, m.cpuModel, m.memGiB, m.kernel)
+	p("- Versions: %s (commit %s, bolt store, GOMAXPROCS = %d), %s, %s, %s.\n", m.stargateVer, m.commit, m.cpus, m.nginxVersion, m.wrkVersion, m.goVersion)
+	p("- Upstream: one nginx, `worker_processes %d`, `return 200` with a %d-byte body, access log off. nginx proxy: `worker_processes %d`, `listen ... reuseport`, `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, plus Host/X-Forwarded-For/-Proto/-Host/X-Real-IP like Stargate; `keepalive_requests 1000000` on both nginx sides (Stargate never closes a keep-alive connection after N requests), access log off. Stargate: `stargate serve --store bolt --log-level info` (nothing logged per request), upstream object with default keepalive pool (320).\n",
+		o.upstreamWorkers, o.bodySize, o.nginxWorkers)
+	p("- Method: the benchmark starts one Stargate per route count and creates its routes once, before the rounds (creating 100,000 routes takes minutes); nginx too runs for the whole benchmark. Every measured wrk run is preceded by a %v warm-up run against the same server and by one checked GET (200, %d bytes); any non-2xx answer or socket error in wrk aborts the run. ", o.warmup, o.bodySize)
+	p("The servers take turns, the order rotating from round to round. Before each measured run (and each propagation phase) the benchmark waits up to %v for a second in which the machine is under 15%% busy (\"machine busy before\": the last second sampled), and it reports the CPU other processes used during each run.\n", o.quietWait)
+}

@@ -1,0 +1,195 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stargate-edge/stargate/internal/authdns"
+	"github.com/stargate-edge/stargate/internal/store"
+)
+
+// dnsImport reads an RFC 1035 zone file into the zone.
+//
+//   - mode=merge (default): the file's records are added to the zone;
+//     records already there (same name, type and data) are kept, with the
+//     file's TTL.
+//   - mode=replace: afterwards the zone holds exactly the file's records.
+//
+// The apex SOA of the file, if any, sets the zone's SOA fields and TTL,
+// and its serial is used when it is ahead of the zone's next serial; apex
+// NS records set the nameservers (replace) or join them (merge). Nothing
+// is written unless the whole file is valid; the first error is a 400
+// with its line: {"error_msg":"line 7: ...","line":7}.
+func (s *Server) dnsImport(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) error {
+	mode := r.URL.Query().Get("mode")
+	if mode == "" {
+		mode = "merge"
+	}
+	if mode != "merge" && mode != "replace" {
+		return badRequest("invalid mode %q: merge or replace", mode)
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	unlock := lockZone(name)
+	defer unlock()
+	z, _, err := s.dnsLoadZone(ctx, name)
+	if err != nil {
+		return err
+	}
+	zf, err := authdns.ParseZoneFile(&z, body)
+	if err != nil {
+		var zfe *authdns.ZoneFileError
+		if errors.As(err, &zfe) {
+			b := map[string]any{"error_msg": "invalid zone file: " + zfe.Error()}
+			if zfe.Line > 0 {
+				b["line"] = zfe.Line
+			}
+			return &apiError{status: http.StatusBadRequest, body: b}
+		}
+		return badRequest("invalid zone file: %v", err)
+	}
+	recs, err := s.dnsLoadRecords(ctx, name)
+	if err != nil {
+		return err
+	}
+	existing := map[string]int{} // identity → index in recs
+	for i := range recs {
+		if id, err := recs[i].Identity(&z); err == nil {
+			existing[id] = i
+		}
+	}
+	var adds []authdns.Record
+	var updates []storedRecord
+	keep := map[int]bool{}
+	unchanged := 0
+	for i := range zf.Records {
+		rec := zf.Records[i]
+		id, _ := rec.Identity(&z)
+		if j, ok := existing[id]; ok {
+			keep[j] = true
+			if recs[j].TTL != rec.TTL {
+				u := recs[j]
+				u.TTL = rec.TTL
+				updates = append(updates, u)
+			} else {
+				unchanged++
+			}
+			continue
+		}
+		if mode == "merge" {
+			others := make([]authdns.Record, 0, len(recs)+len(adds))
+			others = append(append(others, plainRecords(recs)...), adds...)
+			if err := authdns.Conflict(&z, &rec, others); err != nil {
+				return &apiError{status: http.StatusBadRequest, body: map[string]any{
+					"error_msg": "invalid zone file: " + (&authdns.ZoneFileError{Line: zf.Lines[i], Err: err}).Error(), "line": zf.Lines[i]}}
+			}
+		}
+		adds = append(adds, rec)
+	}
+	var removes []storedRecord
+	if mode == "replace" {
+		for i := range recs {
+			if !keep[i] {
+				removes = append(removes, recs[i])
+			}
+		}
+	}
+	// The file's SOA and NS must make a valid zone before anything is written.
+	check := z
+	check.Nameservers = append([]string(nil), z.Nameservers...)
+	if err := applyZoneFile(&check, zf, mode); err != nil {
+		return err
+	}
+	// Write: removals, updates, additions, then one serial bump.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	now := time.Now().Unix()
+	for _, rm := range removes {
+		g.Go(func() error {
+			_, err := s.st.Delete(gctx, rm.kv.Key)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return storeError(err)
+			}
+			return nil
+		})
+	}
+	for _, u := range updates {
+		g.Go(func() error {
+			u.UpdateTime = now
+			return s.dnsPutRecord(gctx, name, u.Record, u.kv.ModRevision)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	// Ids are taken in file order so the list keeps the file's order.
+	for i := range adds {
+		id, err := s.dnsNewID(ctx)
+		if err != nil {
+			return err
+		}
+		adds[i].ID, adds[i].CreateTime, adds[i].UpdateTime = id, now, now
+		rec := adds[i]
+		g.Go(func() error { return s.dnsPutRecord(gctx, name, rec, 0) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	nz, err := s.dnsBump(ctx, name, func(cur *authdns.Zone) (bool, error) {
+		if err := applyZoneFile(cur, zf, mode); err != nil {
+			return false, err
+		}
+		next := authdns.NextSerial(cur.Serial, time.Now())
+		if zf.SOA != nil && authdns.SerialGreater(zf.Serial, next) {
+			cur.Serial = zf.Serial
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"mode": mode, "added": len(adds), "updated": len(updates), "removed": len(removes),
+		"unchanged": unchanged, "serial": nz.Serial, "nameservers": nz.Nameservers,
+	})
+	return nil
+}
+
+// applyZoneFile sets a zone's SOA fields, TTL and nameservers from a file.
+func applyZoneFile(cur *authdns.Zone, zf *authdns.ZoneFile, mode string) error {
+	if zf.SOA != nil {
+		cur.SOA = *zf.SOA
+		if zf.TTL > 0 {
+			cur.TTL = zf.TTL
+		}
+	}
+	if len(zf.Nameservers) > 0 {
+		if mode == "replace" {
+			cur.Nameservers = append([]string(nil), zf.Nameservers...)
+		} else {
+			for _, ns := range zf.Nameservers {
+				dup := false
+				for _, have := range cur.Nameservers {
+					dup = dup || strings.EqualFold(have, ns)
+				}
+				if !dup {
+					cur.Nameservers = append(cur.Nameservers, ns)
+				}
+			}
+		}
+	}
+	if err := cur.Normalize(); err != nil {
+		return badRequest("invalid zone file: the SOA or NS records make an invalid zone: %v", err)
+	}
+	return nil
+}

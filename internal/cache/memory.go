@@ -1,0 +1,189 @@
+package cache
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// entryOverhead is what an entry costs in memory beyond its key, header
+// and body, counted in a memory zone's usage.
+const entryOverhead = 256
+
+// memEntry is a memory zone's stored response.
+type memEntry struct {
+	header http.Header // Content-Length included; shared by hits, never modified
+	body   []byte
+}
+
+// memTier keeps entries in an otter cache weighted by bytes.
+type memTier struct {
+	c   *otter.Cache[string, *Entry]
+	cap int64
+	// insertMu serialises inserts with the eviction they cause, so usage
+	// stays within the cap plus one object.
+	insertMu sync.Mutex
+	used     atomic.Int64
+	n        atomic.Int64
+}
+
+func memWeight(e *Entry) int64 {
+	return e.Size + int64(e.hdrLen) + int64(len(e.skey)) + int64(len(e.url)) + entryOverhead
+}
+
+func newMemTier(z *Zone, cap int64) *memTier {
+	t := &memTier{cap: cap}
+	t.c = otter.Must(&otter.Options[string, *Entry]{
+		MaximumWeight: uint64(cap),
+		Weigher: func(_ string, e *Entry) uint32 {
+			return uint32(min(memWeight(e), 1<<32-1))
+		},
+		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
+			t.used.Add(-memWeight(ev.Value))
+			t.n.Add(-1)
+		},
+	})
+	return t
+}
+
+func (t *memTier) get(skey string) *Entry {
+	e, _ := t.c.GetIfPresent(skey)
+	return e
+}
+
+func (t *memTier) insert(e *Entry) {
+	t.insertMu.Lock()
+	defer t.insertMu.Unlock()
+	t.used.Add(memWeight(e))
+	t.n.Add(1)
+	t.c.Set(e.skey, e)
+	if t.used.Load() > t.cap {
+		t.c.CleanUp()
+	}
+}
+
+func (t *memTier) remove(skey string, e *Entry) bool {
+	if e == nil {
+		_, ok := t.c.Invalidate(skey)
+		return ok
+	}
+	removed := false
+	t.c.ComputeIfPresent(skey, func(old *Entry) (*Entry, otter.ComputeOp) {
+		if old != e {
+			return old, otter.CancelOp
+		}
+		removed = true
+		return nil, otter.InvalidateOp
+	})
+	return removed
+}
+
+func (t *memTier) removeBatch(es []*Entry) int {
+	n := 0
+	for _, e := range es {
+		if t.remove(e.skey, e) {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *memTier) snapshot() []*Entry {
+	out := make([]*Entry, 0, t.c.EstimatedSize())
+	for _, e := range t.c.All() {
+		out = append(out, e)
+	}
+	return out
+}
+
+func (t *memTier) stats() (int64, int) { return t.used.Load(), int(t.n.Load()) }
+
+func (t *memTier) close() error {
+	t.c.InvalidateAll()
+	t.c.StopAllGoroutines()
+	return nil
+}
+
+func (t *memTier) open(_ *Zone, e *Entry) (Object, error) {
+	return Object{Header: e.mem.header, Shared: true, Size: e.Size, body: e.mem.body}, nil
+}
+
+// memWriter buffers a body for a memory zone.
+type memWriter struct {
+	m   *Meta
+	max int64
+	buf []byte
+}
+
+func (t *memTier) newWriter(_ *Zone, m *Meta, max int64) (objWriter, error) {
+	w := &memWriter{m: m, max: max}
+	if cl := m.Header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			if n > max {
+				return nil, ErrTooLarge
+			}
+			w.buf = make([]byte, 0, n)
+		}
+	}
+	return w, nil
+}
+
+func (w *memWriter) Write(p []byte) (int, error) {
+	if int64(len(w.buf)+len(p)) > w.max {
+		return 0, ErrTooLarge
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+func (w *memWriter) finish() (*Entry, error) {
+	e := newEntry(w.m, int64(len(w.buf)))
+	h := make(http.Header, len(w.m.Header)+1)
+	for k, v := range w.m.Header {
+		// Exact capacity: a hit's header map shares these slices, and an
+		// append by a header filter must copy rather than write into them.
+		h[k] = append([]string(nil), v...)[:len(v):len(v)]
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(w.buf))}
+	body := w.buf
+	if cap(body) > len(body)+len(body)/8+512 {
+		body = bytes.Clone(body)
+	}
+	e.mem = &memEntry{header: h, body: body}
+	e.hdrLen = uint32(headerSize(h))
+	return e, nil
+}
+
+func (w *memWriter) abort() { w.buf = nil }
+
+// memBody reads a memory object without copying it.
+type memBody struct {
+	r []byte
+	i int
+}
+
+func (b *memBody) Read(p []byte) (int, error) {
+	if b.i >= len(b.r) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.r[b.i:])
+	b.i += n
+	return n, nil
+}
+
+// WriteTo hands the whole body to w in one write.
+func (b *memBody) WriteTo(w io.Writer) (int64, error) {
+	if b.i >= len(b.r) {
+		return 0, nil
+	}
+	n, err := w.Write(b.r[b.i:])
+	b.i += n
+	return int64(n), err
+}
+
+func (b *memBody) Close() error { return nil }

@@ -1,0 +1,223 @@
+package proxycache_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func cacheRoute(e *env, id, uri, strategy, extra string, o *origin) {
+	zone := "memory_cache"
+	if strategy == "disk" {
+		zone = "disk_cache_one"
+	}
+	conf := fmt.Sprintf(`"cache_strategy":%q,"cache_zone":%q`, strategy, zone)
+	if extra != "" {
+		conf += "," + extra
+	}
+	e.put("/routes/"+id, fmt.Sprintf(`{"uri":%q,"plugins":{"proxy-cache":{%s}},"upstream":{"nodes":{"%s":1}}}`, uri, conf, o.addr()))
+}
+
+// N concurrent misses for one key make exactly one origin request; the
+// others wait and are served from its result.
+func TestCoalescing(t *testing.T) {
+	for _, strategy := range []string{"memory", "disk"} {
+		t.Run(strategy, func(t *testing.T) {
+			e := newEnv(t, "")
+			o := newOrigin(t)
+			cacheRoute(e, "1", "/co/*", strategy, "", o)
+			payload := strings.Repeat("0123456789", 10000)
+			o.handle("/co/x", func(w http.ResponseWriter, r *http.Request, n int) {
+				time.Sleep(200 * time.Millisecond) // let every request arrive first
+				w.Header().Set("Cache-Control", "max-age=60")
+				io.WriteString(w, payload)
+			})
+			const n = 200
+			var wg sync.WaitGroup
+			statuses := make([]string, n)
+			errs := make(chan string, n)
+			start := make(chan struct{})
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					<-start
+					res, err := e.client.Get(e.httpURL + "/co/x")
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					b, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					statuses[i] = res.Header.Get("Apisix-Cache-Status")
+					if res.StatusCode != 200 || string(b) != payload {
+						errs <- fmt.Sprintf("%d %d bytes", res.StatusCode, len(b))
+					}
+				}(i)
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if got := o.count("/co/x"); got != 1 {
+				t.Errorf("origin requests: %d, want 1", got)
+			}
+			counts := map[string]int{}
+			for _, s := range statuses {
+				counts[s]++
+			}
+			if counts["MISS"] != 1 || counts["HIT"] != n-1 {
+				t.Errorf("statuses %v", counts)
+			}
+		})
+	}
+}
+
+// Requests for a response that is not cacheable do not queue behind each
+// other forever, and still each reach the origin.
+func TestUncacheableNotSerialised(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	cacheRoute(e, "1", "/nc/*", "memory", "", o)
+	o.handle("/nc/x", func(w http.ResponseWriter, r *http.Request, n int) {
+		time.Sleep(100 * time.Millisecond)
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, "x")
+	})
+	e.get("/nc/x") // the origin says no-store: the key is passed from now on
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := e.get("/nc/x"); r.status != 200 || r.cache() != "MISS" {
+				t.Errorf("%d %s", r.status, r.cache())
+			}
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("20 concurrent uncacheable requests took %v: serialised", d)
+	}
+	if got := o.count("/nc/x"); got != 21 {
+		t.Errorf("origin requests %d, want 21", got)
+	}
+}
+
+// Disk entries are HITs after a restart (the zone reopened from its
+// directory, a new process's store and routes).
+func TestDiskSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	o := newOrigin(t)
+	func() {
+		e := newEnv(t, dir)
+		cacheRoute(e, "1", "/rs/*", "disk", "", o)
+		for i := 0; i < 20; i++ {
+			if r := e.get(fmt.Sprintf("/rs/%d", i)); r.cache() != "MISS" {
+				t.Fatalf("first fetch: %s", r.cache())
+			}
+		}
+		e.disk.Close() // the process ends
+	}()
+	e := newEnv(t, dir)
+	cacheRoute(e, "1", "/rs/*", "disk", "", o)
+	for i := 0; i < 20; i++ {
+		p := fmt.Sprintf("/rs/%d", i)
+		if r := e.get(p); r.cache() != "HIT" || r.body != fmt.Sprintf("%s #1", p) {
+			t.Errorf("%s after restart: %s %q", p, r.cache(), r.body)
+		}
+		if o.count(p) != 1 {
+			t.Errorf("%s: origin requests %d", p, o.count(p))
+		}
+	}
+}
+
+// The zone outlives configuration changes: a route update keeps its hits.
+func TestCacheSurvivesConfigSwap(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	cacheRoute(e, "1", "/sw/*", "memory", "", o)
+	e.get("/sw/a")
+	cacheRoute(e, "1", "/sw/*", "memory", `"hide_cache_headers":true`, o)
+	if r := e.get("/sw/a"); r.cache() != "HIT" || r.header.Get("Cache-Control") != "" {
+		t.Errorf("after swap: %s %v", r.cache(), r.header)
+	}
+}
+
+// A route naming a zone this edge does not have is left out, not served
+// uncached (the admin API knows "ghost_zone"; the registry does not).
+func TestUnknownZoneKeepsRouteOut(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	e.put("/routes/1", fmt.Sprintf(`{"uri":"/uz/*","plugins":{"proxy-cache":{"cache_strategy":"memory","cache_zone":"ghost_zone"}},"upstream":{"nodes":{"%s":1}}}`, o.addr()))
+	if r := e.get("/uz/a"); r.status != 404 || o.count("/uz/a") != 0 {
+		t.Errorf("route with an unknown zone: %d, origin %d", r.status, o.count("/uz/a"))
+	}
+}
+
+// With consumer_isolation (the default) each consumer gets its own
+// entries; without it they share.
+func TestConsumerIsolation(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	e.put("/consumers", `{"username":"jack","plugins":{"key-auth":{"key":"k-jack"}}}`)
+	e.put("/consumers", `{"username":"jill","plugins":{"key-auth":{"key":"k-jill"}}}`)
+	for _, tc := range []struct {
+		id, uri, extra string
+		shared         bool
+	}{
+		{"iso", "/iso/*", "", false},
+		{"shared", "/shared/*", `"consumer_isolation":false`, true},
+	} {
+		e.put("/routes/"+tc.id, fmt.Sprintf(`{"uri":%q,"plugins":{"key-auth":{},"proxy-cache":{"cache_strategy":"memory","cache_zone":"memory_cache"%s}},"upstream":{"nodes":{"%s":1}}}`,
+			tc.uri, map[bool]string{true: "," + tc.extra, false: ""}[tc.extra != ""], o.addr()))
+		p := strings.TrimSuffix(tc.uri, "*") + "x"
+		if r := e.get(p, "apikey", "k-jack"); r.cache() != "MISS" {
+			t.Errorf("%s jack: %s", tc.id, r.cache())
+		}
+		want := "MISS"
+		if tc.shared {
+			want = "HIT"
+		}
+		if r := e.get(p, "apikey", "k-jill"); r.cache() != want {
+			t.Errorf("%s jill: %s, want %s", tc.id, r.cache(), want)
+		}
+		if r := e.get(p, "apikey", "k-jack"); r.cache() != "HIT" {
+			t.Errorf("%s jack again: %s", tc.id, r.cache())
+		}
+		if r := e.get(p); r.status != 401 {
+			t.Errorf("%s without key: %d", tc.id, r.status)
+		}
+	}
+	keys := []string{}
+	for _, en := range e.mem.Entries(nil) {
+		keys = append(keys, en.Key())
+	}
+	if !strings.Contains(strings.Join(keys, " "), "#consumer=jill") {
+		t.Errorf("keys %v", keys)
+	}
+}
+
+// PURGE is only accepted by routes whose methods allow it.
+func TestPurgeNeedsRouteMethod(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	e.put("/routes/1", fmt.Sprintf(`{"uri":"/pm/*","methods":["GET"],"plugins":{"proxy-cache":{"cache_strategy":"memory","cache_zone":"memory_cache"}},"upstream":{"nodes":{"%s":1}}}`, o.addr()))
+	e.get("/pm/a")
+	if r := e.do("PURGE", "/pm/a"); r.status != 404 || r.cache() != "" {
+		t.Errorf("PURGE on a GET-only route: %d %q", r.status, r.cache())
+	}
+	if r := e.get("/pm/a"); r.cache() != "HIT" {
+		t.Errorf("entry gone: %s", r.cache())
+	}
+	if o.count("/pm/a") != 1 {
+		t.Errorf("PURGE reached the origin")
+	}
+}

@@ -1,0 +1,24 @@
+package uriblocker
+
+import (
+	_ "embed"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+)
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Name is the plugin's name as APISIX spells it.
+const Name = "uri-blocker"
+
+func init() {
+	plugin.Register(plugin.Definition{
+		Name:     Name,
+		Priority: 2900,
+		Version:  "0.1",
+		Schema:   schemaJSON,
+		Check:    Check,
+		New:      newBlocker,
+	})
+}
