@@ -166,7 +166,7 @@ type (
 	}
 	// Flusher is implemented by body filter writers that can push out
 	// what they hold (for streamed answers: SSE through gzip).
-	Flusher interface{ Flush() error }
+	Flusher   interface{ Flush() error }
 	LogPhaser interface{ Log(c *Ctx) }
 	// Responder produces the answer in place of the plain upstream call
 	// (the cache, DESIGN §5 "cache lookup"): it runs after the access
