@@ -23,6 +23,9 @@ type Filter interface{ Match(v Vars) bool }
 // consumer group, as auth plugins find it.
 type Consumer struct {
 	Username string
+	// Org owns the consumer ("" for the platform); auth plugins only find
+	// consumers of the route's own organization.
+	Org      string
 	GroupID  string
 	// CredentialID is set when the consumer was found through a credential.
 	CredentialID string

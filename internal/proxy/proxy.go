@@ -92,9 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rv := &reqVars{r: r, host: host, remote: remote.Addr().String(), scheme: scheme}
 	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
 	rv.pc = pc
-	if snap.Consumers != nil {
-		pc.Consumers = snap.Consumers
-	}
+	org := ""
 	pc.Upstreams = snap.Upstream
 
 	m, ok := snap.Router.Match(&router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv})
@@ -104,8 +102,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = m.Route.Target.(*snapshot.Route)
 		rv.params, rv.route = m.Params, rt
 		pc.MatchedURI, pc.MatchedHost = m.URI, m.Host
+		org = rt.Org
 		pc.RouteID, pc.ServiceID = rt.ID, rt.ServiceID
 		chain = rt.Plugins
+	}
+	if snap.Consumers != nil {
+		pc.Consumers = snap.Consumers.ForOrg(org)
 	}
 	defer func() {
 		pc.Latency = time.Since(pc.Start)

@@ -12,7 +12,43 @@ import (
 type Consumers struct {
 	byIdentity map[string]map[string]*plugin.Consumer // plugin -> identity -> consumer
 	byName     map[string]*plugin.Consumer
+	views      map[string]plugin.Consumers // per owner, built once
 	count      int
+}
+
+// ForOrg is the view of the consumers an organization's routes may
+// authenticate: its own (tenant isolation — a key of one customer never
+// opens another customer's route).
+func (c *Consumers) ForOrg(org string) plugin.Consumers {
+	if c == nil {
+		return nil
+	}
+	if v, ok := c.views[org]; ok {
+		return v
+	}
+	return orgView{c: c, org: org}
+}
+
+// orgView filters a Consumers by owner.
+type orgView struct {
+	c   *Consumers
+	org string
+}
+
+func (v orgView) Lookup(p, identity string) (*plugin.Consumer, bool) {
+	cons, ok := v.c.Lookup(p, identity)
+	if !ok || cons.Org != v.org {
+		return nil, false
+	}
+	return cons, true
+}
+
+func (v orgView) ByName(username string) (*plugin.Consumer, bool) {
+	cons, ok := v.c.ByName(username)
+	if !ok || cons.Org != v.org {
+		return nil, false
+	}
+	return cons, true
 }
 
 // ByName implements plugin.Consumers.
@@ -93,7 +129,7 @@ func (l *Loader) compileConsumers() *Consumers {
 			index(&c, p)
 			continue
 		}
-		cons := &plugin.Consumer{Username: id, GroupID: str(m["group_id"]), Plugins: map[string]any{}}
+		cons := &plugin.Consumer{Username: id, GroupID: str(m["group_id"]), Plugins: map[string]any{}, Org: l.owners[Prefix+"consumers/"+id]}
 		if labels, ok := m["labels"].(map[string]any); ok {
 			cons.Labels = map[string]string{}
 			for k, v := range labels {
@@ -131,6 +167,12 @@ func (l *Loader) compileConsumers() *Consumers {
 		out.byName[id] = cons
 		out.count++
 		index(cons, auth)
+	}
+	out.views = map[string]plugin.Consumers{}
+	for _, cons := range out.byName {
+		if _, ok := out.views[cons.Org]; !ok {
+			out.views[cons.Org] = orgView{c: out, org: cons.Org}
+		}
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stargate-edge/stargate/internal/proxy/router"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
 	"github.com/stargate-edge/stargate/internal/store"
+	"github.com/stargate-edge/stargate/internal/tenant"
 	"github.com/stargate-edge/stargate/internal/tlscert"
 	"github.com/stargate-edge/stargate/internal/vars"
 )
@@ -50,11 +51,12 @@ type Loader struct {
 	rtr       *router.Router
 	// Reverse dependencies, so a changed upstream, service or
 	// plugin_config recompiles only its routes, not all of them.
-	deps  map[string]routeDeps       // route id -> what it uses
-	users map[string]map[string]bool // "upstreams/u", "services/s", "plugin_configs/p" -> route ids
-	svcUp map[string]string          // service id -> its upstream_id
-	mu    sync.Mutex
-	cond  *sync.Cond
+	owners map[string]string          // object key -> owning organization
+	deps   map[string]routeDeps       // route id -> what it uses
+	users  map[string]map[string]bool // "upstreams/u", "services/s", "plugin_configs/p" -> route ids
+	svcUp  map[string]string          // service id -> its upstream_id
+	mu     sync.Mutex
+	cond   *sync.Cond
 }
 
 // New returns a Loader; call Run.
@@ -112,6 +114,14 @@ func (l *Loader) reload(ctx context.Context) (int64, error) {
 	l.errs = map[string]error{}
 	l.rtr = router.New()
 	l.deps, l.users, l.svcUp = map[string]routeDeps{}, map[string]map[string]bool{}, map[string]string{}
+	l.owners = map[string]string{}
+	owners, _, err := l.opts.Store.List(ctx, tenant.OwnersPrefix+Prefix)
+	if err != nil {
+		return 0, fmt.Errorf("snapshot: load owners: %w", err)
+	}
+	for _, kv := range owners {
+		l.put(kv)
+	}
 	for _, kv := range kvs {
 		l.put(kv)
 	}
@@ -191,6 +201,13 @@ func splitKey(key string) (kind, id string, ok bool) {
 }
 
 func (l *Loader) put(kv store.KV) {
+	if obj, ok := strings.CutPrefix(kv.Key, tenant.OwnersPrefix); ok {
+		var rec tenant.OwnerRecord
+		if json.Unmarshal(kv.Value, &rec) == nil {
+			l.owners[obj] = rec.OrgID
+		}
+		return
+	}
 	kind, id, ok := splitKey(kv.Key)
 	if !ok {
 		return
@@ -202,6 +219,10 @@ func (l *Loader) put(kv store.KV) {
 }
 
 func (l *Loader) del(key string) {
+	if obj, ok := strings.CutPrefix(key, tenant.OwnersPrefix); ok {
+		delete(l.owners, obj)
+		return
+	}
 	kind, id, ok := splitKey(key)
 	if ok {
 		delete(l.objs[kind], id)
@@ -251,6 +272,8 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	pcIDs := map[string]bool{}
 	global, ssl, consumers := false, false, false
 	for key := range changed {
+		// An ownership change recompiles the object it is about.
+		key = strings.TrimPrefix(key, tenant.OwnersPrefix)
 		kind, id, ok := splitKey(key)
 		if !ok {
 			continue
@@ -463,7 +486,7 @@ func (l *Loader) compileRoute(id string) (*router.Route, error) {
 			return nil, fmt.Errorf("service %s not found", sid)
 		}
 	}
-	rt := &Route{ID: id, ServiceID: sid, Merged: map[string]any{}}
+	rt := &Route{ID: id, ServiceID: sid, Merged: map[string]any{}, Org: l.owners[Prefix+"routes/"+id]}
 	for k, v := range svc {
 		rt.Merged[k] = v
 	}

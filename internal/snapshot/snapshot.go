@@ -41,6 +41,8 @@ type Route struct {
 	Name            string
 	ServiceID       string
 	ServiceName     string
+	// Org owns the route ("" for the platform operator).
+	Org string
 	UpstreamID      string
 	Upstream        *upstream.Upstream // nil: 502 missing upstream
 	Timeout         *upstream.Timeouts // route-level override

@@ -303,7 +303,9 @@ func headerValue(r *http.Request, name string) (string, bool) {
 // decodeBase64 accepts standard base64 with or without padding, as nginx's
 // decoder does.
 func decodeBase64(s string) ([]byte, error) {
-	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	// Strict: a signature differing only in ignored padding bits is not
+	// the same signature.
+	return base64.RawStdEncoding.Strict().DecodeString(strings.TrimRight(s, "="))
 }
 
 // bodyDigestValid reads the body (putting it back for the upstream) and
