@@ -31,6 +31,7 @@ echo "== fuzz (short runs)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-20s}" "$1"; }
 fuzz ./internal/admin FuzzAdmin
 fuzz ./internal/schema FuzzValidate
+fuzz ./internal/cache/httpcache FuzzCacheControl
 fuzz ./internal/authdns FuzzHandle
 fuzz ./internal/authdns FuzzParseZoneFile
 fuzz ./internal/authdns FuzzRecordNormalize

@@ -301,6 +301,24 @@ func newInstance(ctx context.Context, o options, work, bin, key string, n int, u
 		return in, fmt.Errorf("stargate holds %d routes, want %d", total, n)
 	}
 	in.routes = total
+	if cached {
+		// The admin API waits at most a few seconds for the data plane, and
+		// recompiling every route that uses u1 can take longer: wait until
+		// the route the load hits proxies to this run's upstream.
+		path, host := in.mid(o.hosts)
+		t := target{name: fmt.Sprintf("stargate (%d routes)", n), addr: sg.proxy, host: host, path: path}
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			err := check(ctx, t, o.bodySize)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return in, fmt.Errorf("cached routes not served after moving u1: %w", err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	if fi, err := os.Stat(dbPath); err == nil {
 		in.dbBytes = fi.Size()
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -159,7 +158,9 @@ func startStargate(ctx context.Context, bin, dir, key string) (*stargate, error)
 		p.stop()
 		return nil, fmt.Errorf("%w\nstargate log tail:\n%s", err, tail)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	// A store holding 100,000 routes takes a while to load and compile.
+	const startLimit = 5 * time.Minute
+	deadline := time.Now().Add(startLimit)
 	var admin, proxy string
 	for admin == "" || proxy == "" {
 		log := readFile(p.logPath)
@@ -180,7 +181,7 @@ func startStargate(ctx context.Context, bin, dir, key string) (*stargate, error)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fail(errors.New("stargate did not log its admin and proxy addresses within 30s"))
+			return fail(fmt.Errorf("stargate did not log its admin and proxy addresses within %v", startLimit))
 		}
 	}
 	s := &stargate{p: p, dir: dir, admin: "http://" + admin, proxy: proxy}
@@ -200,7 +201,7 @@ func startStargate(ctx context.Context, bin, dir, key string) (*stargate, error)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fail(errors.New("stargate not ready within 30s"))
+			return fail(fmt.Errorf("stargate not ready within %v", startLimit))
 		}
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stargate-edge/stargate/internal/cache"
 	"github.com/stargate-edge/stargate/internal/config"
 	"github.com/stargate-edge/stargate/internal/jobs"
+	"github.com/stargate-edge/stargate/internal/metrics"
 	"github.com/stargate-edge/stargate/internal/proxy"
 	"github.com/stargate-edge/stargate/internal/store"
 )
@@ -68,6 +71,40 @@ func (c *edgeCache) close() {
 	for _, z := range c.zones {
 		if err := z.Close(); err != nil {
 			c.log.Error("closing cache zone", "zone", z.Name(), "err", err)
+		}
+	}
+}
+
+// register exports the zones' size, usage, entries and answers by cache
+// status.
+func (c *edgeCache) register(reg *metrics.Registry) {
+	reg.MustRegister(zoneCollector{c.zones})
+}
+
+var (
+	descSize = prometheus.NewDesc("stargate_cache_size_bytes", "The cache zone's size cap.", []string{"zone", "kind"}, nil)
+	descUsed = prometheus.NewDesc("stargate_cache_used_bytes", "Bytes the cache zone holds.", []string{"zone", "kind"}, nil)
+	descEnt  = prometheus.NewDesc("stargate_cache_entries", "Entries in the cache zone.", []string{"zone", "kind"}, nil)
+	descAns  = prometheus.NewDesc("stargate_cache_responses_total", "Answers of proxy-cache routes by zone and Apisix-Cache-Status.", []string{"zone", "status"}, nil)
+)
+
+type zoneCollector struct{ zones []*cache.Zone }
+
+func (zoneCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSize
+	ch <- descUsed
+	ch <- descEnt
+	ch <- descAns
+}
+
+func (c zoneCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, z := range c.zones {
+		st := z.Stats()
+		ch <- prometheus.MustNewConstMetric(descSize, prometheus.GaugeValue, float64(st.Size), st.Name, st.Kind)
+		ch <- prometheus.MustNewConstMetric(descUsed, prometheus.GaugeValue, float64(st.Used), st.Name, st.Kind)
+		ch <- prometheus.MustNewConstMetric(descEnt, prometheus.GaugeValue, float64(st.Entries), st.Name, st.Kind)
+		for i, n := range z.Counts() {
+			ch <- prometheus.MustNewConstMetric(descAns, prometheus.CounterValue, float64(n), st.Name, cache.Statuses[i])
 		}
 	}
 }

@@ -66,6 +66,7 @@ func startEdge(ctx context.Context, cfg config.Config, st store.Store, ring *tls
 	if err != nil {
 		return nil, err
 	}
+	zones.register(reg)
 	ups := upstream.NewManager(log)
 	loader := snapshot.New(snapshot.Options{
 		Store: st, Upstreams: ups, Keyring: ring, Logger: log, DefaultCert: def,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -184,11 +183,11 @@ func (s *Server) cacheEntries(w http.ResponseWriter, r *http.Request, zone strin
 	}
 	var match func(*cache.Entry) bool
 	if p := q.Get("pattern"); p != "" {
-		re, err := regexp.Compile(p)
+		m, err := cache.MatchKey(p)
 		if err != nil {
 			return badRequest("invalid pattern: %v", err)
 		}
-		match = func(e *cache.Entry) bool { return re.MatchString(e.Key()) }
+		match = m
 	}
 	all := z.Entries(match)
 	out := make([]entryJSON, 0, size)

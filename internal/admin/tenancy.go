@@ -47,13 +47,16 @@ import (
 // # Hooks for handlers outside the generic resource code
 //
 // DNS zones (and later jobs, cache entries, CDN zones, nodes) use the same
-// four calls; an object is named by its store key:
+// calls; an object is named by its store key:
 //
 //	if !s.canSee(ctx, key) { return notFound() }     // every read/write of an existing object
-//	if err := s.checkClaims(ctx, key, claims...); err != nil { return err } // before creating/renaming a hostname holder
-//	if err := s.recordOwner(ctx, key, ttlOpts...); err != nil { delete it; return err } // right after creating
-//	s.dropOwner(ctx, key)                            // right after deleting
+//	defer s.lockHostClaims(ctx)()                    // around check + write of a hostname holder
+//	if err := s.checkClaims(ctx, key, claims...); err != nil { return err } // before creating a hostname holder
+//	if err := s.created(ctx, kv, ttlOpts...); err != nil { delete it; return err } // right after creating (any caller)
+//	s.deleted(ctx, old)                              // right after deleting
 //
+// (created = recordOwner + the hostname index; deleted = dropOwner + the
+// index.)
 // and filter lists with canSee, counting after the filter. Keys below an
 // owned key (a zone's records, a consumer's credentials) share its owner
 // through the parent rules in newTenancy and need no records of their
@@ -222,6 +225,23 @@ func (s *Server) recordOwner(ctx context.Context, key string, opts ...store.PutO
 	return nil
 }
 
+// created records the owner of the object just written as kv (any
+// caller: for the platform it clears a stale record) and indexes its
+// hostnames at once, so the next request already sees both.
+func (s *Server) created(ctx context.Context, kv store.KV, opts ...store.PutOption) error {
+	if err := s.recordOwner(ctx, kv.Key, opts...); err != nil {
+		return err
+	}
+	s.hosts.Apply(kv.Key, kv.Value, kv.ModRevision, false)
+	return nil
+}
+
+// deleted forgets the owner and hostnames of the object old, just deleted.
+func (s *Server) deleted(ctx context.Context, old store.KV) {
+	s.dropOwner(ctx, old.Key)
+	s.hosts.Apply(old.Key, nil, old.ModRevision+1, true)
+}
+
 // dropOwner forgets the owner of an object just deleted.
 func (s *Server) dropOwner(ctx context.Context, key string) {
 	if err := s.owners.Clear(ctx, key); err != nil {
@@ -250,10 +270,23 @@ func idTaken(t *target) error {
 	return badRequest("%s %s [%s] is not available: ids are shared by all organizations; choose another id, or POST to get a generated one", t.kind.Label, idWord(t.kind), t.id)
 }
 
-// lockClaims serialises users' writes of hostname holders in this
-// process, so two organizations cannot claim one host at the same time.
+// lockClaims serialises users' writes of hostname holders (of a kind in
+// hostKinds) in this process, so two organizations cannot claim one host
+// at the same time.
 func (s *Server) lockClaims(ctx context.Context, kind string) func() {
-	if !isTenant(ctx) || !hostKinds[kind] {
+	if !hostKinds[kind] {
+		return func() {}
+	}
+	return s.lockHostClaims(ctx)
+}
+
+// lockHostClaims is held by a user's request from checkClaims until the
+// object holding the claims is written (and its owner recorded); it is a
+// no-op for the operator, who is never checked. Usage:
+//
+//	defer s.lockHostClaims(ctx)()
+func (s *Server) lockHostClaims(ctx context.Context) func() {
+	if !isTenant(ctx) {
 		return func() {}
 	}
 	s.claimMu.Lock()

@@ -100,12 +100,16 @@ func (s *Server) serveDNSOwned(w http.ResponseWriter, r *http.Request, segs []st
 		return notFound()
 	}
 	if len(segs) == 2 && r.Method == http.MethodDelete {
+		old, err := s.st.Get(ctx, authdns.ZoneKey(zone))
+		if err != nil {
+			return storeError(err)
+		}
 		cw := newCapture()
 		if err := s.serveDNS(cw, r, segs); err != nil {
 			return err
 		}
 		if cw.status == http.StatusOK {
-			s.dropOwner(ctx, authdns.ZoneKey(zone))
+			s.deleted(ctx, old)
 		}
 		cw.flush(w, nil)
 		return nil
@@ -122,10 +126,7 @@ func (s *Server) createZoneOwned(w http.ResponseWriter, r *http.Request, segs []
 		return err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if isTenant(ctx) {
-		s.claimMu.Lock()
-		defer s.claimMu.Unlock()
-	}
+	defer s.lockHostClaims(ctx)()
 	var peek struct {
 		Zone string `json:"zone"`
 	}
@@ -148,12 +149,12 @@ func (s *Server) createZoneOwned(w http.ResponseWriter, r *http.Request, segs []
 			s.log.Error("admin: created zone answer has no zone name; owner not recorded", "body", cw.buf.String())
 			return errMsg(http.StatusInternalServerError, "internal server error")
 		}
-		key := authdns.ZoneKey(made.Zone)
-		if err := s.recordOwner(ctx, key); err != nil {
-			return err
+		kv, err := s.st.Get(ctx, authdns.ZoneKey(made.Zone))
+		if err != nil {
+			return storeError(err)
 		}
-		if kv, err := s.st.Get(ctx, key); err == nil {
-			s.hosts.Apply(kv.Key, kv.Value, kv.ModRevision, false)
+		if err := s.created(ctx, kv); err != nil {
+			return err
 		}
 	}
 	cw.flush(w, nil)

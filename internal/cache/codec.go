@@ -23,7 +23,12 @@ func (e *enc) str(s string) { e.uv(uint64(len(s))); e.b = append(e.b, s...) }
 type dec struct {
 	b   []byte
 	err error
+	// s, when set, is the whole input as a string: str slices it instead
+	// of allocating each string (one allocation per record).
+	s string
 }
+
+func newDecShared(b []byte) dec { return dec{b: b, s: string(b)} }
 
 func (d *dec) need(n int) bool {
 	if d.err != nil {
@@ -91,7 +96,13 @@ func (d *dec) str() string {
 		d.err = errShort
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if d.s != "" {
+		pos := len(d.s) - len(d.b)
+		s = d.s[pos : pos+int(n)]
+	} else {
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -163,7 +174,8 @@ func getHeader(d *dec) http.Header {
 		d.err = errShort
 		return nil
 	}
-	h := make(http.Header, n+1)
+	h := make(http.Header, n+2)
+	all := make([]string, 0, n+1) // every value, sliced per field
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k := d.str()
 		m := d.uv()
@@ -171,11 +183,11 @@ func getHeader(d *dec) http.Header {
 			d.err = errShort
 			return nil
 		}
-		vs := make([]string, 0, m)
+		start := len(all)
 		for j := uint64(0); j < m && d.err == nil; j++ {
-			vs = append(vs, d.str())
+			all = append(all, d.str())
 		}
-		h[k] = vs
+		h[k] = all[start:len(all):len(all)]
 	}
 	return h
 }

@@ -9,12 +9,14 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -50,16 +52,29 @@ type diskTier struct {
 
 	nextGen  atomic.Uint64
 	startGen uint64
+
+	// Files of purged entries, unlinked by one background goroutine: the
+	// entries are unreachable already.
+	unlinkMu sync.Mutex
+	unlinkQ  []uint64
+	unlinkC  chan struct{}
 }
 
 func fileSize(e *Entry) int64 { return filePrefix + int64(e.hdrLen) + e.Size + fileTrailer }
 
 func (t *diskTier) path(gen uint64) string {
-	return filepath.Join(t.dir, fmt.Sprintf("%02x", gen&0xff), fmt.Sprintf("%016x", gen))
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(t.dir)+20)
+	b = append(b, t.dir...)
+	b = append(b, '/', hex[gen>>4&0xf], hex[gen&0xf], '/')
+	for i := 15; i >= 0; i-- {
+		b = append(b, hex[gen>>(4*i)&0xf])
+	}
+	return string(b)
 }
 
 func openDiskTier(z *Zone, dir string, cap int64) (*diskTier, error) {
-	t := &diskTier{z: z, dir: dir, cap: cap, m: map[string]*Entry{}}
+	t := &diskTier{z: z, dir: dir, cap: cap, m: map[string]*Entry{}, unlinkC: make(chan struct{}, 1)}
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, err
 	}
@@ -109,7 +124,36 @@ func openDiskTier(z *Zone, dir string, cap int64) (*diskTier, error) {
 	z.log.Info("cache zone opened", "kind", "disk", "dir", dir, "entries", len(t.m), "bytes", t.used, "rebuilt", !loaded)
 	z.Go(t.flusher)
 	z.Go(t.sweepOrphans)
+	z.Go(t.unlinker)
 	return t, nil
+}
+
+// unlinker removes queued files until the zone closes, then what is left.
+func (t *diskTier) unlinker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			t.drainUnlinks()
+			return
+		case <-t.unlinkC:
+			t.drainUnlinks()
+		}
+	}
+}
+
+func (t *diskTier) drainUnlinks() {
+	for {
+		t.unlinkMu.Lock()
+		q := t.unlinkQ
+		t.unlinkQ = nil
+		t.unlinkMu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, g := range q {
+			t.unlinkGen(g)
+		}
+	}
 }
 
 // CLOCK ring (t.mu held). New entries go just behind the hand, so they are
@@ -235,13 +279,13 @@ func (t *diskTier) removeBatch(es []*Entry) int {
 		}
 	}
 	t.mu.Unlock()
-	if len(gens) > 0 && !t.z.Go(func(context.Context) {
-		for _, g := range gens {
-			t.unlinkGen(g)
-		}
-	}) {
-		for _, g := range gens {
-			t.unlinkGen(g)
+	if len(gens) > 0 {
+		t.unlinkMu.Lock()
+		t.unlinkQ = append(t.unlinkQ, gens...)
+		t.unlinkMu.Unlock()
+		select {
+		case t.unlinkC <- struct{}{}:
+		default:
 		}
 	}
 	return len(gens)
@@ -431,62 +475,106 @@ func (w *diskWriter) abort() {
 	_ = os.Remove(w.tmp)
 }
 
-var metaBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+// smallObject is the largest object file a hit reads whole (one open,
+// one read, one close); larger ones are sent from the file with sendfile.
+const smallObject = 64 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallObject); return &b }}
 
 func (t *diskTier) open(z *Zone, e *Entry) (Object, error) {
+	if size := fileSize(e); size <= smallObject && e.ref.Load()&refVerified != 0 {
+		return t.openSmall(z, e, int(size))
+	}
 	f, err := os.Open(t.path(e.gen))
 	if err != nil {
 		t.remove(e.skey, e)
 		return Object{}, ErrGone
 	}
-	bp := metaBufs.Get().(*[]byte)
-	defer metaBufs.Put(bp)
-	buf := *bp
-	n, _ := f.ReadAt(buf, 0)
-	meta, err := t.readMeta(f, buf[:n], e)
-	if err == nil && e.ref.Load()&refVerified == 0 {
-		err = t.verify(f, e)
-		if err == nil {
-			e.ref.Or(refVerified)
+	if e.ref.Load()&refVerified == 0 {
+		// First use in this process: check the whole file.
+		if err := t.verify(f, e); err != nil {
+			f.Close()
+			return Object{}, t.corrupt(e, err)
 		}
+		e.ref.Or(refVerified)
 	}
+	// Read the prefix and metadata exactly: the file offset is then at
+	// the body, ready for sendfile.
+	head := make([]byte, filePrefix+int(e.hdrLen))
+	if _, err := io.ReadFull(f, head); err != nil {
+		f.Close()
+		return Object{}, t.corrupt(e, err)
+	}
+	h, err := t.header(head, e)
 	if err != nil {
 		f.Close()
-		z.log.Warn("cache: dropping corrupt object", "key", e.Key(), "file", t.path(e.gen), "err", err)
-		t.remove(e.skey, e)
-		return Object{}, ErrCorrupt
+		return Object{}, t.corrupt(e, err)
 	}
-	d := dec{b: meta}
-	x, _ := getEntry(&d)
-	h := getHeader(&d)
-	if d.err != nil || x.skey != e.skey {
-		f.Close()
-		t.remove(e.skey, e)
-		return Object{}, ErrCorrupt
-	}
-	h["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
-	return Object{Header: h, Size: e.Size, file: f, off: filePrefix + int64(e.hdrLen)}, nil
+	off := int64(len(head))
+	return Object{Header: h, Size: e.Size, file: f, off: off, pos: off}, nil
 }
 
-// readMeta returns the metadata bytes of an object file whose first bytes
-// are head.
-func (t *diskTier) readMeta(f *os.File, head []byte, e *Entry) ([]byte, error) {
+// openSmall reads a small verified object whole with raw system calls.
+func (t *diskTier) openSmall(z *Zone, e *Entry, size int) (Object, error) {
+	fd, err := syscall.Open(t.path(e.gen), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.remove(e.skey, e)
+		return Object{}, ErrGone
+	}
+	bp := smallBufs.Get().(*[]byte)
+	buf := (*bp)[:size+1] // one byte more: a longer file is caught
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Pread(fd, buf[n:], int64(n))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			break
+		}
+		n += m
+	}
+	syscall.Close(fd)
+	if n != size {
+		smallBufs.Put(bp)
+		return Object{}, t.corrupt(e, fmt.Errorf("read %d bytes, want %d", n, size))
+	}
+	h, err := t.header(buf[:filePrefix+int(e.hdrLen)], e)
+	if err != nil {
+		smallBufs.Put(bp)
+		return Object{}, t.corrupt(e, err)
+	}
+	off := filePrefix + int(e.hdrLen)
+	return Object{Header: h, Size: e.Size, body: buf[off : off+int(e.Size)], pooled: bp}, nil
+}
+
+// header checks an object's prefix and metadata against its entry and
+// returns its header, Content-Length set.
+func (t *diskTier) header(head []byte, e *Entry) (http.Header, error) {
 	if len(head) < filePrefix || string(head[:4]) != string(fileMagic) {
 		return nil, errors.New("bad magic")
 	}
-	ml := binary.LittleEndian.Uint32(head[4:])
-	if ml != e.hdrLen {
+	if binary.LittleEndian.Uint32(head[4:]) != e.hdrLen {
 		return nil, errors.New("metadata length differs from the index")
 	}
-	end := filePrefix + int(ml)
-	if end <= len(head) {
-		return head[filePrefix:end], nil
+	d := newDecShared(head[filePrefix:])
+	x, _ := getEntry(&d)
+	h := getHeader(&d)
+	if d.err != nil {
+		return nil, d.err
 	}
-	b := make([]byte, ml)
-	if _, err := f.ReadAt(b, filePrefix); err != nil {
-		return nil, err
+	if x.skey != e.skey {
+		return nil, errors.New("object of another key")
 	}
-	return b, nil
+	h["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
+	return h, nil
+}
+
+// corrupt drops an object that failed a check and returns ErrCorrupt.
+func (t *diskTier) corrupt(e *Entry, why error) error {
+	t.z.log.Warn("cache: dropping corrupt object", "key", e.Key(), "file", t.path(e.gen), "err", why)
+	t.remove(e.skey, e)
+	return ErrCorrupt
 }
 
 // verify checks a file's length and checksum.
@@ -516,10 +604,13 @@ func (t *diskTier) verify(f *os.File, e *Entry) error {
 	return nil
 }
 
-// fileSection reads n bytes of f from off; closing it closes f.
-func fileSection(f *os.File, off, n int64) io.ReadCloser {
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return &fileBody{f: f, lr: io.LimitedReader{R: errReader{err}, N: n}}
+// fileSection reads n bytes of f from off (pos is f's offset now);
+// closing it closes f.
+func fileSection(f *os.File, pos, off, n int64) io.ReadCloser {
+	if pos != off {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return &fileBody{f: f, lr: io.LimitedReader{R: errReader{err}, N: n}}
+		}
 	}
 	return &fileBody{f: f, lr: io.LimitedReader{R: f, N: n}}
 }

@@ -32,6 +32,7 @@ type indexLog struct {
 	bw      *bufio.Writer
 	records int
 	err     error
+	scratch enc // reused for each record (the tier's lock is held)
 }
 
 func logName(dir string, n uint64) string {
@@ -78,14 +79,16 @@ func (l *indexLog) write(p []byte) {
 }
 
 func (l *indexLog) put(e *Entry, vary []string) {
-	en := enc{b: make([]byte, 0, 96+len(e.skey)+len(e.url))}
+	en := &l.scratch
+	en.b = en.b[:0]
 	en.u8(recPut)
-	putEntry(&en, e, vary)
+	putEntry(en, e, vary)
 	l.write(en.b)
 }
 
 func (l *indexLog) del(e *Entry) {
-	en := enc{b: make([]byte, 0, 16+len(e.skey))}
+	en := &l.scratch
+	en.b = en.b[:0]
 	en.u8(recDel)
 	en.str(e.skey)
 	en.u64(e.gen)

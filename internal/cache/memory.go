@@ -25,11 +25,15 @@ type memEntry struct {
 type memTier struct {
 	c   *otter.Cache[string, *Entry]
 	cap int64
-	// insertMu serialises inserts with the eviction they cause, so usage
-	// stays within the cap plus one object.
+	// insertMu serialises inserts (and purges) with the eviction they
+	// cause, so usage stays within the cap plus one object.
 	insertMu sync.Mutex
 	used     atomic.Int64
 	n        atomic.Int64
+	// idx is the zone's key index: listing and purging iterate it (a Go
+	// map iterates far faster than the cache's own table).
+	idxMu sync.Mutex
+	idx   map[string]*Entry
 }
 
 func memWeight(e *Entry) int64 {
@@ -37,7 +41,7 @@ func memWeight(e *Entry) int64 {
 }
 
 func newMemTier(z *Zone, cap int64) *memTier {
-	t := &memTier{cap: cap}
+	t := &memTier{cap: cap, idx: map[string]*Entry{}}
 	t.c = otter.Must(&otter.Options[string, *Entry]{
 		MaximumWeight: uint64(cap),
 		Weigher: func(_ string, e *Entry) uint32 {
@@ -46,6 +50,11 @@ func newMemTier(z *Zone, cap int64) *memTier {
 		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
 			t.used.Add(-memWeight(ev.Value))
 			t.n.Add(-1)
+			t.idxMu.Lock()
+			if t.idx[ev.Key] == ev.Value {
+				delete(t.idx, ev.Key)
+			}
+			t.idxMu.Unlock()
 		},
 	})
 	return t
@@ -61,6 +70,9 @@ func (t *memTier) insert(e *Entry) {
 	defer t.insertMu.Unlock()
 	t.used.Add(memWeight(e))
 	t.n.Add(1)
+	t.idxMu.Lock()
+	t.idx[e.skey] = e
+	t.idxMu.Unlock()
 	t.c.Set(e.skey, e)
 	if t.used.Load() > t.cap {
 		t.c.CleanUp()
@@ -84,18 +96,29 @@ func (t *memTier) remove(skey string, e *Entry) bool {
 }
 
 func (t *memTier) removeBatch(es []*Entry) int {
+	// Holding insertMu, an entry that is still the indexed one for its
+	// key stays so until it is invalidated.
+	t.insertMu.Lock()
+	defer t.insertMu.Unlock()
 	n := 0
 	for _, e := range es {
-		if t.remove(e.skey, e) {
-			n++
+		t.idxMu.Lock()
+		cur := t.idx[e.skey] == e
+		t.idxMu.Unlock()
+		if cur {
+			if _, ok := t.c.Invalidate(e.skey); ok {
+				n++
+			}
 		}
 	}
 	return n
 }
 
 func (t *memTier) snapshot() []*Entry {
-	out := make([]*Entry, 0, t.c.EstimatedSize())
-	for _, e := range t.c.All() {
+	t.idxMu.Lock()
+	defer t.idxMu.Unlock()
+	out := make([]*Entry, 0, len(t.idx))
+	for _, e := range t.idx {
 		out = append(out, e)
 	}
 	return out
@@ -105,6 +128,9 @@ func (t *memTier) stats() (int64, int) { return t.used.Load(), int(t.n.Load()) }
 
 func (t *memTier) close() error {
 	t.c.InvalidateAll()
+	t.idxMu.Lock()
+	clear(t.idx)
+	t.idxMu.Unlock()
 	t.c.StopAllGoroutines()
 	return nil
 }
@@ -161,10 +187,11 @@ func (w *memWriter) finish() (*Entry, error) {
 
 func (w *memWriter) abort() { w.buf = nil }
 
-// memBody reads a memory object without copying it.
+// memBody reads an object held in memory without copying it.
 type memBody struct {
-	r []byte
-	i int
+	r      []byte
+	i      int
+	pooled *[]byte // a disk object's buffer, returned on Close
 }
 
 func (b *memBody) Read(p []byte) (int, error) {
@@ -186,4 +213,10 @@ func (b *memBody) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-func (b *memBody) Close() error { return nil }
+func (b *memBody) Close() error {
+	if b.pooled != nil {
+		smallBufs.Put(b.pooled)
+		b.pooled, b.r = nil, nil
+	}
+	return nil
+}

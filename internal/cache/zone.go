@@ -79,6 +79,31 @@ type Zone struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
+
+	answers [len(Statuses)]atomic.Int64
+}
+
+// Statuses are the cache statuses of answers (Apisix-Cache-Status), as
+// the proxy-cache plugin counts them per zone.
+var Statuses = [...]string{"MISS", "HIT", "EXPIRED", "STALE", "UPDATING", "BYPASS", "REVALIDATED"}
+
+// Count records one answer with a cache status.
+func (z *Zone) Count(status string) {
+	for i, s := range Statuses {
+		if s == status {
+			z.answers[i].Add(1)
+			return
+		}
+	}
+}
+
+// Counts returns the answers counted per status (indexed as Statuses).
+func (z *Zone) Counts() [len(Statuses)]int64 {
+	var out [len(Statuses)]int64
+	for i := range out {
+		out[i] = z.answers[i].Load()
+	}
+	return out
 }
 
 type purgeRec struct {
@@ -226,24 +251,30 @@ type Object struct {
 	Shared bool
 	Size   int64
 
-	body []byte
-	file *os.File
-	off  int64
+	body   []byte
+	pooled *[]byte // body's buffer, returned to smallBufs when done
+	file   *os.File
+	off    int64 // where the body starts in file
+	pos    int64 // file's offset now
 }
 
 // Body returns a reader of n bytes from start of the body; closing it
 // releases the object.
 func (o *Object) Body(start, n int64) io.ReadCloser {
 	if o.file != nil {
-		return fileSection(o.file, o.off+start, n)
+		return fileSection(o.file, o.pos, o.off+start, n)
 	}
-	return &memBody{r: o.body[start : start+n]}
+	return &memBody{r: o.body[start : start+n], pooled: o.pooled}
 }
 
 // Close releases an object whose body is not read.
 func (o *Object) Close() {
 	if o.file != nil {
 		o.file.Close()
+	}
+	if o.pooled != nil {
+		smallBufs.Put(o.pooled)
+		o.pooled = nil
 	}
 }
 

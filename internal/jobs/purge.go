@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/stargate-edge/stargate/internal/cache"
@@ -31,11 +30,11 @@ func Matcher(req Request) (func(*cache.Entry) bool, error) {
 	}
 	switch {
 	case req.Pattern != "":
-		re, err := regexp.Compile(req.Pattern)
+		m, err := cache.MatchKey(req.Pattern)
 		if err != nil {
 			return nil, fmt.Errorf("invalid pattern: %w", err)
 		}
-		return func(e *cache.Entry) bool { return re.MatchString(e.Key()) }, nil
+		return m, nil
 	case req.All:
 		return func(*cache.Entry) bool { return true }, nil
 	case req.Prefix != "":

@@ -25,8 +25,8 @@ type Consumer struct {
 	Username string
 	// Org owns the consumer ("" for the platform); auth plugins only find
 	// consumers of the route's own organization.
-	Org      string
-	GroupID  string
+	Org     string
+	GroupID string
 	// CredentialID is set when the consumer was found through a credential.
 	CredentialID string
 	Labels       map[string]string

@@ -78,6 +78,9 @@ type Audit struct {
 	trimMu  sync.Mutex
 }
 
+// auditLinger is how long the writer gathers entries before a batch.
+const auditLinger = 10 * time.Millisecond
+
 type auditItem struct {
 	e     *AuditEntry
 	flush chan struct{}
@@ -136,15 +139,22 @@ func (a *Audit) run(ctx context.Context) {
 		case it := <-a.ch:
 			batch = append(batch, it)
 		}
+		// Linger a little so that the entries of a burst of writes go to
+		// the store together (one commit) instead of one commit each,
+		// unless someone waits on a flush.
+		linger := time.NewTimer(auditLinger)
 	more:
-		for len(batch) < 512 {
+		for len(batch) < 512 && batch[len(batch)-1].flush == nil {
 			select {
 			case it := <-a.ch:
 				batch = append(batch, it)
-			default:
+			case <-linger.C:
+				break more
+			case <-ctx.Done():
 				break more
 			}
 		}
+		linger.Stop()
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 64)
 		for _, it := range batch {

@@ -111,7 +111,7 @@ func (b *breaker) Access(c *plugin.Ctx) {
 		return
 	}
 	if b.body == nil {
-		traffic.Exit(c, b.code, nil)
+		c.Exit(b.code, nil)
 		return
 	}
 	for i := range b.headers {

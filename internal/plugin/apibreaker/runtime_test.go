@@ -8,15 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 // flaky answers with the status it is told to.
-func flaky(t *testing.T) (*traffictest.Upstream, *atomic.Int64) {
+func flaky(t *testing.T) (*edgetest.Echo, *atomic.Int64) {
 	var status atomic.Int64
 	status.Store(200)
-	up := traffictest.Handler(t, func(w http.ResponseWriter, r *http.Request) {
+	up := edgetest.NewHandler(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(int(status.Load()))
 		_, _ = w.Write([]byte("upstream"))
 	})
@@ -24,14 +26,14 @@ func flaky(t *testing.T) (*traffictest.Upstream, *atomic.Int64) {
 }
 
 func TestBreaker(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	up, status := flaky(t)
 	e.Put("/routes/b", fmt.Sprintf(`{"uri":"/b","plugins":{"api-breaker":{
 		"break_response_code":502,
 		"break_response_body":"{\"message\":\"breaker is open\"}",
 		"break_response_headers":[{"key":"X-Breaker","value":"open for $uri"},{"key":"Content-Type","value":"application/json"}],
 		"unhealthy":{"http_statuses":[500,503],"failures":3},
-		"healthy":{"http_statuses":[200],"successes":2}}},"upstream":%s}`, up.Nodes()))
+		"healthy":{"http_statuses":[200],"successes":2}}},"upstream":%s}`, up.Upstream()))
 
 	status.Store(500)
 	for i := range 3 {
@@ -39,13 +41,13 @@ func TestBreaker(t *testing.T) {
 			t.Fatalf("failure %d passed through: %d %q", i, r.Status, r.Body)
 		}
 	}
-	hits := up.Hits.Load()
+	hits := up.Hits()
 	r := e.Get("/b")
 	if r.Status != 502 || r.Body != `{"message":"breaker is open"}` || r.Header.Get("X-Breaker") != "open for /b" ||
 		r.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("open breaker: %d %q %v", r.Status, r.Body, r.Header)
 	}
-	if up.Hits.Load() != hits {
+	if up.Hits() != hits {
 		t.Error("the upstream was called while the breaker was open")
 	}
 	// Open for 2 s after the first trip (ngx.time granularity: up to 3).
@@ -72,17 +74,17 @@ func TestBreaker(t *testing.T) {
 }
 
 func TestBreakerWithoutBody(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	up, status := flaky(t)
 	e.Put("/routes/a", fmt.Sprintf(`{"uri":"/a","plugins":{"api-breaker":{"break_response_code":503,
-		"break_response_headers":[{"key":"X-Ignored","value":"yes"}],"unhealthy":{"failures":1}}},"upstream":%s}`, up.Nodes()))
-	e.Put("/routes/other", fmt.Sprintf(`{"uri":"/other","plugins":{"api-breaker":{"break_response_code":503,"unhealthy":{"failures":1}}},"upstream":%s}`, up.Nodes()))
+		"break_response_headers":[{"key":"X-Ignored","value":"yes"}],"unhealthy":{"failures":1}}},"upstream":%s}`, up.Upstream()))
+	e.Put("/routes/other", fmt.Sprintf(`{"uri":"/other","plugins":{"api-breaker":{"break_response_code":503,"unhealthy":{"failures":1}}},"upstream":%s}`, up.Upstream()))
 	status.Store(500)
 	if r := e.Get("/a"); r.Status != 500 {
 		t.Fatalf("first: %d", r.Status)
 	}
 	r := e.Get("/a")
-	if r.Status != 503 || r.Body != string(traffic.ErrorPage(503)) || r.Header.Get("Content-Type") != traffic.HTMLType {
+	if r.Status != 503 || r.Body != string(plugin.ErrorPage(503)) || r.Header.Get("Content-Type") != traffic.HTMLType {
 		t.Errorf("no break_response_body: nginx's page: %d %q %v", r.Status, r.Body, r.Header)
 	}
 	if r.Header.Get("X-Ignored") != "" {
@@ -97,7 +99,7 @@ func TestBreakerWithoutBody(t *testing.T) {
 
 // TestUnreachableUpstream: a connection failure is an upstream 502.
 func TestUnreachableUpstream(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	e.Put("/routes/d", `{"uri":"/d","plugins":{"api-breaker":{"break_response_code":599,"break_response_body":"open",
 		"unhealthy":{"http_statuses":[502],"failures":2}}},"upstream":{"nodes":{"127.0.0.1:1":1},"retries":0}}`)
 	for i, want := range []int{502, 502, 599, 599} {
@@ -108,10 +110,10 @@ func TestUnreachableUpstream(t *testing.T) {
 }
 
 func TestStateSurvivesSwaps(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	up, status := flaky(t)
 	route := func(desc string) string {
-		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"api-breaker":{"break_response_code":502,"break_response_body":"open","unhealthy":{"failures":2}}},"upstream":%s}`, desc, up.Nodes())
+		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"api-breaker":{"break_response_code":502,"break_response_body":"open","unhealthy":{"failures":2}}},"upstream":%s}`, desc, up.Upstream())
 	}
 	e.Put("/routes/s", route("a"))
 	status.Store(500)

@@ -3,6 +3,9 @@ package basicauth_test
 import (
 	"encoding/base64"
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func basic(user, pass string) string {
@@ -16,12 +19,12 @@ const (
 )
 
 func TestBasicAuthRejections(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"basic-auth":{"username":"jack-user","password":"s3cret"}}}`)
-	e.route("plain", "/plain", up, `{"basic-auth":{}}`)
-	e.route("realm", "/realm", up, `{"basic-auth":{"realm":"staff only"}}`)
-	e.route("anon", "/anon", up, `{"basic-auth":{"anonymous_consumer":"nobody"}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"basic-auth":{"username":"jack-user","password":"s3cret"}}}`)
+	e.Route("plain", "/plain", up, `{"basic-auth":{}}`)
+	e.Route("realm", "/realm", up, `{"basic-auth":{"realm":"staff only"}}`)
+	e.Route("anon", "/anon", up, `{"basic-auth":{"anonymous_consumer":"nobody"}}`)
 
 	for _, tc := range []struct {
 		name, path string
@@ -41,21 +44,21 @@ func TestBasicAuthRejections(t *testing.T) {
 		{"anonymous consumer that does not exist", "/anon", nil, invalidUser, `Basic realm="basic"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, tc.hdr...)
-			rejected(t, r, 401, tc.body, "WWW-Authenticate", tc.www)
+			r := e.Get(tc.path, tc.hdr...)
+			edgetest.Rejected(t, r, 401, tc.body, "WWW-Authenticate", tc.www)
 		})
 	}
 }
 
 func TestBasicAuthIdentifiesConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"j-1"},"plugins":{"basic-auth":{"username":"jack-user","password":"s3cret"}}}`)
-	e.put("/consumers/rose", `{"username":"rose","plugins":{"basic-auth":{"username":"rose-user","password":"pa:ssword"}}}`)
-	e.put("/consumers/tom", `{"username":"tom"}`)
-	e.put("/consumers/tom/credentials/laptop", `{"plugins":{"basic-auth":{"username":"tom-laptop","password":"pw1"}}}`)
-	e.route("plain", "/plain", up, `{"basic-auth":{}}`)
-	e.route("hide", "/hide", up, `{"basic-auth":{"hide_credentials":true}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"j-1"},"plugins":{"basic-auth":{"username":"jack-user","password":"s3cret"}}}`)
+	e.Put("/consumers/rose", `{"username":"rose","plugins":{"basic-auth":{"username":"rose-user","password":"pa:ssword"}}}`)
+	e.Put("/consumers/tom", `{"username":"tom"}`)
+	e.Put("/consumers/tom/credentials/laptop", `{"plugins":{"basic-auth":{"username":"tom-laptop","password":"pw1"}}}`)
+	e.Route("plain", "/plain", up, `{"basic-auth":{}}`)
+	e.Route("hide", "/hide", up, `{"basic-auth":{"hide_credentials":true}}`)
 
 	for _, tc := range []struct {
 		name, path, auth string
@@ -73,21 +76,21 @@ func TestBasicAuthIdentifiesConsumer(t *testing.T) {
 		{"hidden", "/hide", basic("jack-user", "s3cret"), "jack", "", "j-1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, "Authorization", tc.auth, "X-Consumer-Custom-Id", "forged")
-			if r.status != 200 {
-				t.Fatalf("status %d %s", r.status, r.body)
+			r := e.Get(tc.path, "Authorization", tc.auth, "X-Consumer-Custom-Id", "forged")
+			if r.Status != 200 {
+				t.Fatalf("status %d %s", r.Status, r.Body)
 			}
-			s := r.saw(t)
-			if got := s.Header.Get("X-Consumer-Username"); got != tc.user {
+			s := r.Seen(t)
+			if got := s.Header("X-Consumer-Username"); got != tc.user {
 				t.Errorf("X-Consumer-Username = %q, want %q", got, tc.user)
 			}
-			if got := s.Header.Get("X-Credential-Identifier"); got != tc.cred {
+			if got := s.Header("X-Credential-Identifier"); got != tc.cred {
 				t.Errorf("X-Credential-Identifier = %q, want %q", got, tc.cred)
 			}
-			if got := s.Header.Get("X-Consumer-Custom-Id"); got != tc.custom {
+			if got := s.Header("X-Consumer-Custom-Id"); got != tc.custom {
 				t.Errorf("X-Consumer-Custom-Id = %q, want %q", got, tc.custom)
 			}
-			if _, seen := s.Header["Authorization"]; seen != tc.authVisible {
+			if _, seen := s.Headers["Authorization"]; seen != tc.authVisible {
 				t.Errorf("upstream sees Authorization: %v, want %v", seen, tc.authVisible)
 			}
 		})
@@ -95,24 +98,24 @@ func TestBasicAuthIdentifiesConsumer(t *testing.T) {
 }
 
 func TestBasicAuthConsumerPlugins(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"basic-auth":{"username":"jack","password":"pw"},"proxy-rewrite":{"headers":{"set":{"X-Who":"jack"}}}}}`)
-	e.put("/consumers/eve", `{"username":"eve","plugins":{"basic-auth":{"username":"eve","password":"pw"},"ip-restriction":{"whitelist":["10.0.0.0/8"]}}}`)
-	e.route("r", "/r", up, `{"basic-auth":{},"proxy-rewrite":{"headers":{"set":{"X-Who":"route"}}}}`)
-	if got := e.get("/r", "Authorization", basic("jack", "pw")).saw(t).Header.Get("X-Who"); got != "jack" {
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"basic-auth":{"username":"jack","password":"pw"},"proxy-rewrite":{"headers":{"set":{"X-Who":"jack"}}}}}`)
+	e.Put("/consumers/eve", `{"username":"eve","plugins":{"basic-auth":{"username":"eve","password":"pw"},"ip-restriction":{"whitelist":["10.0.0.0/8"]}}}`)
+	e.Route("r", "/r", up, `{"basic-auth":{},"proxy-rewrite":{"headers":{"set":{"X-Who":"route"}}}}`)
+	if got := e.Get("/r", "Authorization", basic("jack", "pw")).Seen(t).Header("X-Who"); got != "jack" {
 		t.Errorf("consumer proxy-rewrite: X-Who = %q", got)
 	}
-	rejected(t, e.get("/r", "Authorization", basic("eve", "pw")), 403, `{"message":"Your IP address is not allowed"}`)
+	edgetest.Rejected(t, e.Get("/r", "Authorization", basic("eve", "pw")), 403, `{"message":"Your IP address is not allowed"}`)
 }
 
 func TestBasicAuthAnonymousConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/guest", `{"username":"guest"}`)
-	e.route("r", "/r", up, `{"basic-auth":{"anonymous_consumer":"guest"}}`)
-	r := e.get("/r", "Authorization", basic("who", "knows"))
-	if r.status != 200 || r.saw(t).Header.Get("X-Consumer-Username") != "guest" {
-		t.Fatalf("anonymous: %d %s", r.status, r.body)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/guest", `{"username":"guest"}`)
+	e.Route("r", "/r", up, `{"basic-auth":{"anonymous_consumer":"guest"}}`)
+	r := e.Get("/r", "Authorization", basic("who", "knows"))
+	if r.Status != 200 || r.Seen(t).Header("X-Consumer-Username") != "guest" {
+		t.Fatalf("anonymous: %d %s", r.Status, r.Body)
 	}
 }

@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/andybalholm/brotli"
 )
 
@@ -28,7 +32,7 @@ func unbrotli(t *testing.T, b string) string {
 // pages starts an upstream answering with html; query knobs: ct, enc,
 // status, small, chunked.
 func pages(t *testing.T) string {
-	return serve(t, func(w http.ResponseWriter, r *http.Request) {
+	return edgetest.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		h := w.Header()
 		ct := "text/html"
@@ -61,13 +65,13 @@ func pages(t *testing.T) string {
 }
 
 func TestBrotli(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := pages(t)
-	e.route("default", "/default", up, `{"brotli":{}}`)
-	e.route("opts", "/opts", up, `{"brotli":{"types":"*","min_length":100,"comp_level":11,"lgwin":0,"mode":1,"lgblock":16,"vary":true}}`)
-	e.route("both", "/both", up, `{"brotli":{"vary":true},"gzip":{"vary":true}}`)
-	e.route("v10", "/v10", up, `{"brotli":{"http_version":1.0}}`)
-	e.route("rejected", "/rejected", up, `{"brotli":{"types":"*"},"ua-restriction":{"denylist":["bot"],"message":"`+strings.Repeat("x", 100)+`"}}`)
+	e.Route("default", "/default", up, `{"brotli":{}}`)
+	e.Route("opts", "/opts", up, `{"brotli":{"types":"*","min_length":100,"comp_level":11,"lgwin":0,"mode":1,"lgblock":16,"vary":true}}`)
+	e.Route("both", "/both", up, `{"brotli":{"vary":true},"gzip":{"vary":true}}`)
+	e.Route("v10", "/v10", up, `{"brotli":{"http_version":1.0}}`)
+	e.Route("rejected", "/rejected", up, `{"brotli":{"types":"*"},"ua-restriction":{"denylist":["bot"],"message":"`+strings.Repeat("x", 100)+`"}}`)
 
 	acc := []string{"Accept-Encoding", "br"}
 	for _, tc := range []struct {
@@ -100,12 +104,12 @@ func TestBrotli(t *testing.T) {
 		{"a plugin's rejection is compressed", "/rejected", []string{"Accept-Encoding", "br", "User-Agent", "bot"}, "br", ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.get(tc.target, tc.hdr...)
-			ce := r.header.Get("Content-Encoding")
+			r := e.Get(tc.target, tc.hdr...)
+			ce := r.Header.Get("Content-Encoding")
 			if ce != tc.encoding {
-				t.Fatalf("Content-Encoding %q, want %q (status %d)", ce, tc.encoding, r.status)
+				t.Fatalf("Content-Encoding %q, want %q (status %d)", ce, tc.encoding, r.Status)
 			}
-			if got := strings.Join(r.header.Values("Vary"), ", "); got != tc.vary {
+			if got := strings.Join(r.Header.Values("Vary"), ", "); got != tc.vary {
 				t.Errorf("Vary %q, want %q", got, tc.vary)
 			}
 			want := html
@@ -119,23 +123,23 @@ func TestBrotli(t *testing.T) {
 			}
 			switch ce {
 			case "br":
-				if r.header.Get("Content-Length") != "" && r.header.Get("Content-Length") != fmt.Sprint(len(r.body)) {
-					t.Errorf("Content-Length %s for %d bytes", r.header.Get("Content-Length"), len(r.body))
+				if r.Header.Get("Content-Length") != "" && r.Header.Get("Content-Length") != fmt.Sprint(len(r.Body)) {
+					t.Errorf("Content-Length %s for %d bytes", r.Header.Get("Content-Length"), len(r.Body))
 				}
-				if r.header.Get("Etag") != "" {
-					t.Errorf("ETag kept: %q", r.header.Get("Etag"))
+				if r.Header.Get("Etag") != "" {
+					t.Errorf("ETag kept: %q", r.Header.Get("Etag"))
 				}
-				if got := unbrotli(t, r.body); got != want {
+				if got := unbrotli(t, r.Body); got != want {
 					t.Errorf("decoded %d bytes, want %d", len(got), len(want))
 				}
 			case "gzip":
 				if strings.Contains(tc.target, "enc=gzip") {
-					if r.body != html {
+					if r.Body != html {
 						t.Errorf("upstream's encoded body was changed")
 					}
 					return
 				}
-				zr, err := gzip.NewReader(strings.NewReader(r.body))
+				zr, err := gzip.NewReader(strings.NewReader(r.Body))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -143,8 +147,8 @@ func TestBrotli(t *testing.T) {
 					t.Errorf("gzip body differs")
 				}
 			default:
-				if r.body != want {
-					t.Errorf("body %d bytes, want %d", len(r.body), len(want))
+				if r.Body != want {
+					t.Errorf("body %d bytes, want %d", len(r.Body), len(want))
 				}
 			}
 		})
@@ -159,11 +163,11 @@ func TestBrotli(t *testing.T) {
 			{"/default", "HTTP/1.1", true},
 			{"/v10", "HTTP/1.0", true},
 		} {
-			r := e.raw("GET " + tc.path + " " + tc.proto + "\nHost: x\nAccept-Encoding: br\nConnection: close\n\n")
-			if got := r.header.Get("Content-Encoding") == "br"; got != tc.br {
+			r := e.Raw("GET " + tc.path + " " + tc.proto + "\nHost: x\nAccept-Encoding: br\nConnection: close\n\n")
+			if got := r.Header.Get("Content-Encoding") == "br"; got != tc.br {
 				t.Errorf("%s %s: br %v, want %v", tc.path, tc.proto, got, tc.br)
 			}
-			if tc.br && unbrotli(t, r.body) != html {
+			if tc.br && unbrotli(t, r.Body) != html {
 				t.Errorf("%s %s: bad body", tc.path, tc.proto)
 			}
 		}
@@ -178,7 +182,7 @@ func TestBrotli(t *testing.T) {
 		}
 		for _, path := range []string{"/default", "/default?chunked=1", "/opts"} {
 			out, err := exec.Command("curl", "-sS", "--max-time", "10", "-D", "-", "-H", "Accept-Encoding: br",
-				"--compressed", e.httpURL+path).Output()
+				"--compressed", e.HTTPURL+path).Output()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,9 +204,9 @@ func TestBrotli(t *testing.T) {
 				if i%2 == 1 {
 					target = "/opts?chunked=1"
 				}
-				req, _ := http.NewRequest("GET", e.httpURL+target, nil)
+				req, _ := http.NewRequest("GET", e.HTTPURL+target, nil)
 				req.Header.Set("Accept-Encoding", "br")
-				res, err := e.client.Do(req)
+				res, err := e.Client.Do(req)
 				if err != nil {
 					errs <- err.Error()
 					return

@@ -18,5 +18,6 @@ func init() {
 		Priority: 22000,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newClientControl,
 	})
 }

@@ -3,34 +3,37 @@ package consumerrestriction_test
 import (
 	"fmt"
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestConsumerRestriction(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumer_groups/gold", `{"plugins":{}}`)
-	e.put("/consumer_groups/silver", `{"plugins":{}}`)
-	e.put("/consumers/jack", `{"username":"jack","group_id":"gold","plugins":{"key-auth":{"key":"jack"}}}`)
-	e.put("/consumers/rose", `{"username":"rose","group_id":"silver","plugins":{"key-auth":{"key":"rose"}}}`)
-	e.put("/consumers/tom", `{"username":"tom","plugins":{"key-auth":{"key":"tom"}}}`)
-	e.put("/consumers/amy", `{"username":"amy"}`)
-	e.put("/consumers/amy/credentials/c1", `{"plugins":{"key-auth":{"key":"amy"}}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumer_groups/gold", `{"plugins":{}}`)
+	e.Put("/consumer_groups/silver", `{"plugins":{}}`)
+	e.Put("/consumers/jack", `{"username":"jack","group_id":"gold","plugins":{"key-auth":{"key":"jack"}}}`)
+	e.Put("/consumers/rose", `{"username":"rose","group_id":"silver","plugins":{"key-auth":{"key":"rose"}}}`)
+	e.Put("/consumers/tom", `{"username":"tom","plugins":{"key-auth":{"key":"tom"}}}`)
+	e.Put("/consumers/amy", `{"username":"amy"}`)
+	e.Put("/consumers/amy/credentials/c1", `{"plugins":{"key-auth":{"key":"amy"}}}`)
 	// eve may use one route only: her own consumer-restriction.
-	e.put("/consumers/eve", `{"username":"eve","plugins":{"key-auth":{"key":"eve"},"consumer-restriction":{"type":"route_id","whitelist":["open"]}}}`)
-	e.put("/services/s1", fmt.Sprintf(`{"upstream":{"nodes":{%q:1}}}`, up))
+	e.Put("/consumers/eve", `{"username":"eve","plugins":{"key-auth":{"key":"eve"},"consumer-restriction":{"type":"route_id","whitelist":["open"]}}}`)
+	e.Put("/services/s1", fmt.Sprintf(`{"upstream":{"nodes":{%q:1}}}`, up))
 
-	e.route("white", "/white", up, `{"key-auth":{},"consumer-restriction":{"whitelist":["jack","amy"]}}`)
-	e.route("black", "/black", up, `{"key-auth":{},"consumer-restriction":{"blacklist":["rose"],"rejected_code":418,"rejected_msg":"not you"}}`)
-	e.route("group", "/group", up, `{"key-auth":{},"consumer-restriction":{"type":"consumer_group_id","whitelist":["gold"]}}`)
-	e.route("open", "/open", up, `{"key-auth":{},"consumer-restriction":{"type":"route_id","whitelist":["open"]}}`)
-	e.route("closed", "/closed", up, `{"key-auth":{},"consumer-restriction":{"type":"route_id","blacklist":["closed"]}}`)
-	e.route("noservice", "/noservice", up, `{"consumer-restriction":{"type":"service_id","whitelist":["s1"]}}`)
-	e.put("/routes/svc", `{"uri":"/svc","service_id":"s1","plugins":{"consumer-restriction":{"type":"service_id","whitelist":["s1"]}}}`)
-	e.put("/routes/svc2", `{"uri":"/svc2","service_id":"s1","plugins":{"consumer-restriction":{"type":"service_id","blacklist":["s1"]}}}`)
-	e.route("noauth", "/noauth", up, `{"consumer-restriction":{"whitelist":["jack"]}}`)
-	e.route("methods", "/methods", up, `{"key-auth":{},"consumer-restriction":{"allowed_by_methods":[{"user":"jack","methods":["GET","HEAD"]},{"user":"jack","methods":["POST"]},{"user":"tom","methods":["DELETE"]}]}}`)
-	e.route("both", "/both", up, `{"key-auth":{},"consumer-restriction":{"whitelist":["rose"],"allowed_by_methods":[{"user":"rose","methods":["GET"]},{"user":"jack","methods":["POST"]}]}}`)
-	e.route("eve", "/eve-elsewhere", up, `{"key-auth":{}}`)
+	e.Route("white", "/white", up, `{"key-auth":{},"consumer-restriction":{"whitelist":["jack","amy"]}}`)
+	e.Route("black", "/black", up, `{"key-auth":{},"consumer-restriction":{"blacklist":["rose"],"rejected_code":418,"rejected_msg":"not you"}}`)
+	e.Route("group", "/group", up, `{"key-auth":{},"consumer-restriction":{"type":"consumer_group_id","whitelist":["gold"]}}`)
+	e.Route("open", "/open", up, `{"key-auth":{},"consumer-restriction":{"type":"route_id","whitelist":["open"]}}`)
+	e.Route("closed", "/closed", up, `{"key-auth":{},"consumer-restriction":{"type":"route_id","blacklist":["closed"]}}`)
+	e.Route("noservice", "/noservice", up, `{"consumer-restriction":{"type":"service_id","whitelist":["s1"]}}`)
+	e.Put("/routes/svc", `{"uri":"/svc","service_id":"s1","plugins":{"consumer-restriction":{"type":"service_id","whitelist":["s1"]}}}`)
+	e.Put("/routes/svc2", `{"uri":"/svc2","service_id":"s1","plugins":{"consumer-restriction":{"type":"service_id","blacklist":["s1"]}}}`)
+	e.Route("noauth", "/noauth", up, `{"consumer-restriction":{"whitelist":["jack"]}}`)
+	e.Route("methods", "/methods", up, `{"key-auth":{},"consumer-restriction":{"allowed_by_methods":[{"user":"jack","methods":["GET","HEAD"]},{"user":"jack","methods":["POST"]},{"user":"tom","methods":["DELETE"]}]}}`)
+	e.Route("both", "/both", up, `{"key-auth":{},"consumer-restriction":{"whitelist":["rose"],"allowed_by_methods":[{"user":"rose","methods":["GET"]},{"user":"jack","methods":["POST"]}]}}`)
+	e.Route("eve", "/eve-elsewhere", up, `{"key-auth":{}}`)
 
 	const (
 		forbiddenName  = `{"message":"The consumer_name is forbidden."}`
@@ -72,14 +75,14 @@ func TestConsumerRestriction(t *testing.T) {
 			if tc.key != "" {
 				hdr = []string{"apikey", tc.key}
 			}
-			r := e.do(tc.method, tc.path, "", hdr...)
+			r := e.Do(tc.method, tc.path, "", hdr...)
 			if tc.status == 200 {
-				if r.status != 200 {
-					t.Fatalf("%d %s", r.status, r.body)
+				if r.Status != 200 {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				return
 			}
-			rejected(t, r, tc.status, tc.body)
+			edgetest.Rejected(t, r, tc.status, tc.body)
 		})
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -22,9 +26,9 @@ func corsHeaders(h http.Header) map[string][]string {
 }
 
 func TestCORS(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	var hits atomic.Int64
-	up := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	up := edgetest.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "text/plain")
 		if r.URL.Path == "/own" {
@@ -32,19 +36,19 @@ func TestCORS(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("hello"))
 	})
-	e.route("default", "/default", up, `{"cors":{}}`)
-	e.route("own", "/own", up, `{"cors":{}}`)
-	e.route("list", "/list", up, `{"cors":{"allow_origins":"http://sub.domain.com,http://sub2.domain.com",`+
+	e.Route("default", "/default", up, `{"cors":{}}`)
+	e.Route("own", "/own", up, `{"cors":{}}`)
+	e.Route("list", "/list", up, `{"cors":{"allow_origins":"http://sub.domain.com,http://sub2.domain.com",`+
 		`"allow_methods":"GET,POST","allow_headers":"headr1,headr2","expose_headers":"ex-headr1,ex-headr2",`+
 		`"max_age":50,"allow_credential":true}}`)
-	e.route("single", "/single", up, `{"cors":{"allow_origins":"http://a.com"}}`)
-	e.route("force", "/force", up, `{"cors":{"allow_origins":"**","allow_methods":"**","allow_headers":"**",`+
+	e.Route("single", "/single", up, `{"cors":{"allow_origins":"http://a.com"}}`)
+	e.Route("force", "/force", up, `{"cors":{"allow_origins":"**","allow_methods":"**","allow_headers":"**",`+
 		`"expose_headers":"X-A","allow_credential":true}}`)
-	e.route("regex", "/regex", up, `{"cors":{"allow_methods":"GET,POST","allow_headers":"headr1,headr2",`+
+	e.Route("regex", "/regex", up, `{"cors":{"allow_methods":"GET,POST","allow_headers":"headr1,headr2",`+
 		`"expose_headers":"ex-headr1,ex-headr2","max_age":50,"allow_origins_by_regex":[".*\\.test.com$"]}}`)
-	e.route("timing", "/timing", up, `{"cors":{"timing_allow_origins":"http://a.com,http://b.com"}}`)
-	e.route("timingre", "/timingre", up, `{"cors":{"timing_allow_origins_by_regex":["^http://t\\d\\.com$"]}}`)
-	e.route("rejected", "/rejected", up, `{"cors":{},"ua-restriction":{"denylist":["bot"]}}`)
+	e.Route("timing", "/timing", up, `{"cors":{"timing_allow_origins":"http://a.com,http://b.com"}}`)
+	e.Route("timingre", "/timingre", up, `{"cors":{"timing_allow_origins_by_regex":["^http://t\\d\\.com$"]}}`)
+	e.Route("rejected", "/rejected", up, `{"cors":{},"ua-restriction":{"denylist":["bot"]}}`)
 
 	star := map[string][]string{
 		"Access-Control-Allow-Origin":  {"*"},
@@ -134,14 +138,14 @@ func TestCORS(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			before := hits.Load()
-			r := e.do(tc.method, tc.path, "", tc.hdr...)
-			if r.status != tc.status || r.body != tc.body {
-				t.Fatalf("%d %q, want %d %q", r.status, r.body, tc.status, tc.body)
+			r := e.Do(tc.method, tc.path, "", tc.hdr...)
+			if r.Status != tc.status || r.Body != tc.body {
+				t.Fatalf("%d %q, want %d %q", r.Status, r.Body, tc.status, tc.body)
 			}
 			if reached := hits.Load() > before; reached != tc.upstream {
 				t.Errorf("upstream reached: %v, want %v", reached, tc.upstream)
 			}
-			if diff := cmp.Diff(tc.want, corsHeaders(r.header)); diff != "" {
+			if diff := cmp.Diff(tc.want, corsHeaders(r.Header)); diff != "" {
 				t.Errorf("headers (-want +got):\n%s", diff)
 			}
 		})

@@ -151,7 +151,7 @@ func (in *injector) Rewrite(c *plugin.Ctx) {
 		c.RespHeader.Set(h.key, v)
 	}
 	if !a.hasBody {
-		traffic.Exit(c, a.status, nil)
+		c.Exit(a.status, nil)
 		return
 	}
 	body, _ := a.body.Resolve(c)

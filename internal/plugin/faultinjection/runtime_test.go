@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestAbort(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	tests := []struct {
 		desc   string
 		conf   string
@@ -36,7 +38,7 @@ func TestAbort(t *testing.T) {
 		{
 			desc:   "no body: nginx's page",
 			conf:   `{"abort":{"http_status":502}}`,
-			status: 502, body: string(traffic.ErrorPage(502)), ctype: traffic.HTMLType,
+			status: 502, body: string(plugin.ErrorPage(502)), ctype: traffic.HTMLType,
 		},
 		{
 			desc:   "empty body",
@@ -74,19 +76,19 @@ func TestAbort(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			uri := fmt.Sprintf("/f/%d", i)
-			e.Put(fmt.Sprintf("/routes/f%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"fault-injection":%s},"upstream":%s}`, uri, tc.conf, up.Nodes()))
-			hits := up.Hits.Load()
+			e.Put(fmt.Sprintf("/routes/f%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"fault-injection":%s},"upstream":%s}`, uri, tc.conf, up.Upstream()))
+			hits := up.Hits()
 			r := e.Get(uri, tc.hdr...)
 			if r.Status != tc.status {
 				t.Fatalf("status %d, want %d (%q)", r.Status, tc.status, r.Body)
 			}
 			if tc.status == 200 {
-				if up.Hits.Load() != hits+1 {
+				if up.Hits() != hits+1 {
 					t.Error("upstream not called")
 				}
 				return
 			}
-			if up.Hits.Load() != hits {
+			if up.Hits() != hits {
 				t.Error("upstream called on abort")
 			}
 			if r.Body != tc.body {
@@ -103,9 +105,9 @@ func TestAbort(t *testing.T) {
 }
 
 func TestPercentage(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
-	e.Put("/routes/p", fmt.Sprintf(`{"uri":"/p","plugins":{"fault-injection":{"abort":{"http_status":503,"body":"x","percentage":50}}},"upstream":%s}`, up.Nodes()))
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
+	e.Put("/routes/p", fmt.Sprintf(`{"uri":"/p","plugins":{"fault-injection":{"abort":{"http_status":503,"body":"x","percentage":50}}},"upstream":%s}`, up.Upstream()))
 	aborted := 0
 	const n = 200
 	for range n {
@@ -120,10 +122,10 @@ func TestPercentage(t *testing.T) {
 }
 
 func TestDelay(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	e.Put("/routes/d", fmt.Sprintf(`{"uri":"/d","plugins":{"fault-injection":{"delay":{"duration":0.8,"vars":[[["arg_slow","==","1"]]]},
-		"abort":{"http_status":418,"body":"after delay","vars":[[["arg_abort","==","1"]]]}}},"upstream":%s}`, up.Nodes()))
+		"abort":{"http_status":418,"body":"after delay","vars":[[["arg_abort","==","1"]]]}}},"upstream":%s}`, up.Upstream()))
 	if r := e.Get("/d?slow=1"); r.Status != 200 || r.Took < 800*time.Millisecond {
 		t.Errorf("delayed: %d after %v", r.Status, r.Took)
 	}
@@ -137,7 +139,7 @@ func TestDelay(t *testing.T) {
 }
 
 func TestBadVarsRejectedAtWrite(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	code, body := e.Admin("PUT", "/routes/1", `{"uri":"/v","upstream":{"nodes":{"127.0.0.1:1":1}},"plugins":{"fault-injection":{"abort":{"http_status":403,"vars":[[["arg_x","bad-op","1"]]]}}}}`)
 	if code != 400 || !strings.Contains(body, "fault-injection") || !strings.Contains(body, "bad-op") {
 		t.Errorf("%d %s", code, body)

@@ -18,5 +18,6 @@ func init() {
 		Priority: 2002,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newForwardAuth,
 	})
 }

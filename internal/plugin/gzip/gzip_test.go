@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 // html is a compressible page longer than the default min_length.
@@ -31,7 +35,7 @@ func gunzip(t *testing.T, b string) string {
 // pages starts an upstream answering with html; query knobs: ct, noct,
 // status, enc, etag, chunked, small.
 func pages(t *testing.T) string {
-	return serve(t, func(w http.ResponseWriter, r *http.Request) {
+	return edgetest.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		h := w.Header()
 		ct := "text/html; charset=utf-8"
@@ -71,13 +75,13 @@ func pages(t *testing.T) string {
 }
 
 func TestGzip(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := pages(t)
-	e.route("default", "/default", up, `{"gzip":{}}`)
-	e.route("vary", "/vary", up, `{"gzip":{"vary":true,"comp_level":9}}`)
-	e.route("types", "/types", up, `{"gzip":{"types":["application/json","text/css"]}}`)
-	e.route("all", "/all", up, `{"gzip":{"types":"*","min_length":100}}`)
-	e.route("v10", "/v10", up, `{"gzip":{"http_version":1.0}}`)
+	e.Route("default", "/default", up, `{"gzip":{}}`)
+	e.Route("vary", "/vary", up, `{"gzip":{"vary":true,"comp_level":9}}`)
+	e.Route("types", "/types", up, `{"gzip":{"types":["application/json","text/css"]}}`)
+	e.Route("all", "/all", up, `{"gzip":{"types":"*","min_length":100}}`)
+	e.Route("v10", "/v10", up, `{"gzip":{"http_version":1.0}}`)
 
 	acc := []string{"Accept-Encoding", "gzip"}
 	for _, tc := range []struct {
@@ -112,51 +116,51 @@ func TestGzip(t *testing.T) {
 		{"all types, short", "/all?small=1", acc, false, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.get(tc.target, tc.hdr...)
-			if r.status/100 != 2 && r.status != 403 && r.status != 404 && r.status != 500 {
-				t.Fatalf("status %d", r.status)
+			r := e.Get(tc.target, tc.hdr...)
+			if r.Status/100 != 2 && r.Status != 403 && r.Status != 404 && r.Status != 500 {
+				t.Fatalf("status %d", r.Status)
 			}
-			ce := r.header.Get("Content-Encoding")
-			if got := r.header.Get("Vary"); got != tc.vary {
+			ce := r.Header.Get("Content-Encoding")
+			if got := r.Header.Get("Vary"); got != tc.vary {
 				t.Errorf("Vary %q, want %q", got, tc.vary)
 			}
 			if !tc.gzipped {
 				if ce == "gzip" {
 					t.Fatalf("compressed, want plain")
 				}
-				if ce == "" && r.body != html && r.body != "<p>tiny</p>" {
-					t.Errorf("body changed: %q", r.body[:min(len(r.body), 80)])
+				if ce == "" && r.Body != html && r.Body != "<p>tiny</p>" {
+					t.Errorf("body changed: %q", r.Body[:min(len(r.Body), 80)])
 				}
 				return
 			}
 			if ce != "gzip" {
 				t.Fatalf("Content-Encoding %q, want gzip", ce)
 			}
-			if cl := r.header.Get("Content-Length"); cl != "" && cl != fmt.Sprint(len(r.body)) {
-				t.Errorf("Content-Length %s for %d bytes", cl, len(r.body))
+			if cl := r.Header.Get("Content-Length"); cl != "" && cl != fmt.Sprint(len(r.Body)) {
+				t.Errorf("Content-Length %s for %d bytes", cl, len(r.Body))
 			}
 			want := html
 			if strings.Contains(tc.target, "small") {
 				want = "<p>tiny</p>"
 			}
-			if got := gunzip(t, r.body); got != want {
+			if got := gunzip(t, r.Body); got != want {
 				t.Errorf("decoded body differs (%d bytes, want %d)", len(got), len(want))
 			}
-			if !strings.Contains(tc.target, "small") && len(r.body) >= len(want)/4 {
-				t.Errorf("poor compression: %d of %d bytes", len(r.body), len(want))
+			if !strings.Contains(tc.target, "small") && len(r.Body) >= len(want)/4 {
+				t.Errorf("poor compression: %d of %d bytes", len(r.Body), len(want))
 			}
 		})
 	}
 
 	t.Run("ETag becomes weak", func(t *testing.T) {
 		for etag, want := range map[string]string{`"abc"`: `W/"abc"`, `W/"abc"`: `W/"abc"`, `abc`: ""} {
-			r := e.get("/default?etag="+etag, acc...)
-			if r.header.Get("Content-Encoding") != "gzip" || r.header.Get("Etag") != want {
-				t.Errorf("ETag %s: %q (%s), want %q", etag, r.header.Get("Etag"), r.header.Get("Content-Encoding"), want)
+			r := e.Get("/default?etag="+etag, acc...)
+			if r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Etag") != want {
+				t.Errorf("ETag %s: %q (%s), want %q", etag, r.Header.Get("Etag"), r.Header.Get("Content-Encoding"), want)
 			}
 		}
-		if r := e.get("/default?etag=%22abc%22"); r.header.Get("Etag") != `"abc"` {
-			t.Errorf("uncompressed ETag %q", r.header.Get("Etag"))
+		if r := e.Get("/default?etag=%22abc%22"); r.Header.Get("Etag") != `"abc"` {
+			t.Errorf("uncompressed ETag %q", r.Header.Get("Etag"))
 		}
 	})
 
@@ -169,20 +173,20 @@ func TestGzip(t *testing.T) {
 			{"/default", "HTTP/1.1", true},
 			{"/v10", "HTTP/1.0", true},
 		} {
-			r := e.raw("GET " + tc.path + " " + tc.proto + "\nHost: x\nAccept-Encoding: gzip\nConnection: close\n\n")
-			if got := r.header.Get("Content-Encoding") == "gzip"; got != tc.gzipped {
+			r := e.Raw("GET " + tc.path + " " + tc.proto + "\nHost: x\nAccept-Encoding: gzip\nConnection: close\n\n")
+			if got := r.Header.Get("Content-Encoding") == "gzip"; got != tc.gzipped {
 				t.Errorf("%s %s: gzipped %v, want %v", tc.path, tc.proto, got, tc.gzipped)
 			}
-			if tc.gzipped && gunzip(t, r.body) != html {
+			if tc.gzipped && gunzip(t, r.Body) != html {
 				t.Errorf("%s %s: bad body", tc.path, tc.proto)
 			}
 		}
 	})
 
 	t.Run("HEAD", func(t *testing.T) {
-		r := e.do("HEAD", "/default", "", acc...)
-		if r.header.Get("Content-Encoding") != "" || r.body != "" {
-			t.Errorf("HEAD: %v %q", r.header, r.body)
+		r := e.Do("HEAD", "/default", "", acc...)
+		if r.Header.Get("Content-Encoding") != "" || r.Body != "" {
+			t.Errorf("HEAD: %v %q", r.Header, r.Body)
 		}
 	})
 
@@ -191,7 +195,7 @@ func TestGzip(t *testing.T) {
 			t.Skip("no curl")
 		}
 		out, err := exec.Command("curl", "-sS", "--max-time", "10", "-D", "-", "-H", "Accept-Encoding: gzip",
-			"--compressed", e.httpURL+"/vary").Output()
+			"--compressed", e.HTTPURL+"/vary").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,9 +216,9 @@ func TestGzip(t *testing.T) {
 				if i%2 == 1 {
 					target += "?chunked=1"
 				}
-				req, _ := http.NewRequest("GET", e.httpURL+target, nil)
+				req, _ := http.NewRequest("GET", e.HTTPURL+target, nil)
 				req.Header.Set("Accept-Encoding", "gzip")
-				res, err := e.client.Do(req)
+				res, err := e.Client.Do(req)
 				if err != nil {
 					errs <- err.Error()
 					return

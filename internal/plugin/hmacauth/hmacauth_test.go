@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 const (
@@ -41,12 +44,12 @@ type signed struct {
 
 // do sends s through the proxy, signing it as an APISIX hmac-auth client
 // does.
-func (e *env) signedDo(t *testing.T, s signed) result {
+func signedDo(e *edgetest.Env, t *testing.T, s signed) edgetest.Result {
 	t.Helper()
 	if s.method == "" {
 		s.method = "GET"
 	}
-	host := strings.TrimPrefix(e.httpURL, "http://")
+	host := strings.TrimPrefix(e.HTTPURL, "http://")
 	hdr := map[string]string{}
 	for k, v := range s.extra {
 		hdr[strings.ToLower(k)] = v
@@ -98,19 +101,19 @@ func (e *env) signedDo(t *testing.T, s signed) result {
 	if s.sendMethod != "" {
 		s.method = s.sendMethod
 	}
-	return e.do(s.method, s.path, s.body, pairs...)
+	return e.Do(s.method, s.path, s.body, pairs...)
 }
 
 func TestHMACAuthSigns(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"J7"},"plugins":{"hmac-auth":{"key_id":"jack-key","secret_key":"jack-secret"}}}`)
-	e.put("/consumers/rose", `{"username":"rose"}`)
-	e.put("/consumers/rose/credentials/ci", `{"plugins":{"hmac-auth":{"key_id":"rose-ci","secret_key":"rose-secret"}}}`)
-	e.route("r", "/r*", up, `{"hmac-auth":{}}`)
-	e.route("hide", "/hide", up, `{"hmac-auth":{"hide_credentials":true}}`)
-	e.route("body", "/body", up, `{"hmac-auth":{"validate_request_body":true}}`)
-	e.route("strict", "/strict", up, `{"hmac-auth":{"signed_headers":["x-tenant","@request-target"],"allowed_algorithms":["hmac-sha512"],"clock_skew":60}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"J7"},"plugins":{"hmac-auth":{"key_id":"jack-key","secret_key":"jack-secret"}}}`)
+	e.Put("/consumers/rose", `{"username":"rose"}`)
+	e.Put("/consumers/rose/credentials/ci", `{"plugins":{"hmac-auth":{"key_id":"rose-ci","secret_key":"rose-secret"}}}`)
+	e.Route("r", "/r*", up, `{"hmac-auth":{}}`)
+	e.Route("hide", "/hide", up, `{"hmac-auth":{"hide_credentials":true}}`)
+	e.Route("body", "/body", up, `{"hmac-auth":{"validate_request_body":true}}`)
+	e.Route("strict", "/strict", up, `{"hmac-auth":{"signed_headers":["x-tenant","@request-target"],"allowed_algorithms":["hmac-sha512"],"clock_skew":60}}`)
 
 	jack := signed{keyID: "jack-key", secret: "jack-secret", alg: "hmac-sha256", headers: []string{"@request-target", "date"}}
 	with := func(s signed, f func(*signed)) signed { f(&s); return s }
@@ -148,18 +151,18 @@ func TestHMACAuthSigns(t *testing.T) {
 		}), user: "jack", authSeen: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.signedDo(t, tc.s)
-			if r.status != 200 {
-				t.Fatalf("%d %s", r.status, r.body)
+			r := signedDo(e, t, tc.s)
+			if r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-			s := r.saw(t)
-			if got := s.Header.Get("X-Consumer-Username"); got != tc.user {
+			s := r.Seen(t)
+			if got := s.Header("X-Consumer-Username"); got != tc.user {
 				t.Errorf("X-Consumer-Username = %q, want %q", got, tc.user)
 			}
-			if got := s.Header.Get("X-Credential-Identifier"); got != tc.cred {
+			if got := s.Header("X-Credential-Identifier"); got != tc.cred {
 				t.Errorf("X-Credential-Identifier = %q, want %q", got, tc.cred)
 			}
-			if _, seen := s.Header["Authorization"]; seen != tc.authSeen {
+			if _, seen := s.Headers["Authorization"]; seen != tc.authSeen {
 				t.Errorf("upstream sees Authorization: %v, want %v", seen, tc.authSeen)
 			}
 			if s.Body != tc.body {
@@ -170,26 +173,26 @@ func TestHMACAuthSigns(t *testing.T) {
 }
 
 func TestHMACAuthRejections(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"hmac-auth":{"key_id":"jack-key","secret_key":"jack-secret"}}}`)
-	e.route("r", "/r", up, `{"hmac-auth":{}}`)
-	e.route("realm", "/realm", up, `{"hmac-auth":{"realm":"signed"}}`)
-	e.route("body", "/body", up, `{"hmac-auth":{"validate_request_body":true}}`)
-	e.route("strict", "/strict", up, `{"hmac-auth":{"signed_headers":["x-tenant"],"allowed_algorithms":["hmac-sha512"],"clock_skew":60}}`)
-	e.route("anon", "/anon", up, `{"hmac-auth":{"anonymous_consumer":"nobody"}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"hmac-auth":{"key_id":"jack-key","secret_key":"jack-secret"}}}`)
+	e.Route("r", "/r", up, `{"hmac-auth":{}}`)
+	e.Route("realm", "/realm", up, `{"hmac-auth":{"realm":"signed"}}`)
+	e.Route("body", "/body", up, `{"hmac-auth":{"validate_request_body":true}}`)
+	e.Route("strict", "/strict", up, `{"hmac-auth":{"signed_headers":["x-tenant"],"allowed_algorithms":["hmac-sha512"],"clock_skew":60}}`)
+	e.Route("anon", "/anon", up, `{"hmac-auth":{"anonymous_consumer":"nobody"}}`)
 
 	jack := signed{path: "/r", keyID: "jack-key", secret: "jack-secret", alg: "hmac-sha256", headers: []string{"@request-target", "date"}}
 	with := func(s signed, f func(*signed)) signed { f(&s); return s }
 	t.Run("no authorization", func(t *testing.T) {
-		rejected(t, e.get("/r"), 401, `{"message":"client request can't be validated: missing Authorization header"}`, "WWW-Authenticate", www)
+		edgetest.Rejected(t, e.Get("/r"), 401, `{"message":"client request can't be validated: missing Authorization header"}`, "WWW-Authenticate", www)
 	})
 	t.Run("not a signature", func(t *testing.T) {
-		rejected(t, e.get("/r", "Authorization", "Basic amFjazpwdw=="), 401,
+		edgetest.Rejected(t, e.Get("/r", "Authorization", "Basic amFjazpwdw=="), 401,
 			`{"message":"client request can't be validated: Authorization header does not start with 'Signature'"}`, "WWW-Authenticate", www)
 	})
 	t.Run("custom realm", func(t *testing.T) {
-		rejected(t, e.get("/realm"), 401, `{"message":"client request can't be validated: missing Authorization header"}`, "WWW-Authenticate", `hmac realm="signed"`)
+		edgetest.Rejected(t, e.Get("/realm"), 401, `{"message":"client request can't be validated: missing Authorization header"}`, "WWW-Authenticate", `hmac realm="signed"`)
 	})
 	for _, tc := range []struct {
 		name string
@@ -201,7 +204,7 @@ func TestHMACAuthRejections(t *testing.T) {
 		{"unquoted fields", `Signature keyId=jack-key,algorithm=hmac-sha256,signature=abc`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rejected(t, e.get("/r", "Authorization", tc.auth, "Date", time.Now().UTC().Format(http.TimeFormat)), 401, bodyInvalid, "WWW-Authenticate", www)
+			edgetest.Rejected(t, e.Get("/r", "Authorization", tc.auth, "Date", time.Now().UTC().Format(http.TimeFormat)), 401, bodyInvalid, "WWW-Authenticate", www)
 		})
 	}
 	for _, tc := range []struct {
@@ -210,7 +213,15 @@ func TestHMACAuthRejections(t *testing.T) {
 	}{
 		{"unknown keyId", with(jack, func(s *signed) { s.keyID = "rose-key" })},
 		{"wrong secret", with(jack, func(s *signed) { s.secret = "guess" })},
-		{"tampered signature", with(jack, func(s *signed) { s.tamper = func(sig string) string { return "A" + sig[1:] } })},
+		{"tampered signature", with(jack, func(s *signed) {
+			s.tamper = func(sig string) string {
+				// Change the first character (to one it is not).
+				if sig[0] == 'A' {
+					return "B" + sig[1:]
+				}
+				return "A" + sig[1:]
+			}
+		})},
 		{"signature not base64", with(jack, func(s *signed) { s.tamper = func(string) string { return "!!!" } })},
 		{"no date", with(jack, func(s *signed) { s.noDate = true; s.headers = []string{"@request-target"} })},
 		{"date not an HTTP date", with(jack, func(s *signed) { s.rawDate = "2024-01-02T03:04:05Z" })},
@@ -239,39 +250,39 @@ func TestHMACAuthRejections(t *testing.T) {
 		{"body digest not SHA-256", with(jack, func(s *signed) { s.method, s.path, s.body, s.digest = "POST", "/body", "x=1", "MD5=abc" })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rejected(t, e.signedDo(t, tc.s), 401, bodyInvalid, "WWW-Authenticate", www)
+			edgetest.Rejected(t, signedDo(e, t, tc.s), 401, bodyInvalid, "WWW-Authenticate", www)
 		})
 	}
 	t.Run("unsupported algorithm", func(t *testing.T) {
-		r := e.get("/r", "Authorization", `Signature keyId="jack-key",algorithm="hmac-md5",headers="date",signature="abc="`,
+		r := e.Get("/r", "Authorization", `Signature keyId="jack-key",algorithm="hmac-md5",headers="date",signature="abc="`,
 			"Date", time.Now().UTC().Format(http.TimeFormat))
-		rejected(t, r, 401, bodyInvalid, "WWW-Authenticate", www)
+		edgetest.Rejected(t, r, 401, bodyInvalid, "WWW-Authenticate", www)
 	})
 	t.Run("anonymous consumer that does not exist", func(t *testing.T) {
-		rejected(t, e.get("/anon"), 401, `{"message":"Invalid user authorization"}`, "WWW-Authenticate", www)
+		edgetest.Rejected(t, e.Get("/anon"), 401, `{"message":"Invalid user authorization"}`, "WWW-Authenticate", www)
 	})
 }
 
 func TestHMACAuthConsumerPlugins(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"hmac-auth":{"key_id":"jack","secret_key":"s"},"proxy-rewrite":{"headers":{"set":{"X-Signed-By":"jack"}}}}}`)
-	e.put("/consumers/eve", `{"username":"eve","plugins":{"hmac-auth":{"key_id":"eve","secret_key":"s"},"ip-restriction":{"blacklist":["127.0.0.1"],"response_code":404,"message":"nope"}}}`)
-	e.route("r", "/r", up, `{"hmac-auth":{}}`)
-	s := e.signedDo(t, signed{path: "/r", keyID: "jack", secret: "s", alg: "hmac-sha256", headers: []string{"@request-target", "date"}}).saw(t)
-	if s.Header.Get("X-Signed-By") != "jack" {
-		t.Errorf("consumer proxy-rewrite: %v", s.Header)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"hmac-auth":{"key_id":"jack","secret_key":"s"},"proxy-rewrite":{"headers":{"set":{"X-Signed-By":"jack"}}}}}`)
+	e.Put("/consumers/eve", `{"username":"eve","plugins":{"hmac-auth":{"key_id":"eve","secret_key":"s"},"ip-restriction":{"blacklist":["127.0.0.1"],"response_code":404,"message":"nope"}}}`)
+	e.Route("r", "/r", up, `{"hmac-auth":{}}`)
+	s := signedDo(e, t, signed{path: "/r", keyID: "jack", secret: "s", alg: "hmac-sha256", headers: []string{"@request-target", "date"}}).Seen(t)
+	if s.Header("X-Signed-By") != "jack" {
+		t.Errorf("consumer proxy-rewrite: %v", s.Headers)
 	}
-	rejected(t, e.signedDo(t, signed{path: "/r", keyID: "eve", secret: "s", alg: "hmac-sha256", headers: []string{"date"}}), 404, `{"message":"nope"}`)
+	edgetest.Rejected(t, signedDo(e, t, signed{path: "/r", keyID: "eve", secret: "s", alg: "hmac-sha256", headers: []string{"date"}}), 404, `{"message":"nope"}`)
 }
 
 func TestHMACAuthAnonymousConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/guest", `{"username":"guest"}`)
-	e.route("r", "/r", up, `{"hmac-auth":{"anonymous_consumer":"guest"}}`)
-	r := e.get("/r")
-	if r.status != 200 || r.saw(t).Header.Get("X-Consumer-Username") != "guest" {
-		t.Fatalf("anonymous: %d %s", r.status, r.body)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/guest", `{"username":"guest"}`)
+	e.Route("r", "/r", up, `{"hmac-auth":{"anonymous_consumer":"guest"}}`)
+	r := e.Get("/r")
+	if r.Status != 200 || r.Seen(t).Header("X-Consumer-Username") != "guest" {
+		t.Fatalf("anonymous: %d %s", r.Status, r.Body)
 	}
 }

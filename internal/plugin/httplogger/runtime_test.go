@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	prom "github.com/prometheus/client_golang/prometheus"
@@ -28,18 +30,19 @@ func loggerConf(uri string, extra string) string {
 
 // TestFullEntry checks APISIX's default log entry field by field.
 func TestFullEntry(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	col := newCollector(t)
 	up := upstreamAddr(t)
 	SetVersion("9.9.9-test")
-	e.put("/services/fe-s", `{"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.put("/routes/fe-r", `{"uri":"/fe","service_id":"fe-s","plugins":{"test-consumer":{},"http-logger":`+
+	e.Put("/services/fe-s", `{"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/fe-r", `{"uri":"/fe","service_id":"fe-s","plugins":{"test-consumer":{},"http-logger":`+
 		loggerConf(col.srv.URL+"/logs?src=gw", `"batch_max_size":1,"auth_header":"Bearer t0ken","include_req_body":true,"include_resp_body":true`)+`}}`)
 
 	t0 := time.Now()
-	r := e.do("POST", "/fe?a=1&a=2&flag&sp=x%20y", "hello body", "X-Consumer", "jack", "X-Multi", "one", "X-Multi", "two")
-	if r.status != 200 || r.body != `{"ok":true}` {
-		t.Fatalf("proxied: %d %s", r.status, r.body)
+	r := e.Do("POST", "/fe?a=1&a=2&flag&sp=x%20y", "hello body", "X-Consumer", "jack", "X-Multi", "one", "X-Multi", "two",
+		"Accept-Encoding", "gzip") // as Go's default client sends it
+	if r.Status != 200 || r.Body != `{"ok":true}` {
+		t.Fatalf("proxied: %d %s", r.Status, r.Body)
 	}
 	p := col.next(2 * time.Second)
 	if p.method != "POST" || p.path != "/logs" || p.query != "src=gw" || p.contentType != "application/json" || p.auth != "Bearer t0ken" {
@@ -47,7 +50,7 @@ func TestFullEntry(t *testing.T) {
 	}
 	got := p.entry(t)
 	host, _ := os.Hostname()
-	port := strings.TrimPrefix(e.httpURL, "http://127.0.0.1:")
+	port := strings.TrimPrefix(e.HTTPURL, "http://127.0.0.1:")
 	want := map[string]any{
 		"request": map[string]any{
 			"url":    "http://127.0.0.1:" + port + "/fe?a=1&a=2&flag&sp=x%20y",
@@ -80,8 +83,8 @@ func TestFullEntry(t *testing.T) {
 	if start < float64(t0.UnixMilli()) || start > float64(time.Now().UnixMilli()) {
 		t.Errorf("start_time %v not within the request", got["start_time"])
 	}
-	if l, _ := got["latency"].(float64); l <= 0 || l > float64(r.elapsed.Milliseconds()+1) {
-		t.Errorf("latency %v (request took %v)", got["latency"], r.elapsed)
+	if l, _ := got["latency"].(float64); l <= 0 || l > float64(r.Took.Milliseconds()+1) {
+		t.Errorf("latency %v (request took %v)", got["latency"], r.Took)
 	}
 	req := got["request"].(map[string]any)
 	// $request_length: the request exactly as Go's client wrote it.
@@ -106,9 +109,9 @@ func TestFullEntry(t *testing.T) {
 	}
 
 	t.Run("rejected request", func(t *testing.T) {
-		r := e.get("/fe")
-		if r.status != 401 {
-			t.Fatalf("status %d", r.status)
+		r := e.Get("/fe")
+		if r.Status != 401 {
+			t.Fatalf("status %d", r.Status)
 		}
 		got := col.next(2 * time.Second).entry(t)
 		if got["upstream"] != nil || got["consumer"] != nil || got["route_id"] != "fe-r" {
@@ -130,11 +133,11 @@ func TestFullEntry(t *testing.T) {
 // TestUnmatched: a global-rule logger logs requests no route matched with
 // route_id "no-matched".
 func TestUnmatched(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	col := newCollector(t)
-	e.put("/global_rules/1", `{"plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+`}}`)
-	if r := e.get("/nowhere"); r.status != 404 {
-		t.Fatalf("status %d", r.status)
+	e.Put("/global_rules/1", `{"plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+`}}`)
+	if r := e.Get("/nowhere"); r.Status != 404 {
+		t.Fatalf("status %d", r.Status)
 	}
 	got := col.next(2 * time.Second).entry(t)
 	if got["route_id"] != "no-matched" || got["service_id"] != nil || got["response"].(map[string]any)["status"] != 404.0 {
@@ -145,17 +148,17 @@ func TestUnmatched(t *testing.T) {
 // TestBatching: batches are cut by size, by inactivity and by age, and
 // encoded as APISIX does (JSON array or one document per line).
 func TestBatching(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 	route := func(id, conf string) {
-		e.put("/routes/"+id, `{"uri":"/`+id+`","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+		e.Put("/routes/"+id, `{"uri":"/`+id+`","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 	}
 
 	t.Run("by size", func(t *testing.T) {
 		col := newCollector(t)
 		route("bs", loggerConf(col.srv.URL, `"batch_max_size":3,"inactive_timeout":30`))
 		for i := 0; i < 7; i++ {
-			e.get(fmt.Sprintf("/bs?n=%d", i))
+			e.Get(fmt.Sprintf("/bs?n=%d", i))
 		}
 		for b := 0; b < 2; b++ {
 			got := col.next(2 * time.Second).entries(t)
@@ -182,9 +185,9 @@ func TestBatching(t *testing.T) {
 	t.Run("by inactive timeout", func(t *testing.T) {
 		col := newCollector(t)
 		route("bi", loggerConf(col.srv.URL, `"batch_max_size":100,"inactive_timeout":1`))
-		e.get("/bi")
+		e.Get("/bi")
 		last := time.Now()
-		e.get("/bi")
+		e.Get("/bi")
 		p := col.next(3 * time.Second)
 		if waited := p.at.Sub(last); waited < 900*time.Millisecond || waited > 2*time.Second {
 			t.Errorf("sent %v after the last entry, want about inactive_timeout (1s)", waited)
@@ -208,11 +211,11 @@ func TestBatching(t *testing.T) {
 				case <-stop:
 					return
 				case <-time.After(100 * time.Millisecond):
-					e.get("/bd")
+					e.Get("/bd")
 				}
 			}
 		}()
-		e.get("/bd")
+		e.Get("/bd")
 		p := col.next(3 * time.Second)
 		close(stop)
 		wg.Wait()
@@ -230,8 +233,8 @@ func TestBatching(t *testing.T) {
 	t.Run("new_line", func(t *testing.T) {
 		col := newCollector(t)
 		route("nl", loggerConf(col.srv.URL, `"batch_max_size":2,"concat_method":"new_line"`))
-		e.get("/nl?x=1")
-		e.get("/nl?x=2")
+		e.Get("/nl?x=1")
+		e.Get("/nl?x=2")
 		p := col.next(2 * time.Second)
 		if p.contentType != "text/plain" {
 			t.Errorf("content type %q", p.contentType)
@@ -252,19 +255,19 @@ func TestBatching(t *testing.T) {
 // TestLogFormat: log_format from the plugin's config, then from
 // plugin_metadata, then the full entry.
 func TestLogFormat(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 	col := newCollector(t)
 	defer SetMetadata(nil)
-	e.put("/routes/lf-own", `{"uri":"/own","plugins":{"http-logger":`+loggerConf(col.srv.URL,
+	e.Put("/routes/lf-own", `{"uri":"/own","plugins":{"http-logger":`+loggerConf(col.srv.URL,
 		`"batch_max_size":1,"log_format":{"host":"$host","client_ip":"$remote_addr","status":"$status","lit":"literal","n":7,`+
 			`"lat":"$latency","missing":"$no_such_var","ua":"$http_user_agent","up":"$upstream_addr","code":"$response_status",`+
 			`"sent_ct":"$sent_http_content_type","m":"$request_method","q":"$request_querystring","arg":"$arg_k"}`)+
 		`},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.put("/routes/lf-meta", `{"uri":"/meta","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+
+	e.Put("/routes/lf-meta", `{"uri":"/meta","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+
 		`},"upstream":{"nodes":{"`+up+`":1}}}`)
 
-	e.get("/own?k=v", "User-Agent", "ua/1")
+	e.Get("/own?k=v", "User-Agent", "ua/1")
 	got := col.next(2 * time.Second).entry(t)
 	lat, _ := got["lat"].(float64)
 	delete(got, "lat")
@@ -287,7 +290,7 @@ func TestLogFormat(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			SetMetadata(c.metadata)
-			e.get("/meta")
+			e.Get("/meta")
 			got := col.next(2 * time.Second).entry(t)
 			var keys []string
 			for k := range got {
@@ -308,10 +311,10 @@ func TestLogFormat(t *testing.T) {
 // TestBodies: include_req_body/include_resp_body with their expressions,
 // the 512 KiB bound and a gzip response decoded for the log.
 func TestBodies(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	col := newCollector(t)
 	up := upstreamAddr(t)
-	e.put("/routes/bo", `{"uri":"/bo","plugins":{"http-logger":`+loggerConf(col.srv.URL,
+	e.Put("/routes/bo", `{"uri":"/bo","plugins":{"http-logger":`+loggerConf(col.srv.URL,
 		`"batch_max_size":1,"include_req_body":true,"include_req_body_expr":[["arg_log","==","yes"]],`+
 			`"include_resp_body":true,"include_resp_body_expr":[["http_x_resp","==","1"]]`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 	big := strings.Repeat("b", maxBodyBytes+1000)
@@ -327,9 +330,9 @@ func TestBodies(t *testing.T) {
 		{"bounded request body", "/bo?log=yes", big, nil, big[:maxBodyBytes], nil},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
-			r := e.do("POST", c.path, c.body, c.hdr...)
-			if r.status != 200 || r.body != `{"ok":true}` {
-				t.Fatalf("proxied: %d %q", r.status, r.body)
+			r := e.Do("POST", c.path, c.body, c.hdr...)
+			if r.Status != 200 || r.Body != `{"ok":true}` {
+				t.Fatalf("proxied: %d %q", r.Status, r.Body)
 			}
 			got := col.next(2 * time.Second).entry(t)
 			if b := got["request"].(map[string]any)["body"]; b != c.wantReq {
@@ -347,11 +350,11 @@ func TestBodies(t *testing.T) {
 		_, _ = zw.Write([]byte("compressed hello"))
 		_ = zw.Close()
 		gz := newGzipUpstream(t, zb.Bytes())
-		e.put("/routes/gz", `{"uri":"/gz","plugins":{"http-logger":`+loggerConf(col.srv.URL,
+		e.Put("/routes/gz", `{"uri":"/gz","plugins":{"http-logger":`+loggerConf(col.srv.URL,
 			`"batch_max_size":1,"include_resp_body":true`)+`},"upstream":{"nodes":{"`+gz+`":1}}}`)
-		r := e.do("GET", "/gz", "", "Accept-Encoding", "gzip")
-		if r.status != 200 || r.body != zb.String() {
-			t.Fatalf("proxied: %d %q", r.status, r.body)
+		r := e.Do("GET", "/gz", "", "Accept-Encoding", "gzip")
+		if r.Status != 200 || r.Body != zb.String() {
+			t.Fatalf("proxied: %d %q", r.Status, r.Body)
 		}
 		got := col.next(2 * time.Second).entry(t)
 		if b := got["response"].(map[string]any)["body"]; b != "compressed hello" {
@@ -363,18 +366,18 @@ func TestBodies(t *testing.T) {
 // TestCollectorDown: a failing collector costs the requests nothing; a
 // batch is tried 1+max_retry_count times, then dropped and counted.
 func TestCollectorDown(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 
 	t.Run("answers 500", func(t *testing.T) {
 		col := newCollector(t)
 		col.status = 500
 		failed0, errs0 := value(droppedFailed), value(sendErrors)
-		e.put("/routes/cd", `{"uri":"/cd","plugins":{"http-logger":`+loggerConf(col.srv.URL,
+		e.Put("/routes/cd", `{"uri":"/cd","plugins":{"http-logger":`+loggerConf(col.srv.URL,
 			`"batch_max_size":2,"max_retry_count":2,"retry_delay":0`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 		for i := 0; i < 4; i++ {
-			if r := e.get("/cd"); r.status != 200 {
-				t.Fatalf("request %d: %d", i, r.status)
+			if r := e.Get("/cd"); r.Status != 200 {
+				t.Fatalf("request %d: %d", i, r.Status)
 			}
 		}
 		waitUntil(t, 5*time.Second, func() bool { return value(droppedFailed)-failed0 == 4 })
@@ -391,11 +394,11 @@ func TestCollectorDown(t *testing.T) {
 		url := col.srv.URL
 		col.srv.Close()
 		failed0 := value(droppedFailed)
-		e.put("/routes/cr", `{"uri":"/cr","plugins":{"http-logger":`+loggerConf(url,
+		e.Put("/routes/cr", `{"uri":"/cr","plugins":{"http-logger":`+loggerConf(url,
 			`"batch_max_size":1,"max_retry_count":1,"retry_delay":1`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 		for i := 0; i < 5; i++ {
-			if r := e.get("/cr"); r.status != 200 || r.elapsed > 3*time.Second {
-				t.Fatalf("request %d: %d in %v", i, r.status, r.elapsed)
+			if r := e.Get("/cr"); r.Status != 200 || r.Took > 3*time.Second {
+				t.Fatalf("request %d: %d in %v", i, r.Status, r.Took)
 			}
 		}
 		waitUntil(t, 5*time.Second, func() bool { return value(droppedFailed)-failed0 == 5 })
@@ -406,22 +409,22 @@ func TestCollectorDown(t *testing.T) {
 // requests nor grows the buffer past its bound; the excess is dropped and
 // counted, and what was kept is delivered once the collector answers.
 func TestCollectorSlow(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 	col := newCollector(t)
 	col.block = make(chan struct{})
 	defer SetMetadata(nil)
 	SetMetadata(map[string]any{"log_format": map[string]any{}, "max_pending_entries": 20})
 	full0, sent0 := value(droppedFull), value(sentEntries)
-	e.put("/routes/cs", `{"uri":"/cs","plugins":{"http-logger":`+loggerConf(col.srv.URL,
+	e.Put("/routes/cs", `{"uri":"/cs","plugins":{"http-logger":`+loggerConf(col.srv.URL,
 		`"batch_max_size":5,"timeout":10`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 	var slowest time.Duration
 	for i := 0; i < 60; i++ {
-		r := e.get("/cs")
-		if r.status != 200 {
-			t.Fatalf("request %d: %d", i, r.status)
+		r := e.Get("/cs")
+		if r.Status != 200 {
+			t.Fatalf("request %d: %d", i, r.Status)
 		}
-		slowest = max(slowest, r.elapsed)
+		slowest = max(slowest, r.Took)
 	}
 	// A request that waited on the collector would take its 10 s
 	// timeout; the margin absorbs a loaded CI machine.
@@ -447,23 +450,23 @@ func TestCollectorSlow(t *testing.T) {
 // changed) keeps the logger's buffer; a changed logger config starts a new
 // one and the old buffer is still delivered.
 func TestConfigSwapKeepsBuffer(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 	col := newCollector(t)
 	conf := loggerConf(col.srv.URL, `"batch_max_size":4,"inactive_timeout":30`)
-	e.put("/routes/sw", `{"uri":"/sw","desc":"v1","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.get("/sw?n=1")
-	e.get("/sw?n=2")
-	e.put("/routes/sw", `{"uri":"/sw","desc":"v2","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.get("/sw?n=3")
-	e.get("/sw?n=4")
+	e.Put("/routes/sw", `{"uri":"/sw","desc":"v1","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Get("/sw?n=1")
+	e.Get("/sw?n=2")
+	e.Put("/routes/sw", `{"uri":"/sw","desc":"v2","plugins":{"http-logger":`+conf+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Get("/sw?n=3")
+	e.Get("/sw?n=4")
 	if got := col.next(2 * time.Second).entries(t); len(got) != 4 {
 		t.Errorf("batch across the swap: %d entries", len(got))
 	}
 
-	e.get("/sw?n=5")
-	e.put("/routes/sw", `{"uri":"/sw","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.get("/sw?n=6")
+	e.Get("/sw?n=5")
+	e.Put("/routes/sw", `{"uri":"/sw","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":1`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Get("/sw?n=6")
 	if got := col.next(2 * time.Second).entry(t); got["request"].(map[string]any)["uri"] != "/sw?n=6" {
 		t.Errorf("new config: %v", got["request"])
 	}
@@ -481,20 +484,20 @@ func TestConfigSwapKeepsBuffer(t *testing.T) {
 // something to send, and a logger nothing uses any more is forgotten.
 func TestNoGoroutineLeak(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	e := newEnv(t)
+	e := edgetest.New(t)
 	us := upstreamServer(t)
 	up := strings.TrimPrefix(us.URL, "http://")
 	col := newCollector(t)
-	e.put("/routes/gl", `{"uri":"/gl","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":2`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/gl", `{"uri":"/gl","plugins":{"http-logger":`+loggerConf(col.srv.URL, `"batch_max_size":2`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
 	for i := 0; i < 4; i++ {
-		e.get("/gl")
+		e.Get("/gl")
 	}
 	col.next(2 * time.Second)
 	col.next(2 * time.Second)
 	waitUntil(t, 2*time.Second, func() bool { return !hasSender() })
 
-	e.admin("DELETE", "/routes/gl", "")
-	e.close()
+	e.Delete("/routes/gl")
+	e.Close()
 	us.Close()
 	col.srv.Close()
 	waitUntil(t, 5*time.Second, func() bool {
@@ -553,13 +556,13 @@ func pendingOf(key string) int {
 // TestGlobalAndRouteLoggers: a global rule and a route may both log a
 // request; each gets its own entry, bodies included.
 func TestGlobalAndRouteLoggers(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := upstreamAddr(t)
 	cg, cr := newCollector(t), newCollector(t)
-	e.put("/global_rules/1", `{"plugins":{"http-logger":`+loggerConf(cg.srv.URL, `"batch_max_size":1,"include_req_body":true,"include_resp_body":true`)+`}}`)
-	e.put("/routes/gr", `{"uri":"/gr","plugins":{"http-logger":`+loggerConf(cr.srv.URL, `"batch_max_size":1,"include_req_body":true,"include_resp_body":true`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
-	if r := e.do("POST", "/gr", "payload"); r.status != 200 {
-		t.Fatalf("status %d", r.status)
+	e.Put("/global_rules/1", `{"plugins":{"http-logger":`+loggerConf(cg.srv.URL, `"batch_max_size":1,"include_req_body":true,"include_resp_body":true`)+`}}`)
+	e.Put("/routes/gr", `{"uri":"/gr","plugins":{"http-logger":`+loggerConf(cr.srv.URL, `"batch_max_size":1,"include_req_body":true,"include_resp_body":true`)+`},"upstream":{"nodes":{"`+up+`":1}}}`)
+	if r := e.Do("POST", "/gr", "payload"); r.Status != 200 {
+		t.Fatalf("status %d", r.Status)
 	}
 	for name, c := range map[string]*collector{"global": cg, "route": cr} {
 		got := c.next(2 * time.Second).entry(t)

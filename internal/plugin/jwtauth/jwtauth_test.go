@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -103,26 +107,26 @@ func consumerJSON(t *testing.T, user string, auth map[string]any) string {
 var algorithms = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384", "EdDSA"}
 
 func TestJWTAuthEveryAlgorithm(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
 	k := newKeys(t)
-	e.route("r", "/r", up, `{"jwt-auth":{}}`)
+	e.Route("r", "/r", up, `{"jwt-auth":{}}`)
 	exp := time.Now().Add(time.Hour).Unix()
 	for _, alg := range algorithms {
 		_, conf := k.forAlg(alg)
 		conf["key"] = "key-" + alg
 		conf["algorithm"] = alg
-		e.put("/consumers/user_"+alg, consumerJSON(t, "user_"+alg, conf))
+		e.Put("/consumers/user_"+alg, consumerJSON(t, "user_"+alg, conf))
 	}
 	for _, alg := range algorithms {
 		t.Run(alg, func(t *testing.T) {
 			signKey, _ := k.forAlg(alg)
 			tok := sign(t, alg, signKey, jwt.MapClaims{"key": "key-" + alg, "exp": exp})
-			r := e.get("/r", "Authorization", "Bearer "+tok)
-			if r.status != 200 {
-				t.Fatalf("valid %s token: %d %s", alg, r.status, r.body)
+			r := e.Get("/r", "Authorization", "Bearer "+tok)
+			if r.Status != 200 {
+				t.Fatalf("valid %s token: %d %s", alg, r.Status, r.Body)
 			}
-			if got := r.saw(t).Header.Get("X-Consumer-Username"); got != "user_"+alg {
+			if got := r.Seen(t).Header("X-Consumer-Username"); got != "user_"+alg {
 				t.Errorf("consumer %q", got)
 			}
 			// A flipped signature bit fails.
@@ -130,23 +134,23 @@ func TestJWTAuthEveryAlgorithm(t *testing.T) {
 			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 			sig[len(sig)/2] ^= 1
 			bad := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
-			rejected(t, e.get("/r", "Authorization", bad), 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
+			edgetest.Rejected(t, e.Get("/r", "Authorization", bad), 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
 			// So does a payload changed under the signature.
 			forged := sign(t, alg, signKey, jwt.MapClaims{"key": "key-" + alg, "exp": exp, "admin": true})
 			fp := strings.Split(forged, ".")
-			rejected(t, e.get("/r", "Authorization", parts[0]+"."+fp[1]+"."+parts[2]), 401, bodyVerify)
+			edgetest.Rejected(t, e.Get("/r", "Authorization", parts[0]+"."+fp[1]+"."+parts[2]), 401, bodyVerify)
 		})
 	}
 }
 
 // The token cannot choose the algorithm: a consumer's algorithm is pinned.
 func TestJWTAuthAlgorithmPinned(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
 	k := newKeys(t)
-	e.route("r", "/r", up, `{"jwt-auth":{}}`)
-	e.put("/consumers/rs", consumerJSON(t, "rs", map[string]any{"key": "rs", "algorithm": "RS256", "public_key": k.rsaPK}))
-	e.put("/consumers/hs", consumerJSON(t, "hs", map[string]any{"key": "hs", "secret": "hs-secret"}))
+	e.Route("r", "/r", up, `{"jwt-auth":{}}`)
+	e.Put("/consumers/rs", consumerJSON(t, "rs", map[string]any{"key": "rs", "algorithm": "RS256", "public_key": k.rsaPK}))
+	e.Put("/consumers/hs", consumerJSON(t, "hs", map[string]any{"key": "hs", "secret": "hs-secret"}))
 	exp := time.Now().Add(time.Hour).Unix()
 
 	for _, tc := range []struct {
@@ -161,19 +165,19 @@ func TestJWTAuthAlgorithmPinned(t *testing.T) {
 		{"alg none", sign(t, "none", jwt.UnsafeAllowNoneSignatureType, jwt.MapClaims{"key": "hs", "exp": exp})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rejected(t, e.get("/r", "Authorization", tc.tok), 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
+			edgetest.Rejected(t, e.Get("/r", "Authorization", tc.tok), 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
 		})
 	}
 }
 
 func TestJWTAuthClaims(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", consumerJSON(t, "jack", map[string]any{"key": "jack", "secret": "jack-secret"}))
-	e.put("/consumers/lenient", consumerJSON(t, "lenient", map[string]any{"key": "lenient", "secret": "l-secret", "lifetime_grace_period": 120}))
-	e.route("all", "/all", up, `{"jwt-auth":{}}`)
-	e.route("exp", "/exp", up, `{"jwt-auth":{"claims_to_verify":["exp"]}}`)
-	e.route("nbf", "/nbf", up, `{"jwt-auth":{"claims_to_verify":["nbf"]}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", consumerJSON(t, "jack", map[string]any{"key": "jack", "secret": "jack-secret"}))
+	e.Put("/consumers/lenient", consumerJSON(t, "lenient", map[string]any{"key": "lenient", "secret": "l-secret", "lifetime_grace_period": 120}))
+	e.Route("all", "/all", up, `{"jwt-auth":{}}`)
+	e.Route("exp", "/exp", up, `{"jwt-auth":{"claims_to_verify":["exp"]}}`)
+	e.Route("nbf", "/nbf", up, `{"jwt-auth":{"claims_to_verify":["nbf"]}}`)
 	now := time.Now().Unix()
 	past, future := now-60, now+60
 	j := func(claims jwt.MapClaims) string { return sign(t, "HS256", []byte("jack-secret"), claims) }
@@ -199,25 +203,25 @@ func TestJWTAuthClaims(t *testing.T) {
 		{"only nbf verified: future nbf fails", "/nbf", j(jwt.MapClaims{"key": "jack", "nbf": future}), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, "Authorization", tc.tok)
+			r := e.Get(tc.path, "Authorization", tc.tok)
 			if tc.ok {
-				if r.status != 200 {
-					t.Fatalf("%d %s", r.status, r.body)
+				if r.Status != 200 {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				return
 			}
-			rejected(t, r, 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
+			edgetest.Rejected(t, r, 401, bodyVerify, "WWW-Authenticate", `Bearer realm="jwt"`)
 		})
 	}
 }
 
 func TestJWTAuthRejections(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", consumerJSON(t, "jack", map[string]any{"key": "jack", "secret": "jack-secret"}))
-	e.route("r", "/r", up, `{"jwt-auth":{}}`)
-	e.route("realm", "/realm", up, `{"jwt-auth":{"realm":"api"}}`)
-	e.route("anon", "/anon", up, `{"jwt-auth":{"anonymous_consumer":"ghost"}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", consumerJSON(t, "jack", map[string]any{"key": "jack", "secret": "jack-secret"}))
+	e.Route("r", "/r", up, `{"jwt-auth":{}}`)
+	e.Route("realm", "/realm", up, `{"jwt-auth":{"realm":"api"}}`)
+	e.Route("anon", "/anon", up, `{"jwt-auth":{"anonymous_consumer":"ghost"}}`)
 	seg := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	hdr := seg(`{"alg":"HS256","typ":"JWT"}`)
 	exp := time.Now().Add(time.Hour).Unix()
@@ -243,22 +247,22 @@ func TestJWTAuthRejections(t *testing.T) {
 		{"anonymous consumer that does not exist", "/anon", nil, `{"message":"Invalid user authorization"}`, `Bearer realm="jwt"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rejected(t, e.get(tc.path, tc.hdr...), 401, tc.body, "WWW-Authenticate", tc.www)
+			edgetest.Rejected(t, e.Get(tc.path, tc.hdr...), 401, tc.body, "WWW-Authenticate", tc.www)
 		})
 	}
 }
 
 func TestJWTAuthTokenSources(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"J"},"plugins":{"jwt-auth":{"key":"jack","secret":"jack-secret"}}}`)
-	e.put("/consumers/b64", consumerJSON(t, "b64", map[string]any{"key": "b64", "secret": base64.StdEncoding.EncodeToString([]byte("raw \x00 secret")), "base64_secret": true, "algorithm": "HS512"}))
-	e.put("/consumers/rose", `{"username":"rose"}`)
-	e.put("/consumers/rose/credentials/phone", `{"plugins":{"jwt-auth":{"key":"rose-phone","secret":"rose-secret"}}}`)
-	e.route("r", "/r", up, `{"jwt-auth":{}}`)
-	e.route("hide", "/hide", up, `{"jwt-auth":{"hide_credentials":true}}`)
-	e.route("custom", "/custom", up, `{"jwt-auth":{"header":"X-Token","query":"token","cookie":"tok","hide_credentials":true}}`)
-	e.route("iss", "/iss", up, `{"jwt-auth":{"key_claim_name":"iss"}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"J"},"plugins":{"jwt-auth":{"key":"jack","secret":"jack-secret"}}}`)
+	e.Put("/consumers/b64", consumerJSON(t, "b64", map[string]any{"key": "b64", "secret": base64.StdEncoding.EncodeToString([]byte("raw \x00 secret")), "base64_secret": true, "algorithm": "HS512"}))
+	e.Put("/consumers/rose", `{"username":"rose"}`)
+	e.Put("/consumers/rose/credentials/phone", `{"plugins":{"jwt-auth":{"key":"rose-phone","secret":"rose-secret"}}}`)
+	e.Route("r", "/r", up, `{"jwt-auth":{}}`)
+	e.Route("hide", "/hide", up, `{"jwt-auth":{"hide_credentials":true}}`)
+	e.Route("custom", "/custom", up, `{"jwt-auth":{"header":"X-Token","query":"token","cookie":"tok","hide_credentials":true}}`)
+	e.Route("iss", "/iss", up, `{"jwt-auth":{"key_claim_name":"iss"}}`)
 	exp := time.Now().Add(time.Hour).Unix()
 	tok := sign(t, "HS256", []byte("jack-secret"), jwt.MapClaims{"key": "jack", "exp": exp})
 	b64 := sign(t, "HS512", []byte("raw \x00 secret"), jwt.MapClaims{"key": "b64", "exp": exp})
@@ -291,24 +295,24 @@ func TestJWTAuthTokenSources(t *testing.T) {
 		{name: "custom cookie", path: "/custom", hdr: []string{"Cookie", "tok=" + tok}, user: "jack", hidden: "Cookie"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, tc.hdr...)
-			if r.status != 200 {
-				t.Fatalf("%d %s", r.status, r.body)
+			r := e.Get(tc.path, tc.hdr...)
+			if r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-			s := r.saw(t)
-			if got := s.Header.Get("X-Consumer-Username"); got != tc.user {
+			s := r.Seen(t)
+			if got := s.Header("X-Consumer-Username"); got != tc.user {
 				t.Errorf("X-Consumer-Username = %q, want %q", got, tc.user)
 			}
-			if got := s.Header.Get("X-Credential-Identifier"); got != tc.cred {
+			if got := s.Header("X-Credential-Identifier"); got != tc.cred {
 				t.Errorf("X-Credential-Identifier = %q, want %q", got, tc.cred)
 			}
 			if s.Query != tc.query {
 				t.Errorf("query %q, want %q", s.Query, tc.query)
 			}
-			if got := s.Header.Get("Cookie"); got != tc.cookie {
+			if got := s.Header("Cookie"); got != tc.cookie {
 				t.Errorf("Cookie %q, want %q", got, tc.cookie)
 			}
-			if tc.hidden != "" && s.Header.Get(tc.hidden) != "" {
+			if tc.hidden != "" && s.Header(tc.hidden) != "" {
 				t.Errorf("%s reached the upstream", tc.hidden)
 			}
 		})
@@ -316,27 +320,27 @@ func TestJWTAuthTokenSources(t *testing.T) {
 }
 
 func TestJWTAuthConsumerPlugins(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"jwt-auth":{"key":"jack","secret":"s"},"proxy-rewrite":{"uri":"/rewritten"}}}`)
-	e.put("/consumers/eve", `{"username":"eve","plugins":{"jwt-auth":{"key":"eve","secret":"s"},"ip-restriction":{"blacklist":["127.0.0.1"]}}}`)
-	e.route("r", "/r", up, `{"jwt-auth":{}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"jwt-auth":{"key":"jack","secret":"s"},"proxy-rewrite":{"uri":"/rewritten"}}}`)
+	e.Put("/consumers/eve", `{"username":"eve","plugins":{"jwt-auth":{"key":"eve","secret":"s"},"ip-restriction":{"blacklist":["127.0.0.1"]}}}`)
+	e.Route("r", "/r", up, `{"jwt-auth":{}}`)
 	exp := time.Now().Add(time.Hour).Unix()
-	s := e.get("/r", "Authorization", sign(t, "HS256", []byte("s"), jwt.MapClaims{"key": "jack", "exp": exp})).saw(t)
+	s := e.Get("/r", "Authorization", sign(t, "HS256", []byte("s"), jwt.MapClaims{"key": "jack", "exp": exp})).Seen(t)
 	if s.Path != "/rewritten" {
 		t.Errorf("consumer's proxy-rewrite: path %q", s.Path)
 	}
-	rejected(t, e.get("/r", "Authorization", sign(t, "HS256", []byte("s"), jwt.MapClaims{"key": "eve", "exp": exp})),
+	edgetest.Rejected(t, e.Get("/r", "Authorization", sign(t, "HS256", []byte("s"), jwt.MapClaims{"key": "eve", "exp": exp})),
 		403, `{"message":"Your IP address is not allowed"}`)
 }
 
 func TestJWTAuthAnonymousConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/guest", `{"username":"guest"}`)
-	e.route("r", "/r", up, `{"jwt-auth":{"anonymous_consumer":"guest"}}`)
-	r := e.get("/r", "Authorization", "garbage")
-	if r.status != 200 || r.saw(t).Header.Get("X-Consumer-Username") != "guest" {
-		t.Fatalf("anonymous: %d %s", r.status, r.body)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/guest", `{"username":"guest"}`)
+	e.Route("r", "/r", up, `{"jwt-auth":{"anonymous_consumer":"guest"}}`)
+	r := e.Get("/r", "Authorization", "garbage")
+	if r.Status != 200 || r.Seen(t).Header("X-Consumer-Username") != "guest" {
+		t.Fatalf("anonymous: %d %s", r.Status, r.Body)
 	}
 }

@@ -3,6 +3,10 @@ package keyauth_test
 import (
 	"testing"
 
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/stargate-edge/stargate/internal/plugin/keyauth"
 )
 
@@ -12,14 +16,14 @@ const (
 )
 
 func TestKeyAuthRejections(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"key-auth":{"key":"jack-key"}}}`)
-	e.route("plain", "/plain", up, `{"key-auth":{}}`)
-	e.route("realm", "/realm", up, `{"key-auth":{"realm":"my realm"}}`)
-	e.route("custom", "/custom", up, `{"key-auth":{"header":"X-Key","query":"k"}}`)
-	e.route("bearer", "/bearer", up, `{"key-auth":{"bearer_token":true}}`)
-	e.route("anon", "/anon", up, `{"key-auth":{"anonymous_consumer":"nobody"}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"key-auth":{"key":"jack-key"}}}`)
+	e.Route("plain", "/plain", up, `{"key-auth":{}}`)
+	e.Route("realm", "/realm", up, `{"key-auth":{"realm":"my realm"}}`)
+	e.Route("custom", "/custom", up, `{"key-auth":{"header":"X-Key","query":"k"}}`)
+	e.Route("bearer", "/bearer", up, `{"key-auth":{"bearer_token":true}}`)
+	e.Route("anon", "/anon", up, `{"key-auth":{"anonymous_consumer":"nobody"}}`)
 
 	for _, tc := range []struct {
 		name, path string
@@ -41,23 +45,23 @@ func TestKeyAuthRejections(t *testing.T) {
 		{"anonymous consumer that does not exist", "/anon", nil, 401, `{"message":"Invalid user authorization"}`, `apikey realm="key"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, tc.hdr...)
-			rejected(t, r, tc.status, tc.body, "WWW-Authenticate", tc.www)
+			r := e.Get(tc.path, tc.hdr...)
+			edgetest.Rejected(t, r, tc.status, tc.body, "WWW-Authenticate", tc.www)
 		})
 	}
 }
 
 func TestKeyAuthIdentifiesConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"c-42"},"plugins":{"key-auth":{"key":"jack-key"}}}`)
-	e.put("/consumers/rose", `{"username":"rose"}`)
-	e.put("/consumers/rose/credentials/cred-1", `{"plugins":{"key-auth":{"key":"rose-key-1"}}}`)
-	e.put("/consumers/rose/credentials/cred-2", `{"plugins":{"key-auth":{"key":"rose-key-2"}}}`)
-	e.route("plain", "/plain", up, `{"key-auth":{}}`)
-	e.route("hide", "/hide", up, `{"key-auth":{"hide_credentials":true}}`)
-	e.route("custom", "/custom", up, `{"key-auth":{"header":"X-Key","query":"k","hide_credentials":true}}`)
-	e.route("bearer", "/bearer", up, `{"key-auth":{"bearer_token":true,"hide_credentials":true}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","labels":{"custom_id":"c-42"},"plugins":{"key-auth":{"key":"jack-key"}}}`)
+	e.Put("/consumers/rose", `{"username":"rose"}`)
+	e.Put("/consumers/rose/credentials/cred-1", `{"plugins":{"key-auth":{"key":"rose-key-1"}}}`)
+	e.Put("/consumers/rose/credentials/cred-2", `{"plugins":{"key-auth":{"key":"rose-key-2"}}}`)
+	e.Route("plain", "/plain", up, `{"key-auth":{}}`)
+	e.Route("hide", "/hide", up, `{"key-auth":{"hide_credentials":true}}`)
+	e.Route("custom", "/custom", up, `{"key-auth":{"header":"X-Key","query":"k","hide_credentials":true}}`)
+	e.Route("bearer", "/bearer", up, `{"key-auth":{"bearer_token":true,"hide_credentials":true}}`)
 
 	for _, tc := range []struct {
 		name, path string
@@ -83,25 +87,25 @@ func TestKeyAuthIdentifiesConsumer(t *testing.T) {
 		{name: "bearer", path: "/bearer", hdr: []string{"Authorization", "Bearer jack-key"}, user: "jack", custom: "c-42", keyHeader: "Authorization"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.path, tc.hdr...)
-			if r.status != 200 {
-				t.Fatalf("status %d %s", r.status, r.body)
+			r := e.Get(tc.path, tc.hdr...)
+			if r.Status != 200 {
+				t.Fatalf("status %d %s", r.Status, r.Body)
 			}
-			s := r.saw(t)
-			if got := s.Header.Get("X-Consumer-Username"); got != tc.user {
+			s := r.Seen(t)
+			if got := s.Header("X-Consumer-Username"); got != tc.user {
 				t.Errorf("X-Consumer-Username = %q, want %q", got, tc.user)
 			}
-			if got, ok := s.Header["X-Credential-Identifier"]; tc.cred == "" && ok || tc.cred != "" && (len(got) != 1 || got[0] != tc.cred) {
+			if got, ok := s.Headers["X-Credential-Identifier"]; tc.cred == "" && ok || tc.cred != "" && (len(got) != 1 || got[0] != tc.cred) {
 				t.Errorf("X-Credential-Identifier = %q, want %q", got, tc.cred)
 			}
-			if got, ok := s.Header["X-Consumer-Custom-Id"]; tc.custom == "" && ok || tc.custom != "" && (len(got) != 1 || got[0] != tc.custom) {
+			if got, ok := s.Headers["X-Consumer-Custom-Id"]; tc.custom == "" && ok || tc.custom != "" && (len(got) != 1 || got[0] != tc.custom) {
 				t.Errorf("X-Consumer-Custom-Id = %q, want %q", got, tc.custom)
 			}
 			if s.Query != tc.query {
 				t.Errorf("upstream query %q, want %q", s.Query, tc.query)
 			}
 			if tc.keyHeader != "" {
-				if _, seen := s.Header[tc.keyHeader]; seen != tc.keyVisible {
+				if _, seen := s.Headers[tc.keyHeader]; seen != tc.keyVisible {
 					t.Errorf("upstream sees %s: %v, want %v", tc.keyHeader, seen, tc.keyVisible)
 				}
 			}
@@ -112,40 +116,40 @@ func TestKeyAuthIdentifiesConsumer(t *testing.T) {
 // The consumer's plugins (and its group's) run after authentication and
 // win over the route's.
 func TestKeyAuthConsumerPlugins(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumer_groups/gold", `{"plugins":{"proxy-rewrite":{"headers":{"set":{"X-Tier":"gold","X-From":"group"}}}}}`)
-	e.put("/consumers/jack", `{"username":"jack","group_id":"gold","plugins":{"key-auth":{"key":"jack-key"},"proxy-rewrite":{"headers":{"set":{"X-From":"consumer"}}}}}`)
-	e.put("/consumers/mallory", `{"username":"mallory","plugins":{"key-auth":{"key":"mallory-key"},"ip-restriction":{"blacklist":["127.0.0.0/8"],"message":"go away"}}}`)
-	e.put("/consumers/rose", `{"username":"rose","group_id":"gold"}`)
-	e.put("/consumers/rose/credentials/c", `{"plugins":{"key-auth":{"key":"rose-key"}}}`)
-	e.route("r", "/r", up, `{"key-auth":{},"proxy-rewrite":{"headers":{"set":{"X-From":"route","X-Route":"yes"}}}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumer_groups/gold", `{"plugins":{"proxy-rewrite":{"headers":{"set":{"X-Tier":"gold","X-From":"group"}}}}}`)
+	e.Put("/consumers/jack", `{"username":"jack","group_id":"gold","plugins":{"key-auth":{"key":"jack-key"},"proxy-rewrite":{"headers":{"set":{"X-From":"consumer"}}}}}`)
+	e.Put("/consumers/mallory", `{"username":"mallory","plugins":{"key-auth":{"key":"mallory-key"},"ip-restriction":{"blacklist":["127.0.0.0/8"],"message":"go away"}}}`)
+	e.Put("/consumers/rose", `{"username":"rose","group_id":"gold"}`)
+	e.Put("/consumers/rose/credentials/c", `{"plugins":{"key-auth":{"key":"rose-key"}}}`)
+	e.Route("r", "/r", up, `{"key-auth":{},"proxy-rewrite":{"headers":{"set":{"X-From":"route","X-Route":"yes"}}}}`)
 
-	s := e.get("/r", "apikey", "jack-key").saw(t)
-	if got := s.Header.Get("X-From"); got != "consumer" {
+	s := e.Get("/r", "apikey", "jack-key").Seen(t)
+	if got := s.Header("X-From"); got != "consumer" {
 		t.Errorf("consumer's proxy-rewrite should win: X-From = %q", got)
 	}
 	// As in APISIX, the route's rewrite already ran before the consumer
 	// was known; the consumer's runs after it.
-	if s.Header.Get("X-Route") != "yes" {
-		t.Errorf("route rewrite: %v", s.Header)
+	if s.Header("X-Route") != "yes" {
+		t.Errorf("route rewrite: %v", s.Headers)
 	}
-	s = e.get("/r", "apikey", "rose-key").saw(t)
-	if s.Header.Get("X-Tier") != "gold" || s.Header.Get("X-From") != "group" {
-		t.Errorf("group plugins apply to a consumer found by credential: %v", s.Header)
+	s = e.Get("/r", "apikey", "rose-key").Seen(t)
+	if s.Header("X-Tier") != "gold" || s.Header("X-From") != "group" {
+		t.Errorf("group plugins apply to a consumer found by credential: %v", s.Headers)
 	}
-	r := e.get("/r", "apikey", "mallory-key")
-	rejected(t, r, 403, `{"message":"go away"}`)
+	r := e.Get("/r", "apikey", "mallory-key")
+	edgetest.Rejected(t, r, 403, `{"message":"go away"}`)
 	// Without a key the route's own chain answers.
-	rejected(t, e.get("/r"), 401, missing)
+	edgetest.Rejected(t, e.Get("/r"), 401, missing)
 }
 
 func TestKeyAuthAnonymousConsumer(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.put("/consumers/jack", `{"username":"jack","plugins":{"key-auth":{"key":"jack-key"}}}`)
-	e.put("/consumers/guest", `{"username":"guest","plugins":{"proxy-rewrite":{"headers":{"set":{"X-Guest":"1"}}}}}`)
-	e.route("r", "/r", up, `{"key-auth":{"anonymous_consumer":"guest","hide_credentials":true}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Put("/consumers/jack", `{"username":"jack","plugins":{"key-auth":{"key":"jack-key"}}}`)
+	e.Put("/consumers/guest", `{"username":"guest","plugins":{"proxy-rewrite":{"headers":{"set":{"X-Guest":"1"}}}}}`)
+	e.Route("r", "/r", up, `{"key-auth":{"anonymous_consumer":"guest","hide_credentials":true}}`)
 	for _, tc := range []struct {
 		name string
 		hdr  []string
@@ -155,16 +159,16 @@ func TestKeyAuthAnonymousConsumer(t *testing.T) {
 		{"bad key", []string{"apikey", "nope"}, "guest"},
 		{"good key", []string{"apikey", "jack-key"}, "jack"},
 	} {
-		r := e.get("/r", tc.hdr...)
-		if r.status != 200 {
-			t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+		r := e.Get("/r", tc.hdr...)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", tc.name, r.Status, r.Body)
 		}
-		s := r.saw(t)
-		if got := s.Header.Get("X-Consumer-Username"); got != tc.user {
+		s := r.Seen(t)
+		if got := s.Header("X-Consumer-Username"); got != tc.user {
 			t.Errorf("%s: consumer %q, want %q", tc.name, got, tc.user)
 		}
-		if (tc.user == "guest") != (s.Header.Get("X-Guest") == "1") {
-			t.Errorf("%s: the anonymous consumer's plugins: %v", tc.name, s.Header)
+		if (tc.user == "guest") != (s.Header("X-Guest") == "1") {
+			t.Errorf("%s: the anonymous consumer's plugins: %v", tc.name, s.Headers)
 		}
 	}
 }

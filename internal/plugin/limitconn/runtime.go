@@ -166,7 +166,7 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 
 func (l *limiter) fail(c *plugin.Ctx) {
 	if !l.degrade {
-		traffic.Exit(c, http.StatusInternalServerError, nil)
+		c.Exit(http.StatusInternalServerError, nil)
 	}
 }
 
@@ -197,7 +197,7 @@ func (l *limiter) Access(c *plugin.Ctx) {
 		rs := &l.state.rules[i]
 		delay, ok := rs.incoming(key, maxConn, burst)
 		if !ok {
-			traffic.Exit(c, l.rejectedCode, l.rejectedBody)
+			c.Exit(l.rejectedCode, l.rejectedBody)
 			return
 		}
 		l.hold(c, i, held{rs: rs, key: key, delay: delay, req: c.Req})

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 // gate is an upstream that holds every request until released.
 type gate struct {
-	*traffictest.Upstream
+	*edgetest.Echo
 	release chan struct{}
 	arrived atomic.Int64
 	once    sync.Once
@@ -23,7 +24,7 @@ type gate struct {
 
 func newGate(t *testing.T) *gate {
 	g := &gate{release: make(chan struct{})}
-	g.Upstream = traffictest.Handler(t, func(w http.ResponseWriter, r *http.Request) {
+	g.Echo = edgetest.NewHandler(t, func(w http.ResponseWriter, r *http.Request) {
 		g.arrived.Add(1)
 		select {
 		case <-g.release:
@@ -56,11 +57,11 @@ type outcome struct {
 	wg     sync.WaitGroup
 }
 
-func fire(e *traffictest.Env, n int, path string, hdr ...string) *outcome {
+func fire(e *edgetest.Env, n int, path string, hdr ...string) *outcome {
 	o := &outcome{status: map[int]int{}, bodies: map[int]string{}}
 	for range n {
 		o.wg.Go(func() {
-			r, err := e.Do("GET", path, hdr...)
+			r, err := e.Try("GET", path, "", hdr...)
 			o.mu.Lock()
 			defer o.mu.Unlock()
 			if err != nil {
@@ -84,10 +85,10 @@ func (o *outcome) count(status int) int {
 // at once; exactly conn reach the upstream; the slots come back in the log
 // phase.
 func TestConcurrency(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	g := newGate(t)
 	const conn, n = 10, 60
-	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-conn":{"conn":%d,"burst":0,"default_conn_delay":0.1,"key":"remote_addr"}},"upstream":%s}`, conn, g.Nodes()))
+	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-conn":{"conn":%d,"burst":0,"default_conn_delay":0.1,"key":"remote_addr"}},"upstream":%s}`, conn, g.Upstream()))
 	o := fire(e, n, "/c")
 	waitFor(t, "rejections", func() bool { return o.count(503) == n-conn })
 	// The admitted ones may still be on their way to the upstream.
@@ -95,7 +96,7 @@ func TestConcurrency(t *testing.T) {
 	if got := g.arrived.Load(); got != conn {
 		t.Errorf("%d requests reached the upstream, want %d", got, conn)
 	}
-	if b := o.bodies[503]; b != string(traffic.ErrorPage(503)) {
+	if b := o.bodies[503]; b != string(plugin.ErrorPage(503)) {
 		t.Errorf("rejection body %q", b)
 	}
 	g.open()
@@ -112,13 +113,13 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestBurstDelayAndRejection(t *testing.T) {
-	e := traffictest.New(t)
-	slow := traffictest.Handler(t, func(w http.ResponseWriter, r *http.Request) {
+	e := edgetest.New(t)
+	slow := edgetest.NewHandler(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 		_, _ = w.Write([]byte("ok"))
 	})
 	e.Put("/routes/b", fmt.Sprintf(`{"uri":"/b","plugins":{"limit-conn":{"conn":1,"burst":1,"default_conn_delay":0.2,"only_use_default_delay":true,
-		"key":"remote_addr","rejected_code":429,"rejected_msg":"too many"}},"upstream":%s}`, slow.Nodes()))
+		"key":"remote_addr","rejected_code":429,"rejected_msg":"too many"}},"upstream":%s}`, slow.Upstream()))
 	type res struct {
 		status int
 		body   string
@@ -127,7 +128,7 @@ func TestBurstDelayAndRejection(t *testing.T) {
 	results := make(chan res, 3)
 	for i := range 3 {
 		go func() {
-			r, err := e.Do("GET", "/b")
+			r, err := e.Try("GET", "/b", "")
 			if err != nil {
 				results <- res{status: -1}
 				return
@@ -162,8 +163,8 @@ func TestBurstDelayAndRejection(t *testing.T) {
 // TestLogPhaseAlwaysGivesBack: a slot is returned whatever ended the
 // request: an upstream failure, or a later plugin's rejection.
 func TestLogPhaseAlwaysGivesBack(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	e.Put("/routes/down", `{"uri":"/down","plugins":{"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr"}},"upstream":{"nodes":{"127.0.0.1:1":1},"retries":0}}`)
 	for i := range 3 {
 		if r := e.Get("/down"); r.Status != 502 {
@@ -173,7 +174,7 @@ func TestLogPhaseAlwaysGivesBack(t *testing.T) {
 	// limit-count (1002) runs after limit-conn (1003) and rejects.
 	e.Put("/routes/both", fmt.Sprintf(`{"uri":"/both","plugins":{
 		"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr","rejected_msg":"conn"},
-		"limit-count":{"count":1,"time_window":60,"rejected_msg":"count"}},"upstream":%s}`, up.Nodes()))
+		"limit-count":{"count":1,"time_window":60,"rejected_msg":"count"}},"upstream":%s}`, up.Upstream()))
 	want := []string{"", `{"error_msg":"count"}` + "\n", `{"error_msg":"count"}` + "\n"}
 	for i, w := range want {
 		r := e.Get("/both")
@@ -186,10 +187,10 @@ func TestLogPhaseAlwaysGivesBack(t *testing.T) {
 // TestStateSurvivesSwaps: a request in flight when the route is
 // recompiled still holds its slot, and gives it back to the same counter.
 func TestStateSurvivesSwaps(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	g := newGate(t)
 	route := func(desc string) string {
-		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr"}},"upstream":%s}`, desc, g.Nodes())
+		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr"}},"upstream":%s}`, desc, g.Upstream())
 	}
 	e.Put("/routes/s", route("a"))
 	o := fire(e, 1, "/s")
@@ -206,12 +207,12 @@ func TestStateSurvivesSwaps(t *testing.T) {
 }
 
 func TestRules(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	g := newGate(t)
 	e.Put("/routes/r", fmt.Sprintf(`{"uri":"/r","plugins":{"limit-conn":{"default_conn_delay":0.1,"rules":[
 		{"conn":1,"burst":0,"key":"$http_x_user"},
 		{"conn":"$http_x_max","burst":0,"key":"app-$http_x_max"}
-	]}},"upstream":%s}`, g.Nodes()))
+	]}},"upstream":%s}`, g.Upstream()))
 	o := fire(e, 1, "/r", "X-User", "u", "X-Max", "2")
 	waitFor(t, "first", func() bool { return g.arrived.Load() == 1 })
 	if r := e.Get("/r", "X-User", "u", "X-Max", "2"); r.Status != 503 {
@@ -236,9 +237,9 @@ func TestRules(t *testing.T) {
 }
 
 func TestRedisPolicyRefused(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
-	e.Put("/routes/x", fmt.Sprintf(`{"uri":"/x","plugins":{"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr","policy":"redis","redis_host":"127.0.0.1"}},"upstream":%s}`, up.Nodes()))
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
+	e.Put("/routes/x", fmt.Sprintf(`{"uri":"/x","plugins":{"limit-conn":{"conn":1,"burst":0,"default_conn_delay":0.1,"key":"remote_addr","policy":"redis","redis_host":"127.0.0.1"}},"upstream":%s}`, up.Upstream()))
 	if r := e.Get("/x"); r.Status != 404 {
 		t.Errorf("served: %d", r.Status)
 	}

@@ -190,7 +190,7 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 
 func (l *limiter) fail(c *plugin.Ctx) {
 	if !l.degrade {
-		traffic.Exit(c, http.StatusInternalServerError, nil)
+		c.Exit(http.StatusInternalServerError, nil)
 	}
 }
 
@@ -266,7 +266,7 @@ func (l *limiter) check(c *plugin.Ctx, i int, r *rule, key string, limit int64, 
 		h[hReset] = vals[2:3:3]
 	}
 	if !ok {
-		traffic.Exit(c, l.rejectedCode, l.rejectedBody)
+		c.Exit(l.rejectedCode, l.rejectedBody)
 	}
 	return ok
 }

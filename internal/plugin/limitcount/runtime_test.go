@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
-var page503 = string(traffic.ErrorPage(503))
+var page503 = string(plugin.ErrorPage(503))
 
 type want struct {
 	status    int
@@ -23,7 +25,7 @@ type want struct {
 	reset     []string // any of
 }
 
-func check(t *testing.T, i int, r traffictest.Result, w want) {
+func check(t *testing.T, i int, r edgetest.Result, w want) {
 	t.Helper()
 	if r.Status != w.status {
 		t.Fatalf("request %d: status %d, want %d (%s)", i, r.Status, w.status, r.Body)
@@ -48,8 +50,8 @@ func check(t *testing.T, i int, r traffictest.Result, w want) {
 }
 
 func TestFixedWindow(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	tests := []struct {
 		desc  string
 		conf  string
@@ -81,7 +83,7 @@ func TestFixedWindow(t *testing.T) {
 			conf: `{"count":1,"time_window":30,"show_limit_quota_header":false,"rejected_code":403}`,
 			wants: []want{
 				{200, "", "", "", nil},
-				{403, string(traffic.ErrorPage(403)), "", "", nil},
+				{403, string(plugin.ErrorPage(403)), "", "", nil},
 			},
 			ctype: traffic.HTMLType,
 		},
@@ -97,7 +99,7 @@ func TestFixedWindow(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			uri := fmt.Sprintf("/fixed/%d", i)
-			e.Put(fmt.Sprintf("/routes/fixed%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-count":%s},"upstream":%s}`, uri, tc.conf, up.Nodes()))
+			e.Put(fmt.Sprintf("/routes/fixed%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-count":%s},"upstream":%s}`, uri, tc.conf, up.Upstream()))
 			for j, w := range tc.wants {
 				r := e.Get(uri)
 				check(t, j, r, w)
@@ -110,8 +112,8 @@ func TestFixedWindow(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	tests := []struct {
 		desc string
 		conf string
@@ -165,7 +167,7 @@ func TestKeys(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			uri := fmt.Sprintf("/keys/%d", i)
-			e.Put(fmt.Sprintf("/routes/keys%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-count":%s},"upstream":%s}`, uri, tc.conf, up.Nodes()))
+			e.Put(fmt.Sprintf("/routes/keys%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-count":%s},"upstream":%s}`, uri, tc.conf, up.Upstream()))
 			for j, h := range tc.reqs {
 				if r := e.Get(uri, h...); r.Status != tc.codes[j] {
 					t.Errorf("request %d %v: %d, want %d", j, h, r.Status, tc.codes[j])
@@ -176,12 +178,12 @@ func TestKeys(t *testing.T) {
 }
 
 func TestRules(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	e.Put("/routes/r", fmt.Sprintf(`{"uri":"/r","plugins":{"limit-count":{"rules":[
 		{"count":3,"time_window":60,"key":"${http_x_user}","header_prefix":"User"},
 		{"count":2,"time_window":30,"key":"$http_x_app"}
-	]}},"upstream":%s}`, up.Nodes()))
+	]}},"upstream":%s}`, up.Upstream()))
 
 	r := e.Get("/r", "X-User", "u", "X-App", "a")
 	if r.Status != 200 || r.Header.Get("X-User-RateLimit-Limit") != "3" || r.Header.Get("X-User-RateLimit-Remaining") != "2" ||
@@ -206,19 +208,19 @@ func TestRules(t *testing.T) {
 		t.Errorf("other user: %d %v", r.Status, r.Header)
 	}
 	// No rule applies: 500, as APISIX.
-	if r := e.Get("/r"); r.Status != 500 || r.Body != string(traffic.ErrorPage(500)) {
+	if r := e.Get("/r"); r.Status != 500 || r.Body != string(plugin.ErrorPage(500)) {
 		t.Errorf("no rule: %d %q", r.Status, r.Body)
 	}
 }
 
 func TestGroup(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	conf := `{"count":3,"time_window":60,"group":"g1","key_type":"constant","key":"k"}`
-	e.Put("/routes/a", fmt.Sprintf(`{"uri":"/a","plugins":{"limit-count":%s},"upstream":%s}`, conf, up.Nodes()))
-	e.Put("/services/s", fmt.Sprintf(`{"plugins":{"limit-count":%s},"upstream":%s}`, conf, up.Nodes()))
+	e.Put("/routes/a", fmt.Sprintf(`{"uri":"/a","plugins":{"limit-count":%s},"upstream":%s}`, conf, up.Upstream()))
+	e.Put("/services/s", fmt.Sprintf(`{"plugins":{"limit-count":%s},"upstream":%s}`, conf, up.Upstream()))
 	e.Put("/routes/b", `{"uri":"/b","service_id":"s"}`)
-	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-count":{"count":3,"time_window":60,"key_type":"constant","key":"k"}},"upstream":%s}`, up.Nodes()))
+	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-count":{"count":3,"time_window":60,"key_type":"constant","key":"k"}},"upstream":%s}`, up.Upstream()))
 	codes := []int{}
 	for _, p := range []string{"/a", "/b", "/a", "/b", "/c"} {
 		codes = append(codes, e.Get(p).Status)
@@ -233,19 +235,19 @@ func TestGroup(t *testing.T) {
 func TestConcurrency(t *testing.T) {
 	for _, wt := range []string{"fixed", "sliding"} {
 		t.Run(wt, func(t *testing.T) {
-			e := traffictest.New(t)
-			up := traffictest.Echo(t, "up")
+			e := edgetest.New(t)
+			up := edgetest.NewEcho(t, "up")
 			// A long window: a sliding window boundary during the test
 			// would (rightly) let a few more through.
 			const count, n = 37, 300
-			e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-count":{"count":%d,"time_window":3600,"window_type":%q}},"upstream":%s}`, count, wt, up.Nodes()))
+			e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-count":{"count":%d,"time_window":3600,"window_type":%q}},"upstream":%s}`, count, wt, up.Upstream()))
 			var mu sync.Mutex
 			status := map[int]int{}
 			remaining := map[string]bool{}
 			var wg sync.WaitGroup
 			for range n {
 				wg.Go(func() {
-					r, err := e.Do("GET", "/c")
+					r, err := e.Try("GET", "/c", "")
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil {
@@ -262,7 +264,7 @@ func TestConcurrency(t *testing.T) {
 			if status[200] != count || status[503] != n-count {
 				t.Errorf("statuses %v, want %d×200 and %d×503", status, count, n-count)
 			}
-			if got := up.Hits.Load(); got != count {
+			if got := up.Hits(); got != count {
 				t.Errorf("upstream hits %d, want %d", got, count)
 			}
 			// Every success saw a distinct remaining count (0..count-1)
@@ -279,16 +281,16 @@ func TestConcurrency(t *testing.T) {
 // over when the plugin's configuration changes, as APISIX's conf_version
 // keys them.
 func TestStateSurvivesSwaps(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	route := func(desc string, count int) string {
-		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-count":{"count":%d,"time_window":60}},"upstream":%s}`, desc, count, up.Nodes())
+		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-count":{"count":%d,"time_window":60}},"upstream":%s}`, desc, count, up.Upstream())
 	}
 	e.Put("/routes/s", route("one", 3))
 	e.Get("/s")
 	e.Get("/s")
 	e.Put("/routes/s", route("two", 3))
-	e.Put("/routes/other", fmt.Sprintf(`{"uri":"/o","upstream":%s}`, up.Nodes()))
+	e.Put("/routes/other", fmt.Sprintf(`{"uri":"/o","upstream":%s}`, up.Upstream()))
 	runtime.GC()
 	runtime.GC()
 	if r := e.Get("/s"); r.Status != 200 || r.Header.Get("X-RateLimit-Remaining") != "0" {
@@ -304,9 +306,9 @@ func TestStateSurvivesSwaps(t *testing.T) {
 }
 
 func TestWindowEnds(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
-	e.Put("/routes/w", fmt.Sprintf(`{"uri":"/w","plugins":{"limit-count":{"count":1,"time_window":1}},"upstream":%s}`, up.Nodes()))
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
+	e.Put("/routes/w", fmt.Sprintf(`{"uri":"/w","plugins":{"limit-count":{"count":1,"time_window":1}},"upstream":%s}`, up.Upstream()))
 	if r := e.Get("/w"); r.Status != 200 || r.Header.Get("X-RateLimit-Reset") != "1" {
 		t.Fatalf("first: %d %v", r.Status, r.Header)
 	}
@@ -320,9 +322,9 @@ func TestWindowEnds(t *testing.T) {
 }
 
 func TestSlidingWindow(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
-	e.Put("/routes/s", fmt.Sprintf(`{"uri":"/s","plugins":{"limit-count":{"count":2,"time_window":10,"window_type":"sliding","rejected_code":429}},"upstream":%s}`, up.Nodes()))
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
+	e.Put("/routes/s", fmt.Sprintf(`{"uri":"/s","plugins":{"limit-count":{"count":2,"time_window":10,"window_type":"sliding","rejected_code":429}},"upstream":%s}`, up.Upstream()))
 	resets := []float64{}
 	for i, w := range []struct {
 		status    int
@@ -346,14 +348,14 @@ func TestSlidingWindow(t *testing.T) {
 }
 
 func TestRedisPolicyRefused(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	for _, p := range []struct{ id, conf string }{
 		{"redis", `"policy":"redis","redis_host":"127.0.0.1"`},
 		{"cluster", `"policy":"redis-cluster","redis_cluster_nodes":["127.0.0.1:7000"],"redis_cluster_name":"c"`},
 		{"sentinel", `"policy":"redis-sentinel","redis_sentinels":[{"host":"127.0.0.1","port":26379}],"redis_master_name":"m"`},
 	} {
-		e.Put("/routes/"+p.id, fmt.Sprintf(`{"uri":"/%s","plugins":{"limit-count":{"count":1,"time_window":60,%s}},"upstream":%s}`, p.id, p.conf, up.Nodes()))
+		e.Put("/routes/"+p.id, fmt.Sprintf(`{"uri":"/%s","plugins":{"limit-count":{"count":1,"time_window":60,%s}},"upstream":%s}`, p.id, p.conf, up.Upstream()))
 		if r := e.Get("/" + p.id); r.Status != 404 {
 			t.Errorf("%s: route served (%d) with a policy Stargate does not implement", p.id, r.Status)
 		}
@@ -368,16 +370,16 @@ func TestRedisPolicyRefused(t *testing.T) {
 // TestMetadataHeaderNames: plugin_metadata renames the quota headers of
 // plain configurations (rules[] keep their prefixed names).
 func TestMetadataHeaderNames(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	e.Put("/plugin_metadata/limit-count", `{"limit_header":"APISIX-RATELIMIT-QUOTA","remaining_header":"APISIX-RATELIMIT-REMAINING","reset_header":"APISIX-RATELIMIT-RESET"}`)
-	e.Put("/routes/m", fmt.Sprintf(`{"uri":"/m","plugins":{"limit-count":{"count":10,"time_window":60}},"upstream":%s}`, up.Nodes()))
+	e.Put("/routes/m", fmt.Sprintf(`{"uri":"/m","plugins":{"limit-count":{"count":10,"time_window":60}},"upstream":%s}`, up.Upstream()))
 	r := e.Get("/m")
 	if r.Header.Get("APISIX-RATELIMIT-QUOTA") != "10" || r.Header.Get("APISIX-RATELIMIT-REMAINING") != "9" ||
 		r.Header.Get("APISIX-RATELIMIT-RESET") != "60" || r.Header.Get("X-RateLimit-Limit") != "" {
 		t.Errorf("custom names: %v", r.Header)
 	}
-	e.Del("/plugin_metadata/limit-count")
+	e.Delete("/plugin_metadata/limit-count")
 	if r := e.Get("/m"); r.Header.Get("X-RateLimit-Limit") != "10" || r.Header.Get("X-RateLimit-Remaining") != "8" {
 		t.Errorf("after deleting the metadata: %v", r.Header)
 	}

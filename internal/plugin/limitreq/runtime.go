@@ -118,7 +118,7 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 
 func (l *limiter) fail(c *plugin.Ctx) {
 	if !l.degrade {
-		traffic.Exit(c, http.StatusInternalServerError, nil)
+		c.Exit(http.StatusInternalServerError, nil)
 	}
 }
 
@@ -153,7 +153,7 @@ func (l *limiter) Access(c *plugin.Ctx) {
 		delay, ok := t.Get(s, key, now).incoming(rate, burst, now)
 		s.Unlock()
 		if !ok {
-			traffic.Exit(c, l.rejectedCode, l.rejectedBody)
+			c.Exit(l.rejectedCode, l.rejectedBody)
 			return
 		}
 		if delay >= 0.001 && !l.nodelay {

@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestRejections(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	tests := []struct {
 		desc   string
 		conf   string
@@ -29,7 +31,7 @@ func TestRejections(t *testing.T) {
 			conf:   `{"rate":0.5,"burst":2,"key":"remote_addr","nodelay":true}`,
 			hdr:    [][]string{{}, {}, {}, {}, {}},
 			status: []int{200, 200, 200, 503, 503},
-			body:   string(traffic.ErrorPage(503)),
+			body:   string(plugin.ErrorPage(503)),
 			ctype:  traffic.HTMLType,
 		},
 		{
@@ -45,14 +47,14 @@ func TestRejections(t *testing.T) {
 			conf:   `{"rate":0.5,"burst":0,"key":"http_x_user","nodelay":true}`,
 			hdr:    [][]string{{"X-User", "a"}, {"X-User", "b"}, {"X-User", "a"}, {"X-User", "b"}},
 			status: []int{200, 200, 503, 503},
-			body:   string(traffic.ErrorPage(503)),
+			body:   string(plugin.ErrorPage(503)),
 		},
 		{
 			desc:   "var_combination: an unresolved combination falls back to remote_addr",
 			conf:   `{"rate":0.5,"burst":0,"key_type":"var_combination","key":"$http_x_a-$http_x_b","nodelay":true}`,
 			hdr:    [][]string{{"X-A", "1"}, {"X-B", "1"}, {}, {}, {"X-A", "1"}},
 			status: []int{200, 200, 200, 503, 503},
-			body:   string(traffic.ErrorPage(503)),
+			body:   string(plugin.ErrorPage(503)),
 		},
 		{
 			desc:   "rate from a variable",
@@ -65,7 +67,7 @@ func TestRejections(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			uri := fmt.Sprintf("/r/%d", i)
-			e.Put(fmt.Sprintf("/routes/r%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-req":%s},"upstream":%s}`, uri, tc.conf, up.Nodes()))
+			e.Put(fmt.Sprintf("/routes/r%d", i), fmt.Sprintf(`{"uri":%q,"plugins":{"limit-req":%s},"upstream":%s}`, uri, tc.conf, up.Upstream()))
 			for j, h := range tc.hdr {
 				r := e.Get(uri, h...)
 				if r.Status != tc.status[j] {
@@ -88,18 +90,18 @@ func TestRejections(t *testing.T) {
 // TestDelay: within the burst, requests wait excess/rate seconds so they
 // leave at the rate; beyond it they are rejected without waiting.
 func TestDelay(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	// rate 5/s: the five requests must arrive within 200 ms of each other
 	// for exactly three to pass (delays 0, 0.2 s, 0.4 s).
-	e.Put("/routes/d", fmt.Sprintf(`{"uri":"/d","plugins":{"limit-req":{"rate":5,"burst":2,"key":"remote_addr"}},"upstream":%s}`, up.Nodes()))
+	e.Put("/routes/d", fmt.Sprintf(`{"uri":"/d","plugins":{"limit-req":{"rate":5,"burst":2,"key":"remote_addr"}},"upstream":%s}`, up.Upstream()))
 	var mu sync.Mutex
 	var ok []time.Duration
 	var rejected []time.Duration
 	var wg sync.WaitGroup
 	for range 5 {
 		wg.Go(func() {
-			r, err := e.Do("GET", "/d")
+			r, err := e.Try("GET", "/d", "")
 			if err != nil {
 				t.Error(err)
 				return
@@ -130,16 +132,16 @@ func TestDelay(t *testing.T) {
 
 // TestConcurrency: N concurrent requests, exactly 1+burst pass.
 func TestConcurrency(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	const burst, n = 19, 200
-	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-req":{"rate":0.1,"burst":%d,"key":"remote_addr","nodelay":true}},"upstream":%s}`, burst, up.Nodes()))
+	e.Put("/routes/c", fmt.Sprintf(`{"uri":"/c","plugins":{"limit-req":{"rate":0.1,"burst":%d,"key":"remote_addr","nodelay":true}},"upstream":%s}`, burst, up.Upstream()))
 	var mu sync.Mutex
 	status := map[int]int{}
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			r, err := e.Do("GET", "/c")
+			r, err := e.Try("GET", "/c", "")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -153,18 +155,18 @@ func TestConcurrency(t *testing.T) {
 	if status[200] != burst+1 || status[503] != n-burst-1 {
 		t.Errorf("statuses %v, want %d×200", status, burst+1)
 	}
-	if up.Hits.Load() != burst+1 {
-		t.Errorf("upstream hits %d", up.Hits.Load())
+	if up.Hits() != burst+1 {
+		t.Errorf("upstream hits %d", up.Hits())
 	}
 }
 
 func TestRules(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	e.Put("/routes/r", fmt.Sprintf(`{"uri":"/r","plugins":{"limit-req":{"nodelay":true,"rules":[
 		{"rate":0.5,"burst":1,"key":"$http_x_user"},
 		{"rate":0.5,"burst":0,"key":"app-${http_x_app}"}
-	]}},"upstream":%s}`, up.Nodes()))
+	]}},"upstream":%s}`, up.Upstream()))
 	steps := []struct {
 		hdr  []string
 		want int
@@ -185,10 +187,10 @@ func TestRules(t *testing.T) {
 }
 
 func TestStateSurvivesSwaps(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
 	route := func(desc string) string {
-		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-req":{"rate":0.1,"burst":1,"key":"remote_addr","nodelay":true}},"upstream":%s}`, desc, up.Nodes())
+		return fmt.Sprintf(`{"uri":"/s","desc":%q,"plugins":{"limit-req":{"rate":0.1,"burst":1,"key":"remote_addr","nodelay":true}},"upstream":%s}`, desc, up.Upstream())
 	}
 	e.Put("/routes/s", route("a"))
 	e.Get("/s")
@@ -202,10 +204,10 @@ func TestStateSurvivesSwaps(t *testing.T) {
 }
 
 func TestRedisPolicyRefused(t *testing.T) {
-	e := traffictest.New(t)
-	up := traffictest.Echo(t, "up")
-	e.Put("/routes/x", fmt.Sprintf(`{"uri":"/x","plugins":{"limit-req":{"rate":1,"burst":1,"key":"remote_addr","policy":"redis","redis_host":"127.0.0.1"}},"upstream":%s}`, up.Nodes()))
-	e.Put("/routes/y", fmt.Sprintf(`{"uri":"/y","plugins":{"limit-req":{"rate":1,"burst":1,"key":"remote_addr","policy":"redis-cluster","redis_cluster_nodes":["127.0.0.1:7000"],"redis_cluster_name":"c"}},"upstream":%s}`, up.Nodes()))
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "up")
+	e.Put("/routes/x", fmt.Sprintf(`{"uri":"/x","plugins":{"limit-req":{"rate":1,"burst":1,"key":"remote_addr","policy":"redis","redis_host":"127.0.0.1"}},"upstream":%s}`, up.Upstream()))
+	e.Put("/routes/y", fmt.Sprintf(`{"uri":"/y","plugins":{"limit-req":{"rate":1,"burst":1,"key":"remote_addr","policy":"redis-cluster","redis_cluster_nodes":["127.0.0.1:7000"],"redis_cluster_name":"c"}},"upstream":%s}`, up.Upstream()))
 	for _, p := range []string{"/x", "/y"} {
 		if r := e.Get(p); r.Status != 404 {
 			t.Errorf("%s served: %d", p, r.Status)

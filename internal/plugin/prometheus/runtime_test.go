@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/google/go-cmp/cmp"
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -96,12 +98,12 @@ func typed(typ, route, service, consumer, node string) map[string]string {
 // names, types, help, labels, buckets and exact values.
 func TestGlobalRuleMetrics(t *testing.T) {
 	promplugin.SetVersion("9.9.9-test")
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := echo(t)
-	e.put("/services/g-s1", `{"name":"svc one","upstream":{"nodes":{"`+up+`":1}}}`)
-	e.put("/routes/g-r1", `{"uri":"/g/p1","name":"route one","service_id":"g-s1"}`)
-	e.put("/routes/g-r2", `{"uri":"/g/p2","plugins":{"test-consumer":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.put("/global_rules/1", `{"plugins":{"prometheus":{}}}`)
+	e.Put("/services/g-s1", `{"name":"svc one","upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/g-r1", `{"uri":"/g/p1","name":"route one","service_id":"g-s1"}`)
+	e.Put("/routes/g-r2", `{"uri":"/g/p2","plugins":{"test-consumer":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/global_rules/1", `{"plugins":{"prometheus":{}}}`)
 
 	before := scrape(t)
 	type req struct {
@@ -120,7 +122,8 @@ func TestGlobalRuleMetrics(t *testing.T) {
 	in := map[string]int{}  // route -> request bytes
 	out := map[string]int{} // route -> response body bytes
 	for _, r := range reqs {
-		status, body := e.raw(r.raw)
+		res := e.Raw(r.raw)
+		status, body := res.Status, []byte(res.Body)
 		if status != r.wantStatus {
 			t.Fatalf("%s: status %d, want %d", r.desc, status, r.wantStatus)
 		}
@@ -257,9 +260,9 @@ func TestGlobalRuleMetrics(t *testing.T) {
 	})
 
 	t.Run("prefer_name uses the route and service names", func(t *testing.T) {
-		e.put("/global_rules/1", `{"plugins":{"prometheus":{"prefer_name":true}}}`)
+		e.Put("/global_rules/1", `{"plugins":{"prometheus":{"prefer_name":true}}}`)
 		b := scrape(t)
-		if st, _ := e.raw("GET /g/p1 HTTP/1.1\r\nHost: a.test\r\n\r\n"); st != 200 {
+		if st := e.Raw("GET /g/p1 HTTP/1.1\r\nHost: a.test\r\n\r\n").Status; st != 200 {
 			t.Fatal(st)
 		}
 		a := scrape(t)
@@ -273,14 +276,14 @@ func TestGlobalRuleMetrics(t *testing.T) {
 // TestRouteMetricsOnlyWhereEnabled: on a route, the plugin records that
 // route's requests and nothing else.
 func TestRouteMetricsOnlyWhereEnabled(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := echo(t)
-	e.put("/routes/r-on", `{"uri":"/r/on","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
-	e.put("/routes/r-off", `{"uri":"/r/off","upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/r-on", `{"uri":"/r/on","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/r-off", `{"uri":"/r/off","upstream":{"nodes":{"`+up+`":1}}}`)
 	before := scrape(t)
 	for i := 0; i < 3; i++ {
-		e.raw("GET /r/on HTTP/1.1\r\nHost: x\r\n\r\n")
-		e.raw("GET /r/off HTTP/1.1\r\nHost: x\r\n\r\n")
+		e.Raw("GET /r/on HTTP/1.1\r\nHost: x\r\n\r\n")
+		e.Raw("GET /r/off HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
 	after := scrape(t)
 	on := statusLabels("200", "r-on", "", "", "127.0.0.1")
@@ -296,9 +299,9 @@ func TestRouteMetricsOnlyWhereEnabled(t *testing.T) {
 // TestConcurrentExactCounts: parallel clients over keep-alive connections;
 // every request is counted once.
 func TestConcurrentExactCounts(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := echo(t)
-	e.put("/routes/c-1", `{"uri":"/c","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/c-1", `{"uri":"/c","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
 	before := scrape(t)
 	const workers, each = 8, 50
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
@@ -310,7 +313,7 @@ func TestConcurrentExactCounts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				res, err := client.Get("http://" + e.httpAddr + "/c")
+				res, err := client.Get(e.HTTPURL + "/c")
 				if err != nil {
 					errs <- err
 					return
@@ -340,11 +343,11 @@ func TestConcurrentExactCounts(t *testing.T) {
 // service, consumer, node) and the status code, never from the request's
 // path or query.
 func TestSeriesAreBounded(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	up := echo(t)
-	e.put("/routes/b-1", `{"uri":"/b/*","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
+	e.Put("/routes/b-1", `{"uri":"/b/*","plugins":{"prometheus":{}},"upstream":{"nodes":{"`+up+`":1}}}`)
 	for i := 0; i < 20; i++ {
-		e.raw(fmt.Sprintf("GET /b/%d?q=%d HTTP/1.1\r\nHost: h%d\r\n\r\n", i, i, i))
+		e.Raw(fmt.Sprintf("GET /b/%d?q=%d HTTP/1.1\r\nHost: h%d\r\n\r\n", i, i, i))
 	}
 	fams := scrape(t)
 	var got []string

@@ -281,6 +281,7 @@ func (q *request) decorate(resp *http.Response, status string) *http.Response {
 		resp.Header = http.Header{}
 	}
 	resp.Header[statusHeader] = statusValues[status]
+	q.p.zone.Count(status)
 	if q.p.hide {
 		delete(resp.Header, "Cache-Control")
 		delete(resp.Header, "Expires")
@@ -680,6 +681,7 @@ func (p *cacher) answer(c *plugin.Ctx, e *cache.Entry, status string, now time.T
 	}
 	h["Age"] = ageValue(e.Age(now))
 	h[statusHeader] = statusValues[status]
+	p.zone.Count(status)
 	if p.hide {
 		delete(h, "Cache-Control")
 		delete(h, "Expires")

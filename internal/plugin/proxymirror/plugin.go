@@ -18,5 +18,6 @@ func init() {
 		Priority: 1010,
 		Version:  "0.1",
 		Schema:   schemaJSON,
+		New:      newMirror,
 	})
 }

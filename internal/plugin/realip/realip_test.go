@@ -2,19 +2,23 @@ package realip_test
 
 import (
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestRealIP(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("xff", "/xff", up, `{"real-ip":{"source":"http_x_forwarded_for"}}`)
-	e.route("trusted", "/trusted", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["127.0.0.0/24"]}}`)
-	e.route("untrusted", "/untrusted", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["10.0.0.0/8","::1"]}}`)
-	e.route("rec", "/rec", up, `{"real-ip":{"source":"http_x_forwarded_for","recursive":true,"trusted_addresses":["127.0.0.1","10.0.0.0/8"]}}`)
-	e.route("norec", "/norec", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["127.0.0.1","10.0.0.0/8"]}}`)
-	e.route("header", "/header", up, `{"real-ip":{"source":"http_x_real_ip"}}`)
-	e.route("arg", "/arg", up, `{"real-ip":{"source":"arg_realip"}}`)
-	e.route("restricted", "/restricted", up, `{"real-ip":{"source":"http_x_forwarded_for"},"ip-restriction":{"blacklist":["1.2.3.0/24"]}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("xff", "/xff", up, `{"real-ip":{"source":"http_x_forwarded_for"}}`)
+	e.Route("trusted", "/trusted", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["127.0.0.0/24"]}}`)
+	e.Route("untrusted", "/untrusted", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["10.0.0.0/8","::1"]}}`)
+	e.Route("rec", "/rec", up, `{"real-ip":{"source":"http_x_forwarded_for","recursive":true,"trusted_addresses":["127.0.0.1","10.0.0.0/8"]}}`)
+	e.Route("norec", "/norec", up, `{"real-ip":{"source":"http_x_forwarded_for","trusted_addresses":["127.0.0.1","10.0.0.0/8"]}}`)
+	e.Route("header", "/header", up, `{"real-ip":{"source":"http_x_real_ip"}}`)
+	e.Route("arg", "/arg", up, `{"real-ip":{"source":"arg_realip"}}`)
+	e.Route("restricted", "/restricted", up, `{"real-ip":{"source":"http_x_forwarded_for"},"ip-restriction":{"blacklist":["1.2.3.0/24"]}}`)
 
 	for _, tc := range []struct {
 		desc, target string
@@ -42,27 +46,27 @@ func TestRealIP(t *testing.T) {
 		{"query argument", "/arg?realip=[::1]:8080", nil, "::1", "::1"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.get(tc.target, tc.hdr...)
-			if r.status != 200 {
-				t.Fatalf("%d %s", r.status, r.body)
+			r := e.Get(tc.target, tc.hdr...)
+			if r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-			s := r.saw(t)
-			if got := s.Header.Get("X-Real-Ip"); got != tc.realIP {
+			s := r.Seen(t)
+			if got := s.Header("X-Real-Ip"); got != tc.realIP {
 				t.Errorf("X-Real-IP %q, want %q", got, tc.realIP)
 			}
-			if got := s.Header.Get("X-Forwarded-For"); got != tc.xff {
+			if got := s.Header("X-Forwarded-For"); got != tc.xff {
 				t.Errorf("X-Forwarded-For %q, want %q", got, tc.xff)
 			}
 		})
 	}
 
 	t.Run("later plugins see the real address", func(t *testing.T) {
-		r := e.get("/restricted", "X-Forwarded-For", "1.2.3.4")
-		if r.status != 403 || r.body != `{"message":"Your IP address is not allowed"}`+"\n" {
-			t.Errorf("%d %q", r.status, r.body)
+		r := e.Get("/restricted", "X-Forwarded-For", "1.2.3.4")
+		if r.Status != 403 || r.Body != `{"message":"Your IP address is not allowed"}`+"\n" {
+			t.Errorf("%d %q", r.Status, r.Body)
 		}
-		if r := e.get("/restricted", "X-Forwarded-For", "4.3.2.1"); r.status != 200 {
-			t.Errorf("%d %q", r.status, r.body)
+		if r := e.Get("/restricted", "X-Forwarded-For", "4.3.2.1"); r.Status != 200 {
+			t.Errorf("%d %q", r.Status, r.Body)
 		}
 	})
 }

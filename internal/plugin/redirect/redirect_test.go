@@ -2,6 +2,10 @@ package redirect_test
 
 import (
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func page(title string) string {
@@ -11,16 +15,16 @@ func page(title string) string {
 }
 
 func TestRedirect(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("vars", "/vars/*", up, `{"redirect":{"uri":"/new${uri}?from=$arg_from&host=$host&none=$nope","ret_code":301}}`)
-	e.route("lit", "/lit", up, `{"redirect":{"uri":"/lit/\\$host/$/x\\y"}}`)
-	e.route("append", "/append", up, `{"redirect":{"uri":"/target","append_query_string":true}}`)
-	e.route("append2", "/append2", up, `{"redirect":{"uri":"/target?a=b","append_query_string":true,"ret_code":307}}`)
-	e.route("regex", "/re/*", up, `{"redirect":{"regex_uri":["^/re/(\\w+)/(.*)","/dst/$2/$1"],"ret_code":303}}`)
-	e.route("enc", "/enc/*", up, `{"redirect":{"regex_uri":["^/enc/(.*)","/dst/$1?k=a b"],"encode_uri":true}}`)
-	e.route("https", "/https", up, `{"redirect":{"http_to_https":true}}`)
-	e.route("code200", "/ok", up, `{"redirect":{"uri":"/elsewhere","ret_code":200}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("vars", "/vars/*", up, `{"redirect":{"uri":"/new${uri}?from=$arg_from&host=$host&none=$nope","ret_code":301}}`)
+	e.Route("lit", "/lit", up, `{"redirect":{"uri":"/lit/\\$host/$/x\\y"}}`)
+	e.Route("append", "/append", up, `{"redirect":{"uri":"/target","append_query_string":true}}`)
+	e.Route("append2", "/append2", up, `{"redirect":{"uri":"/target?a=b","append_query_string":true,"ret_code":307}}`)
+	e.Route("regex", "/re/*", up, `{"redirect":{"regex_uri":["^/re/(\\w+)/(.*)","/dst/$2/$1"],"ret_code":303}}`)
+	e.Route("enc", "/enc/*", up, `{"redirect":{"regex_uri":["^/enc/(.*)","/dst/$1?k=a b"],"encode_uri":true}}`)
+	e.Route("https", "/https", up, `{"redirect":{"http_to_https":true}}`)
+	e.Route("code200", "/ok", up, `{"redirect":{"uri":"/elsewhere","ret_code":200}}`)
 
 	for _, tc := range []struct {
 		desc, method, target string
@@ -48,22 +52,22 @@ func TestRedirect(t *testing.T) {
 		{"ret_code without a page", "GET", "/ok", nil, 200, "/elsewhere", ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.do(tc.method, tc.target, "", tc.hdr...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%q)", r.status, tc.status, r.body)
+			r := e.Do(tc.method, tc.target, "", tc.hdr...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d (%q)", r.Status, tc.status, r.Body)
 			}
-			if got := r.header.Get("Location"); got != tc.location {
+			if got := r.Header.Get("Location"); got != tc.location {
 				t.Errorf("Location %q, want %q", got, tc.location)
 			}
 			if tc.location == "" {
-				r.saw(t)
+				r.Seen(t)
 				return
 			}
-			if r.body != tc.body {
-				t.Errorf("body %q, want %q", r.body, tc.body)
+			if r.Body != tc.body {
+				t.Errorf("body %q, want %q", r.Body, tc.body)
 			}
-			if tc.body != "" && r.header.Get("Content-Type") != "text/html; charset=utf-8" {
-				t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+			if tc.body != "" && r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 			}
 		})
 	}

@@ -182,7 +182,7 @@ func (r *redirect) Rewrite(c *plugin.Ctx) {
 		}
 	}
 	c.RespHeader.Set("Location", loc)
-	exitWithPage(c, status)
+	c.Exit(status, nil)
 }
 
 // escapeURI is nginx's ngx_escape_uri(NGX_ESCAPE_URI), which APISIX's

@@ -2,15 +2,19 @@ package refererrestriction_test
 
 import (
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestRefererRestriction(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("white", "/white", up, `{"referer-restriction":{"whitelist":["*.xx.com","yy.com","[::1]"]}}`)
-	e.route("bypass", "/bypass", up, `{"referer-restriction":{"whitelist":["yy.com"],"bypass_missing":true,"message":"go away"}}`)
-	e.route("black", "/black", up, `{"referer-restriction":{"blacklist":["*.xx.com","bad.com"]}}`)
-	e.route("star", "/star", up, `{"referer-restriction":{"whitelist":["*"]}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("white", "/white", up, `{"referer-restriction":{"whitelist":["*.xx.com","yy.com","[::1]"]}}`)
+	e.Route("bypass", "/bypass", up, `{"referer-restriction":{"whitelist":["yy.com"],"bypass_missing":true,"message":"go away"}}`)
+	e.Route("black", "/black", up, `{"referer-restriction":{"blacklist":["*.xx.com","bad.com"]}}`)
+	e.Route("star", "/star", up, `{"referer-restriction":{"whitelist":["*"]}}`)
 
 	const denied = `{"message":"Your referer host is not allowed"}` + "\n"
 	const custom = `{"message":"go away"}` + "\n"
@@ -46,18 +50,18 @@ func TestRefererRestriction(t *testing.T) {
 			if tc.referer != "" {
 				hdr = []string{"Referer", tc.referer}
 			}
-			r := e.get(tc.path, hdr...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%s)", r.status, tc.status, r.body)
+			r := e.Get(tc.path, hdr...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d (%s)", r.Status, tc.status, r.Body)
 			}
 			if tc.status == 200 {
-				if got := r.saw(t).Header.Get("Referer"); got != tc.referer {
+				if got := r.Seen(t).Header("Referer"); got != tc.referer {
 					t.Errorf("upstream saw Referer %q", got)
 				}
 				return
 			}
-			if r.body != tc.body || r.header.Get("Content-Type") != "application/json" {
-				t.Errorf("rejection %q (%s), want %q", r.body, r.header.Get("Content-Type"), tc.body)
+			if r.Body != tc.body || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("rejection %q (%s), want %q", r.Body, r.Header.Get("Content-Type"), tc.body)
 			}
 		})
 	}

@@ -4,6 +4,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 const bodySchema = `{"type":"object","required":["required_payload"],"properties":{` +
@@ -18,21 +22,21 @@ func page(title string) string {
 }
 
 func TestRequestValidation(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("body", "/body", up, `{"request-validation":{"body_schema":`+bodySchema+`}}`)
-	e.route("header", "/header", up, `{"request-validation":{"header_schema":{"type":"object",`+
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("body", "/body", up, `{"request-validation":{"body_schema":`+bodySchema+`}}`)
+	e.Route("header", "/header", up, `{"request-validation":{"header_schema":{"type":"object",`+
 		`"required":["required_payload","Content-Type"],"properties":{"required_payload":{"type":"string","enum":["a","b"]}}}}}`)
-	e.route("hmsg", "/hmsg", up, `{"request-validation":{"header_schema":{"type":"object","properties":{"test":{"type":"string",`+
+	e.Route("hmsg", "/hmsg", up, `{"request-validation":{"header_schema":{"type":"object","properties":{"test":{"type":"string",`+
 		`"enum":["a","b","c"]}},"required":["test"]},"rejected_msg":"customize reject message for header_schema.required"}}`)
-	e.route("bmsg", "/bmsg", up, `{"request-validation":{"body_schema":{"type":"object","properties":{"test":{"type":"string",`+
+	e.Route("bmsg", "/bmsg", up, `{"request-validation":{"body_schema":{"type":"object","properties":{"test":{"type":"string",`+
 		`"enum":["a","b","c"]}},"required":["test"]},"rejected_msg":"customize reject message for body_schema.required"}}`)
-	e.route("bcode", "/bcode", up, `{"request-validation":{"body_schema":{"type":"object","required":["test"]},"rejected_code":505}}`)
-	e.route("form", "/form", up, `{"request-validation":{"body_schema":{"type":"object","required":["required_payload"],`+
+	e.Route("bcode", "/bcode", up, `{"request-validation":{"body_schema":{"type":"object","required":["test"]},"rejected_code":505}}`)
+	e.Route("form", "/form", up, `{"request-validation":{"body_schema":{"type":"object","required":["required_payload"],`+
 		`"properties":{"required_payload":{"type":"string"}}}}}`)
-	e.route("dup", "/dup", up, `{"request-validation":{"body_schema":{"type":"object","required":["required_payload"],`+
+	e.Route("dup", "/dup", up, `{"request-validation":{"body_schema":{"type":"object","required":["required_payload"],`+
 		`"properties":{"required_payload":{"type":"string"}}},"rejected_code":400,"rejected_msg":"duplicated content-type"}}`)
-	e.route("array", "/array", up, `{"request-validation":{"body_schema":{"type":"array","items":{"type":"integer"}}}}`)
+	e.Route("array", "/array", up, `{"request-validation":{"body_schema":{"type":"array","items":{"type":"integer"}}}}`)
 
 	json := []string{"Content-Type", "application/json"}
 	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
@@ -88,23 +92,23 @@ func TestRequestValidation(t *testing.T) {
 			`property "required_payload" validation failed: wrong type: expected string, got boolean`, false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.do(tc.method, tc.path, tc.body, tc.hdr...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%q)", r.status, tc.status, r.body)
+			r := e.Do(tc.method, tc.path, tc.body, tc.hdr...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d (%q)", r.Status, tc.status, r.Body)
 			}
 			if tc.status == 200 {
 				if tc.want != "" {
-					if got := r.saw(t).Body; got != tc.want {
+					if got := r.Seen(t).Body; got != tc.want {
 						t.Errorf("upstream saw %q, want %q", got, tc.want)
 					}
 				}
 				return
 			}
-			if got := r.body; got != tc.want && !(tc.wantPrefix && strings.HasPrefix(got, tc.want)) {
+			if got := r.Body; got != tc.want && !(tc.wantPrefix && strings.HasPrefix(got, tc.want)) {
 				t.Errorf("body %q, want %q", got, tc.want)
 			}
-			if strings.HasPrefix(tc.want, "<html>") && r.header.Get("Content-Type") != "text/html; charset=utf-8" {
-				t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+			if strings.HasPrefix(tc.want, "<html>") && r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 			}
 		})
 	}
@@ -115,23 +119,23 @@ func TestRequestValidation(t *testing.T) {
 			{"application/json", "application/x-www-form-urlencoded"},
 		} {
 			body := `{"required_payload": "hello"}`
-			r := e.raw("POST /dup HTTP/1.1\nHost: x\nConnection: close\nContent-Type: " + order[0] +
+			r := e.Raw("POST /dup HTTP/1.1\nHost: x\nConnection: close\nContent-Type: " + order[0] +
 				"\nContent-Type: " + order[1] + "\nContent-Length: " + strconv.Itoa(len(body)) + "\n\n" + body)
-			if r.status != 400 || r.body != "duplicated content-type" {
-				t.Errorf("%v: %d %q", order, r.status, r.body)
+			if r.Status != 400 || r.Body != "duplicated content-type" {
+				t.Errorf("%v: %d %q", order, r.Status, r.Body)
 			}
 		}
 	})
 
 	t.Run("chunked body", func(t *testing.T) {
-		r := e.raw("POST /body HTTP/1.1\nHost: x\nConnection: close\nContent-Type: application/json\n" +
+		r := e.Raw("POST /body HTTP/1.1\nHost: x\nConnection: close\nContent-Type: application/json\n" +
 			"Transfer-Encoding: chunked\n\n10\n{\"required_paylo\n9\nad\":\"ok\"}\n0\n\n")
-		if r.status != 200 {
-			t.Fatalf("%d %q", r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("%d %q", r.Status, r.Body)
 		}
-		s := r.saw(t)
-		if s.Body != `{"required_payload":"ok","timeouts":3}` || s.Header.Get("Content-Length") != "38" {
-			t.Errorf("upstream saw %q, Content-Length %q", s.Body, s.Header.Get("Content-Length"))
+		s := r.Seen(t)
+		if s.Body != `{"required_payload":"ok","timeouts":3}` || s.Header("Content-Length") != "38" {
+			t.Errorf("upstream saw %q, Content-Length %q", s.Body, s.Header("Content-Length"))
 		}
 	})
 }

@@ -94,7 +94,7 @@ func (v *validator) reject(c *plugin.Ctx, detail string) {
 	case detail != "":
 		c.Exit(v.status, []byte(detail))
 	default:
-		exitWithPage(c, v.status)
+		c.Exit(v.status, nil)
 	}
 }
 

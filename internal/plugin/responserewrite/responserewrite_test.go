@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
+
 	"github.com/andybalholm/brotli"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
@@ -46,9 +50,9 @@ func deflate(s string) []byte {
 }
 
 func TestResponseRewrite(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	const text = "hello world, hello gateway"
-	up := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	up := edgetest.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "text/plain")
 		h.Set("X-Upstream", "yes")
@@ -71,15 +75,15 @@ func TestResponseRewrite(t *testing.T) {
 		}
 		_, _ = w.Write(body)
 	})
-	e.route("body", "/body", up, `{"response-rewrite":{"body":"new body\n","status_code":201,`+
+	e.Route("body", "/body", up, `{"response-rewrite":{"body":"new body\n","status_code":201,`+
 		`"headers":{"set":{"X-Server-id":3,"X-Client":"$remote_addr ${uri}!"},"add":["X-Added: one","X-Added: two"],"remove":["X-Upstream"]}}}`)
-	e.route("b64", "/b64", up, `{"response-rewrite":{"body":"SGVsbG8gV29ybGQK","body_base64":true}}`)
-	e.route("vars", "/vars", up, `{"response-rewrite":{"body":"rewritten","vars":[["status","==",200]]}}`)
-	e.route("once", "/once", up, `{"response-rewrite":{"filters":[{"regex":"hello","replace":"bye"}]}}`)
-	e.route("global", "/global", up, `{"response-rewrite":{"filters":[{"regex":"HELLO (\\w+)","scope":"global","replace":"<$1|$0>","options":"jio"}]}}`)
-	e.route("chain", "/chain", up, `{"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"},{"regex":"bye world","replace":"$$"}]}}`)
-	e.route("flat", "/flat", up, `{"response-rewrite":{"headers":{"X-Upstream":"replaced","X-Num":1.5}}}`)
-	e.route("exit", "/exit", up, `{"ua-restriction":{"denylist":["bot"]},"response-rewrite":{"body":"{\"code\":\"denied\"}","vars":[["status","==",403]],"headers":{"set":{"Content-Type":"application/problem+json"}}}}`)
+	e.Route("b64", "/b64", up, `{"response-rewrite":{"body":"SGVsbG8gV29ybGQK","body_base64":true}}`)
+	e.Route("vars", "/vars", up, `{"response-rewrite":{"body":"rewritten","vars":[["status","==",200]]}}`)
+	e.Route("once", "/once", up, `{"response-rewrite":{"filters":[{"regex":"hello","replace":"bye"}]}}`)
+	e.Route("global", "/global", up, `{"response-rewrite":{"filters":[{"regex":"HELLO (\\w+)","scope":"global","replace":"<$1|$0>","options":"jio"}]}}`)
+	e.Route("chain", "/chain", up, `{"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"},{"regex":"bye world","replace":"$$"}]}}`)
+	e.Route("flat", "/flat", up, `{"response-rewrite":{"headers":{"X-Upstream":"replaced","X-Num":1.5}}}`)
+	e.Route("exit", "/exit", up, `{"ua-restriction":{"denylist":["bot"]},"response-rewrite":{"body":"{\"code\":\"denied\"}","vars":[["status","==",403]],"headers":{"set":{"Content-Type":"application/problem+json"}}}}`)
 
 	for _, tc := range []struct {
 		desc, target string
@@ -109,17 +113,17 @@ func TestResponseRewrite(t *testing.T) {
 		{"vars keep other answers", "/exit", nil, 200, text, nil},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.get(tc.target, tc.hdr...)
+			r := e.Get(tc.target, tc.hdr...)
 			want := tc.status
 			if want == 201 && !statusSettable() {
 				t.Log("status_code needs the framework's Ctx.SetStatus; the upstream status is kept")
 				want = 200
 			}
-			if r.status != want || r.body != tc.body {
-				t.Fatalf("%d %q, want %d %q", r.status, r.body, want, tc.body)
+			if r.Status != want || r.Body != tc.body {
+				t.Fatalf("%d %q, want %d %q", r.Status, r.Body, want, tc.body)
 			}
 			for k, v := range tc.header {
-				got := r.header.Values(k)
+				got := r.Header.Values(k)
 				if v == nil && len(got) > 0 || v != nil && !equal(got, v) {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
@@ -144,25 +148,25 @@ func equal(a, b []string) bool {
 // body, whatever the encoding (Stargate leaves it uncompressed with gzip
 // until compressors run last in the body filter chain).
 func TestResponseRewriteWithCompression(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	page := "<html>" + strings.Repeat("hello gateway ", 100) + "</html>"
-	up := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	up := edgetest.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(page))
 	})
-	e.route("gz", "/gz", up, `{"gzip":{},"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"}]}}`)
-	e.route("gzbody", "/gzbody", up, `{"gzip":{},"response-rewrite":{"body":"`+strings.Repeat("replaced ", 10)+`"}}`)
-	e.route("br", "/br", up, `{"brotli":{},"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"}]}}`)
-	e.route("brbody", "/brbody", up, `{"brotli":{},"response-rewrite":{"body":"`+strings.Repeat("replaced ", 10)+`"}}`)
+	e.Route("gz", "/gz", up, `{"gzip":{},"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"}]}}`)
+	e.Route("gzbody", "/gzbody", up, `{"gzip":{},"response-rewrite":{"body":"`+strings.Repeat("replaced ", 10)+`"}}`)
+	e.Route("br", "/br", up, `{"brotli":{},"response-rewrite":{"filters":[{"regex":"hello","replace":"bye","scope":"global"}]}}`)
+	e.Route("brbody", "/brbody", up, `{"brotli":{},"response-rewrite":{"body":"`+strings.Repeat("replaced ", 10)+`"}}`)
 	for _, tc := range []struct{ path, ae, want string }{
 		{"/gz", "gzip", strings.ReplaceAll(page, "hello", "bye")},
 		{"/gzbody", "gzip", strings.Repeat("replaced ", 10)},
 		{"/br", "br", strings.ReplaceAll(page, "hello", "bye")},
 		{"/brbody", "br", strings.Repeat("replaced ", 10)},
 	} {
-		r := e.get(tc.path, "Accept-Encoding", tc.ae)
-		body := r.body
-		switch r.header.Get("Content-Encoding") {
+		r := e.Get(tc.path, "Accept-Encoding", tc.ae)
+		body := r.Body
+		switch r.Header.Get("Content-Encoding") {
 		case "gzip":
 			zr, err := gzip.NewReader(strings.NewReader(body))
 			if err != nil {
@@ -175,10 +179,10 @@ func TestResponseRewriteWithCompression(t *testing.T) {
 			body = string(b)
 		case "":
 		default:
-			t.Fatalf("%s: Content-Encoding %q", tc.path, r.header.Get("Content-Encoding"))
+			t.Fatalf("%s: Content-Encoding %q", tc.path, r.Header.Get("Content-Encoding"))
 		}
 		if body != tc.want {
-			t.Errorf("%s (%s): %q", tc.path, r.header.Get("Content-Encoding"), body[:min(len(body), 60)])
+			t.Errorf("%s (%s): %q", tc.path, r.Header.Get("Content-Encoding"), body[:min(len(body), 60)])
 		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	_ "github.com/stargate-edge/stargate/internal/plugin/echo"
 	_ "github.com/stargate-edge/stargate/internal/plugin/faultinjection"
 	_ "github.com/stargate-edge/stargate/internal/plugin/forwardauth"
-	_ "github.com/stargate-edge/stargate/internal/plugin/grpctranscode"
 	_ "github.com/stargate-edge/stargate/internal/plugin/gzip"
 	_ "github.com/stargate-edge/stargate/internal/plugin/hmacauth"
 	_ "github.com/stargate-edge/stargate/internal/plugin/httplogger"

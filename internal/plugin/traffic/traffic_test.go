@@ -120,20 +120,20 @@ func TestFormatNumber(t *testing.T) {
 func TestErrorPageAndExit(t *testing.T) {
 	// Content-Length as APISIX sends these pages.
 	for code, n := range map[int]int{400: 229, 401: 251, 403: 225} {
-		if got := len(ErrorPage(code)); got != n {
+		if got := len(plugin.ErrorPage(code)); got != n {
 			t.Errorf("page %d: %d bytes, want %d", code, got, n)
 		}
 	}
-	if ErrorPage(418) != nil || ErrorPage(200) != nil {
+	if plugin.ErrorPage(418) != nil || plugin.ErrorPage(200) != nil {
 		t.Error("page for a status nginx has none for")
 	}
 	c := &plugin.Ctx{RespHeader: map[string][]string{}}
-	Exit(c, 503, nil)
-	if _, st, b := c.Exited(); st != 503 || string(b) != string(ErrorPage(503)) || c.RespHeader.Get("Content-Type") != HTMLType {
+	c.Exit(503, nil)
+	if _, st, b := c.Exited(); st != 503 || string(b) != string(plugin.ErrorPage(503)) || c.RespHeader.Get("Content-Type") != HTMLType {
 		t.Errorf("Exit page: %d %q %v", st, b, c.RespHeader)
 	}
 	c = &plugin.Ctx{RespHeader: map[string][]string{}}
-	Exit(c, 429, MessageBody("a/b <c> & d"))
+	c.Exit(429, MessageBody("a/b <c> & d"))
 	if _, st, b := c.Exited(); st != 429 || string(b) != `{"error_msg":"a/b <c> & d"}`+"\n" || c.RespHeader.Get("Content-Type") != "" {
 		t.Errorf("Exit message: %d %q %v", st, b, c.RespHeader)
 	}

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
 	"github.com/stargate-edge/stargate/internal/vars"
 )
@@ -202,7 +201,7 @@ func (s *splitter) Access(c *plugin.Ctx) {
 		}
 		if !ok || up == nil {
 			// APISIX: the upstream_id picked does not exist.
-			traffic.Exit(c, http.StatusBadGateway, nil)
+			c.Exit(http.StatusBadGateway, nil)
 			return
 		}
 		c.Upstream = up

@@ -6,11 +6,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stargate-edge/stargate/internal/plugin/traffic"
-	"github.com/stargate-edge/stargate/internal/plugin/traffic/traffictest"
+	"github.com/stargate-edge/stargate/internal/plugin"
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
-func names(t *testing.T, e *traffictest.Env, n int, path string, hdr ...string) map[string]int {
+func names(t *testing.T, e *edgetest.Env, n int, path string, hdr ...string) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for range n {
@@ -19,16 +20,16 @@ func names(t *testing.T, e *traffictest.Env, n int, path string, hdr ...string) 
 			got[fmt.Sprint(r.Status)]++
 			continue
 		}
-		got[traffictest.Name(r.Body)]++
+		got[edgetest.Name(r.Body)]++
 	}
 	return got
 }
 
 func TestSplit(t *testing.T) {
-	e := traffictest.New(t)
-	a, b, c := traffictest.Echo(t, "a"), traffictest.Echo(t, "b"), traffictest.Echo(t, "c")
-	e.Put("/upstreams/a", a.Nodes())
-	e.Put("/upstreams/b", b.Nodes())
+	e := edgetest.New(t)
+	a, b, c := edgetest.NewEcho(t, "a"), edgetest.NewEcho(t, "b"), edgetest.NewEcho(t, "c")
+	e.Put("/upstreams/a", a.Upstream())
+	e.Put("/upstreams/b", b.Upstream())
 	tests := []struct {
 		desc  string
 		rules string
@@ -43,7 +44,7 @@ func TestSplit(t *testing.T) {
 		},
 		{
 			desc:  "inline upstream",
-			rules: fmt.Sprintf(`[{"weighted_upstreams":[{"upstream":%s,"weight":1},{"upstream_id":"b","weight":1}]}]`, c.Nodes()),
+			rules: fmt.Sprintf(`[{"weighted_upstreams":[{"upstream":%s,"weight":1},{"upstream_id":"b","weight":1}]}]`, c.Upstream()),
 			n:     10, want: map[string]int{"c": 5, "b": 5},
 		},
 		{
@@ -61,7 +62,7 @@ func TestSplit(t *testing.T) {
 		{
 			desc: "first rule that applies wins; a rule without match catches the rest",
 			rules: fmt.Sprintf(`[{"match":[{"vars":[["http_x_canary","==","1"]]}],"weighted_upstreams":[{"upstream_id":"b"}]},
-				{"weighted_upstreams":[{"upstream":%s}]}]`, c.Nodes()),
+				{"weighted_upstreams":[{"upstream":%s}]}]`, c.Upstream()),
 			n: 3, want: map[string]int{"c": 3},
 		},
 		{
@@ -101,33 +102,33 @@ func TestSplit(t *testing.T) {
 // editing that upstream takes effect without touching the route; a
 // missing one is a 502.
 func TestUpstreamIDFollowsEdits(t *testing.T) {
-	e := traffictest.New(t)
-	a, b, d := traffictest.Echo(t, "a"), traffictest.Echo(t, "b"), traffictest.Echo(t, "d")
-	e.Put("/upstreams/a", a.Nodes())
-	e.Put("/upstreams/b", b.Nodes())
+	e := edgetest.New(t)
+	a, b, d := edgetest.NewEcho(t, "a"), edgetest.NewEcho(t, "b"), edgetest.NewEcho(t, "d")
+	e.Put("/upstreams/a", a.Upstream())
+	e.Put("/upstreams/b", b.Upstream())
 	e.Put("/routes/1", `{"uri":"/x","upstream_id":"a","plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"b"}]}]}}}`)
-	if n := traffictest.Name(e.Get("/x").Body); n != "b" {
+	if n := edgetest.Name(e.Get("/x").Body); n != "b" {
 		t.Fatalf("got %q", n)
 	}
-	e.Put("/upstreams/b", d.Nodes())
-	if n := traffictest.Name(e.Get("/x").Body); n != "d" {
+	e.Put("/upstreams/b", d.Upstream())
+	if n := edgetest.Name(e.Get("/x").Body); n != "d" {
 		t.Errorf("after editing upstream b: %q", n)
 	}
 	e.Put("/routes/2", `{"uri":"/missing","upstream_id":"a","plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"nope"}]}]}}}`)
 	r := e.Get("/missing")
-	if r.Status != 502 || r.Body != string(traffic.ErrorPage(502)) {
+	if r.Status != 502 || r.Body != string(plugin.ErrorPage(502)) {
 		t.Errorf("missing upstream_id: %d %q", r.Status, r.Body)
 	}
 }
 
 func TestInlineUpstreamOptions(t *testing.T) {
-	e := traffictest.New(t)
-	a, c := traffictest.Echo(t, "a"), traffictest.Echo(t, "c")
+	e := edgetest.New(t)
+	a, c := edgetest.NewEcho(t, "a"), edgetest.NewEcho(t, "c")
 	e.Put("/routes/1", fmt.Sprintf(`{"uri":"/p","upstream":%s,"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[
 		{"upstream":{"type":"roundrobin","nodes":[{"host":"127.0.0.1","port":%s,"weight":1}],"pass_host":"rewrite","upstream_host":"canary.internal"}}]}]}}}`,
-		a.Nodes(), strings.Split(c.Addr, ":")[1]))
+		a.Upstream(), strings.Split(c.Addr, ":")[1]))
 	r := e.Get("/p", "Host", "public.example.com")
-	if traffictest.Name(r.Body) != "c" || !strings.Contains(r.Body, `"host":"canary.internal"`) {
+	if edgetest.Name(r.Body) != "c" || !strings.Contains(r.Body, `"host":"canary.internal"`) {
 		t.Errorf("inline upstream with pass_host rewrite: %d %s", r.Status, r.Body)
 	}
 }
@@ -135,27 +136,27 @@ func TestInlineUpstreamOptions(t *testing.T) {
 // TestConcurrentWeights: the smooth round robin keeps exact proportions
 // under concurrency.
 func TestConcurrentWeights(t *testing.T) {
-	e := traffictest.New(t)
-	a, b := traffictest.Echo(t, "a"), traffictest.Echo(t, "b")
+	e := edgetest.New(t)
+	a, b := edgetest.NewEcho(t, "a"), edgetest.NewEcho(t, "b")
 	e.Put("/routes/1", fmt.Sprintf(`{"uri":"/c","upstream":%s,"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream":%s,"weight":3},{"weight":1}]}]}}}`,
-		a.Nodes(), b.Nodes()))
+		a.Upstream(), b.Upstream()))
 	const n = 400
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			if _, err := e.Do("GET", "/c"); err != nil {
+			if _, err := e.Try("GET", "/c", ""); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
-	if a.Hits.Load() != n/4 || b.Hits.Load() != 3*n/4 {
-		t.Errorf("a %d, b %d; want %d and %d", a.Hits.Load(), b.Hits.Load(), n/4, 3*n/4)
+	if a.Hits() != n/4 || b.Hits() != 3*n/4 {
+		t.Errorf("a %d, b %d; want %d and %d", a.Hits(), b.Hits(), n/4, 3*n/4)
 	}
 }
 
 func TestBadVarsRejectedAtWrite(t *testing.T) {
-	e := traffictest.New(t)
+	e := edgetest.New(t)
 	code, body := e.Admin("PUT", "/routes/1", `{"uri":"/v","upstream":{"nodes":{"127.0.0.1:1":1}},"plugins":{"traffic-split":{"rules":[{"match":[{"vars":[["arg_x","bad-op","1"]]}]}]}}}`)
 	if code != 400 || !strings.Contains(body, "traffic-split") || !strings.Contains(body, "failed to validate the 'vars' expression") {
 		t.Errorf("%d %s", code, body)

@@ -2,14 +2,17 @@ package uarestriction_test
 
 import (
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 func TestUARestriction(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("deny", "/deny", up, `{"ua-restriction":{"denylist":["my-bot1","(Baiduspider)/(\\d+)\\.(\\d+)"]}}`)
-	e.route("allow", "/allow", up, `{"ua-restriction":{"allowlist":["my-bot1","(Baiduspider)/(\\d+)\\.(\\d+)"],"bypass_missing":true,"message":"Do you want to do something bad?"}}`)
-	e.route("bypass", "/bypass", up, `{"ua-restriction":{"denylist":["curl"],"bypass_missing":true}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("deny", "/deny", up, `{"ua-restriction":{"denylist":["my-bot1","(Baiduspider)/(\\d+)\\.(\\d+)"]}}`)
+	e.Route("allow", "/allow", up, `{"ua-restriction":{"allowlist":["my-bot1","(Baiduspider)/(\\d+)\\.(\\d+)"],"bypass_missing":true,"message":"Do you want to do something bad?"}}`)
+	e.Route("bypass", "/bypass", up, `{"ua-restriction":{"denylist":["curl"],"bypass_missing":true}}`)
 
 	const denied = `{"message":"Not allowed"}` + "\n"
 	const custom = `{"message":"Do you want to do something bad?"}` + "\n"
@@ -35,32 +38,32 @@ func TestUARestriction(t *testing.T) {
 		{"denylist, substring match", "/bypass", []string{"curl/8.0"}, 403, denied},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			var r result
+			var r edgetest.Result
 			switch len(tc.uas) {
 			case 0:
-				r = e.get(tc.path, "User-Agent", "<none>")
+				r = e.Get(tc.path, "User-Agent", "<none>")
 			case 1:
-				r = e.get(tc.path, "User-Agent", tc.uas[0])
+				r = e.Get(tc.path, "User-Agent", tc.uas[0])
 			default: // Go's client sends one User-Agent at most
 				req := "GET " + tc.path + " HTTP/1.1\nHost: x\nConnection: close\n"
 				for _, ua := range tc.uas {
 					req += "User-Agent: " + ua + "\n"
 				}
-				r = e.raw(req + "\n")
+				r = e.Raw(req + "\n")
 			}
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%s)", r.status, tc.status, r.body)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d (%s)", r.Status, tc.status, r.Body)
 			}
 			if tc.status != 200 {
-				if r.body != tc.body {
-					t.Errorf("body %q, want %q", r.body, tc.body)
+				if r.Body != tc.body {
+					t.Errorf("body %q, want %q", r.Body, tc.body)
 				}
-				if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 					t.Errorf("Content-Type %q", ct)
 				}
 				return
 			}
-			if got := r.saw(t).Path; got != tc.path {
+			if got := r.Seen(t).Path; got != tc.path {
 				t.Errorf("upstream saw path %q", got)
 			}
 		})

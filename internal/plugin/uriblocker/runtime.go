@@ -89,5 +89,5 @@ func (b *blocker) Rewrite(c *plugin.Ctx) {
 		c.Exit(b.status, b.body)
 		return
 	}
-	exitWithPage(c, b.status)
+	c.Exit(b.status, nil)
 }

@@ -3,6 +3,9 @@ package uriblocker_test
 import (
 	"strings"
 	"testing"
+
+	_ "github.com/stargate-edge/stargate/internal/plugin/standard"
+	"github.com/stargate-edge/stargate/internal/testutil/edgetest"
 )
 
 // page403 is nginx's error page as APISIX sends it when a plugin exits
@@ -12,16 +15,16 @@ const page403 = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r
 	"<p><em>Powered by <a href=\"https://apisix.apache.org/\">APISIX</a>.</em></p></body>\r\n</html>\r\n"
 
 func TestURIBlocker(t *testing.T) {
-	e := newEnv(t)
-	up := echo(t)
-	e.route("one", "/one", up, `{"uri-blocker":{"block_rules":["aa"]}}`)
-	e.route("many", "/many", up, `{"uri-blocker":{"block_rules":["aa","bb","c\\d+"]}}`)
-	e.route("sql", "/sql", up, `{"uri-blocker":{"block_rules":["select.+(from|limit)","(?:(union(.*?)select))"]}}`)
-	e.route("msg", "/msg", up, `{"uri-blocker":{"block_rules":["aa"],"rejected_msg":"access is not allowed"}}`)
-	e.route("ci", "/ci", up, `{"uri-blocker":{"block_rules":["AA"],"rejected_msg":"access is not allowed","case_insensitive":true}}`)
-	e.route("cs", "/cs", up, `{"uri-blocker":{"block_rules":["AA"]}}`)
-	e.route("code", "/code", up, `{"uri-blocker":{"block_rules":["secret"],"rejected_code":404}}`)
-	e.route("anchor", "/*", up, `{"uri-blocker":{"block_rules":["^/internal/"]}}`)
+	e := edgetest.New(t)
+	up := edgetest.NewEcho(t, "").Addr
+	e.Route("one", "/one", up, `{"uri-blocker":{"block_rules":["aa"]}}`)
+	e.Route("many", "/many", up, `{"uri-blocker":{"block_rules":["aa","bb","c\\d+"]}}`)
+	e.Route("sql", "/sql", up, `{"uri-blocker":{"block_rules":["select.+(from|limit)","(?:(union(.*?)select))"]}}`)
+	e.Route("msg", "/msg", up, `{"uri-blocker":{"block_rules":["aa"],"rejected_msg":"access is not allowed"}}`)
+	e.Route("ci", "/ci", up, `{"uri-blocker":{"block_rules":["AA"],"rejected_msg":"access is not allowed","case_insensitive":true}}`)
+	e.Route("cs", "/cs", up, `{"uri-blocker":{"block_rules":["AA"]}}`)
+	e.Route("code", "/code", up, `{"uri-blocker":{"block_rules":["secret"],"rejected_code":404}}`)
+	e.Route("anchor", "/*", up, `{"uri-blocker":{"block_rules":["^/internal/"]}}`)
 
 	const msg = `{"error_msg":"access is not allowed"}` + "\n"
 	for _, tc := range []struct {
@@ -50,22 +53,22 @@ func TestURIBlocker(t *testing.T) {
 		{"anchored rule, other path", "/public/x", 200, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			r := e.raw("GET " + tc.target + " HTTP/1.1\nHost: x\nConnection: close\n\n")
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%s)", r.status, tc.status, r.body)
+			r := e.Raw("GET " + tc.target + " HTTP/1.1\nHost: x\nConnection: close\n\n")
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d (%s)", r.Status, tc.status, r.Body)
 			}
 			if tc.status == 200 {
-				r.saw(t)
+				r.Seen(t)
 				return
 			}
-			if !strings.HasPrefix(r.body, tc.body) {
-				t.Errorf("body %q, want %q", r.body, tc.body)
+			if !strings.HasPrefix(r.Body, tc.body) {
+				t.Errorf("body %q, want %q", r.Body, tc.body)
 			}
 			wantCT := "text/html; charset=utf-8"
 			if strings.HasPrefix(tc.body, "{") {
 				wantCT = "application/json"
 			}
-			if ct := r.header.Get("Content-Type"); ct != wantCT {
+			if ct := r.Header.Get("Content-Type"); ct != wantCT {
 				t.Errorf("Content-Type %q, want %q", ct, wantCT)
 			}
 		})
@@ -73,7 +76,7 @@ func TestURIBlocker(t *testing.T) {
 }
 
 func TestURIBlockerValidation(t *testing.T) {
-	e := newEnv(t)
+	e := edgetest.New(t)
 	for _, tc := range []struct{ desc, conf, want string }{
 		{"bad regex", `{"block_rules":[".+("]}`, `pcre_compile() failed: missing closing ) in \".+(\"`},
 		{"bad second regex", `{"block_rules":["^a","^b("]}`, `missing closing ) in \"^b(\"`},
@@ -83,7 +86,7 @@ func TestURIBlockerValidation(t *testing.T) {
 		{"duplicate rules", `{"block_rules":["a","a"]}`, `expected unique items`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			code, body := e.admin("PUT", "/routes/bad", `{"uri":"/x","plugins":{"uri-blocker":`+tc.conf+`}}`)
+			code, body := e.Admin("PUT", "/routes/bad", `{"uri":"/x","plugins":{"uri-blocker":`+tc.conf+`}}`)
 			if code != 400 || !strings.Contains(body, "failed to check the configuration of plugin uri-blocker err: ") ||
 				!strings.Contains(body, tc.want) {
 				t.Errorf("%d %s, want 400 with %s", code, body, tc.want)

@@ -6,15 +6,19 @@
 package edgetest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,7 +42,33 @@ type Env struct {
 	Store     store.Store
 	Loader    *snapshot.Loader
 	Client    *http.Client
+	logs      *syncBuffer
+	stop      func()
 }
+
+// Close stops everything now (it also happens when the test ends), for
+// tests that check what plugins do on shutdown.
+func (e *Env) Close() { e.stop() }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Logs is what the snapshot loader logged (objects left out and why).
+func (e *Env) Logs() string { return e.logs.String() }
 
 // New starts an Env; everything stops at the end of the test.
 func New(t testing.TB) *Env {
@@ -50,7 +80,9 @@ func New(t testing.TB) *Env {
 	ring, _ := tlscert.NewKeyring(bytes.Repeat([]byte{3}, 32))
 	ctx, cancel := context.WithCancel(context.Background())
 	ups := upstream.NewManager(nil)
-	loader := snapshot.New(snapshot.Options{Store: st, Upstreams: ups, Keyring: ring})
+	logs := &syncBuffer{}
+	loader := snapshot.New(snapshot.Options{Store: st, Upstreams: ups, Keyring: ring,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err := loader.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -69,17 +101,24 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableCompression: true}}
-	t.Cleanup(func() {
-		srv.Close()
-		as.Close()
-		cancel()
-		ups.Close()
-		st.Close()
-		client.CloseIdleConnections()
-	})
-	return &Env{T: t, AdminURL: as.URL + "/apisix/admin", HTTPURL: "http://" + srv.HTTPAddr(), HTTPSAddr: srv.HTTPSAddr(),
-		Store: st, Loader: loader, Client: client}
+	// The client shows answers as they are sent: no transparent
+	// decompression, no redirect following.
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 256},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			client.CloseIdleConnections()
+			srv.Close()
+			as.Close()
+			cancel()
+			ups.Close()
+			st.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &Env{stop: stop, T: t, AdminURL: as.URL + "/apisix/admin", HTTPURL: "http://" + srv.HTTPAddr(), HTTPSAddr: srv.HTTPSAddr(),
+		Store: st, Loader: loader, Client: client, logs: logs}
 }
 
 // Admin sends one admin request and returns status and body.
@@ -124,10 +163,20 @@ type Result struct {
 	Status int
 	Header http.Header
 	Body   string
+	Took   time.Duration // from sending the request to the end of the body
+}
+
+// Route puts route id on uri with the plugins object plugins, proxying to
+// the upstream node addr (host:port).
+func (e *Env) Route(id, uri, addr, plugins string) {
+	e.T.Helper()
+	e.Put("/routes/"+id, fmt.Sprintf(`{"uri":%q,"plugins":%s,"upstream":{"nodes":{%q:1},"type":"roundrobin"}}`,
+		uri, plugins, addr))
 }
 
 // Do sends a request through the proxy. hdr is name, value pairs; a "Host"
-// pair sets the Host.
+// pair sets the Host; the value "<none>" keeps the client from sending a
+// default for that header (User-Agent).
 func (e *Env) Do(method, path, body string, hdr ...string) Result {
 	e.T.Helper()
 	var rd io.Reader
@@ -139,19 +188,81 @@ func (e *Env) Do(method, path, body string, hdr ...string) Result {
 		e.T.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		switch {
+		case strings.EqualFold(hdr[i], "Host"):
+			req.Host = hdr[i+1]
+		case hdr[i+1] == "<none>":
+			req.Header[hdr[i]] = nil
+		default:
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+	}
+	start := time.Now()
+	res, err := e.Client.Do(req)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.T.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	return Result{Status: res.StatusCode, Header: res.Header, Body: string(b), Took: time.Since(start)}
+}
+
+// Raw sends a hand-written HTTP/1.1 request (for what Go's client will
+// not send, such as a repeated User-Agent); "\n" line ends are turned into
+// CRLF unless req already has CRLF line ends (then it is sent byte for
+// byte, for tests that count request bytes).
+func (e *Env) Raw(req string) Result {
+	e.T.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.HTTPURL, "http://"))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if !strings.Contains(req, "\r\n") {
+		req = strings.ReplaceAll(req, "\n", "\r\n")
+	}
+	if _, err := io.WriteString(conn, req); err != nil {
+		e.T.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return Result{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+// Try is Do for concurrent use: it returns errors instead of failing the
+// test (t.Fatal must not be called from other goroutines).
+func (e *Env) Try(method, path, body string, hdr ...string) (Result, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.HTTPURL+path, rd)
+	if err != nil {
+		return Result{}, err
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
 		if strings.EqualFold(hdr[i], "Host") {
 			req.Host = hdr[i+1]
 		} else {
 			req.Header.Add(hdr[i], hdr[i+1])
 		}
 	}
+	start := time.Now()
 	res, err := e.Client.Do(req)
 	if err != nil {
-		e.T.Fatal(err)
+		return Result{}, err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return Result{res.StatusCode, res.Header, string(b)}
+	b, err := io.ReadAll(res.Body)
+	return Result{Status: res.StatusCode, Header: res.Header, Body: string(b), Took: time.Since(start)}, err
 }
 
 // Get is Do for a GET without body.
@@ -172,13 +283,14 @@ func (u *Echo) Hits() int64 { return u.hits.Load() }
 
 // Seen is what an Echo upstream reports about a request.
 type Seen struct {
-	Name    string              `json:"name"`
-	Method  string              `json:"method"`
-	Host    string              `json:"host"`
-	Path    string              `json:"path"`
-	Query   string              `json:"query"`
-	Body    string              `json:"body"`
-	Headers map[string][]string `json:"headers"`
+	Name    string      `json:"name"`
+	Method  string      `json:"method"`
+	Host    string      `json:"host"`
+	Path    string      `json:"path"`
+	Query   string      `json:"query"`
+	Body    string      `json:"body"`
+	Headers http.Header `json:"headers"`
+	Remote  string      `json:"remote"` // the upstream's view of the peer
 }
 
 // Header returns the first value of a request header the upstream saw.
@@ -199,15 +311,48 @@ func NewEcho(t testing.TB, name string) *Echo {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(Seen{Name: name, Method: r.Method, Host: r.Host, Path: r.URL.Path,
-			Query: r.URL.RawQuery, Body: string(body), Headers: r.Header})
+			Query: r.URL.RawQuery, Body: string(body), Headers: r.Header, Remote: r.RemoteAddr})
 	}))
 	t.Cleanup(s.Close)
 	u.Addr = strings.TrimPrefix(s.URL, "http://")
 	return u
 }
 
+// Serve starts an upstream with handler h and returns its host:port.
+func Serve(t testing.TB, h http.HandlerFunc) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// NewHandler starts an upstream running h, counting its requests.
+func NewHandler(t testing.TB, h http.HandlerFunc) *Echo {
+	t.Helper()
+	u := &Echo{}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(s.Close)
+	u.Addr = strings.TrimPrefix(s.URL, "http://")
+	return u
+}
+
+// Name is the name of the Echo upstream that gave an answer, "" when the
+// answer is not an Echo's.
+func Name(body string) string {
+	var s Seen
+	if json.Unmarshal([]byte(body), &s) != nil {
+		return ""
+	}
+	return s.Name
+}
+
 // Upstream is the JSON of a one-node roundrobin upstream on u.
-func (u *Echo) Upstream() string { return fmt.Sprintf(`{"type":"roundrobin","nodes":{"%s":1}}`, u.Addr) }
+func (u *Echo) Upstream() string {
+	return fmt.Sprintf(`{"type":"roundrobin","nodes":{"%s":1}}`, u.Addr)
+}
 
 // Decode parses an Echo answer.
 func Decode(t testing.TB, body string) Seen {
@@ -217,4 +362,28 @@ func Decode(t testing.TB, body string) Seen {
 		t.Fatalf("not an echo answer: %q: %v", body, err)
 	}
 	return s
+}
+
+// Seen decodes an answer that came from an Echo upstream.
+func (r Result) Seen(t testing.TB) Seen {
+	t.Helper()
+	var s Seen
+	if err := json.Unmarshal([]byte(r.Body), &s); err != nil {
+		t.Fatalf("not an echo answer: %d %q: %v", r.Status, r.Body, err)
+	}
+	return s
+}
+
+// Rejected checks a rejection: its status, its exact body (body plus the
+// newline APISIX's JSON messages end with) and header name, value pairs.
+func Rejected(t testing.TB, r Result, status int, body string, hdr ...string) {
+	t.Helper()
+	if r.Status != status || r.Body != body+"\n" {
+		t.Errorf("got %d %q, want %d %q", r.Status, r.Body, status, body+"\n")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if got := r.Header.Get(hdr[i]); got != hdr[i+1] {
+			t.Errorf("%s = %q, want %q", hdr[i], got, hdr[i+1])
+		}
+	}
 }

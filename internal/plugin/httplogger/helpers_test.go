@@ -1,13 +1,10 @@
 package httplogger
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,119 +12,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/stargate-edge/stargate/internal/admin"
 	"github.com/stargate-edge/stargate/internal/plugin"
-	"github.com/stargate-edge/stargate/internal/proxy"
-	"github.com/stargate-edge/stargate/internal/proxy/upstream"
-	"github.com/stargate-edge/stargate/internal/snapshot"
-	"github.com/stargate-edge/stargate/internal/store/boltstore"
-	"github.com/stargate-edge/stargate/internal/tlscert"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// env is a whole single-node Stargate in process: store, admin API, the
-// compiled snapshot and the proxy listener, all on loopback (adapted from
-// internal/proxy's tests).
-type env struct {
-	t        *testing.T
-	adminURL string
-	httpURL  string
-	client   *http.Client
-	close    func()
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, _ := tlscert.NewKeyring(bytes.Repeat([]byte{3}, 32))
-	ctx, cancel := context.WithCancel(context.Background())
-	ups := upstream.NewManager(nil)
-	loader := snapshot.New(snapshot.Options{Store: st, Upstreams: ups, Keyring: ring})
-	if err := loader.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	adm := admin.New(admin.Options{Store: st, Keyring: ring,
-		Applied: func(ctx context.Context, rev int64) {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			_ = loader.WaitRevision(c, rev)
-		}})
-	if err := adm.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	as := httptest.NewServer(adm.Handler())
-	srv, err := proxy.Start(proxy.Options{HTTPAddr: "127.0.0.1:0", Snapshots: loader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, adminURL: as.URL + "/apisix/admin", httpURL: "http://" + srv.HTTPAddr(),
-		client: &http.Client{Transport: &http.Transport{}}}
-	var once sync.Once
-	e.close = func() {
-		once.Do(func() {
-			e.client.CloseIdleConnections()
-			srv.Close()
-			as.Close()
-			cancel()
-			ups.Close()
-			st.Close()
-		})
-	}
-	t.Cleanup(e.close)
-	return e
-}
-
-func (e *env) admin(method, path, body string) {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.adminURL+path, strings.NewReader(body))
-	res, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode >= 300 {
-		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-	}
-}
-
-func (e *env) put(path, body string) { e.t.Helper(); e.admin("PUT", path, body) }
-
-type result struct {
-	status  int
-	header  http.Header
-	body    string
-	elapsed time.Duration
-}
-
-func (e *env) do(method, path, body string, hdr ...string) result {
-	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, e.httpURL+path, rd)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	t0 := time.Now()
-	res, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return result{res.StatusCode, res.Header, string(b), time.Since(t0)}
-}
-
-func (e *env) get(path string, hdr ...string) result {
-	e.t.Helper()
-	return e.do("GET", path, "", hdr...)
-}
 
 // upstreamAddr is a real upstream answering with a fixed JSON body and a
 // custom header.
