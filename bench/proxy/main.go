@@ -78,7 +78,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 100, "distinct route hosts")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent admin clients creating the routes")
 	flag.IntVar(&o.changes, "changes", 200, "route creations timed per instance and round in the propagation phase")
-	flag.DurationVar(&o.perChange, "change-timeout", 2*time.Second, "time bound for one change to become visible")
+	flag.DurationVar(&o.perChange, "change-timeout", 10*time.Second, "time bound for one change to become visible; a change not visible by then is recorded at the bound and counted")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 90*time.Minute, "time bound for creating one instance's routes")
 	flag.IntVar(&o.bodySize, "body", 1024, "bytes of the upstream's answer body")
 	flag.IntVar(&o.nginxWorkers, "nginx-workers", 2, "worker_processes of the nginx proxy (Stargate uses GOMAXPROCS = CPUs)")

@@ -292,6 +292,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		{"admin answer → first 200, p99 (ms)", dur(fromAnswer, 99), "< 10 ms"},
 		{"admin answer → first 200, max (ms)", dur(fromAnswer, 100), ""},
 		{"200 read before the admin answer was (changes)", func(r propResult) string { return fmt.Sprintf("%d of %d", r.beforeAnswer(), len(r.changes)) }, ""},
+		{"not visible within -change-timeout (changes, recorded at the bound)", func(r propResult) string { return fmt.Sprintf("%d of %d", r.timeouts(), len(r.changes)) }, ""},
 		{"404 to a poll sent after the admin answer (changes)", func(r propResult) string { return fmt.Sprintf("%d of %d", r.staleChanges(), len(r.changes)) }, "0"},
 		{"PUT sent → first 200, p50 (ms)", dur(fromSent, 50), ""},
 		{"PUT sent → first 200, p99 (ms)", dur(fromSent, 99), ""},

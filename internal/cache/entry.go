@@ -54,6 +54,7 @@ const (
 const (
 	refUsed     = 1 // CLOCK: read since the hand last passed
 	refVerified = 2 // disk: checksum verified in this process
+	refDead     = 4 // memory: purged, never served; awaiting removal
 )
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"}

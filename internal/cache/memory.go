@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -34,6 +35,11 @@ type memTier struct {
 	// map iterates far faster than the cache's own table).
 	idxMu sync.Mutex
 	idx   map[string]*Entry
+	// Purged entries: out of the index and the accounts at once, marked
+	// dead (never served), removed from the cache by reclaim.
+	deadMu sync.Mutex
+	dead   []*Entry
+	deadC  chan struct{}
 }
 
 func memWeight(e *Entry) int64 {
@@ -41,13 +47,16 @@ func memWeight(e *Entry) int64 {
 }
 
 func newMemTier(z *Zone, cap int64) *memTier {
-	t := &memTier{cap: cap, idx: map[string]*Entry{}}
+	t := &memTier{cap: cap, idx: map[string]*Entry{}, deadC: make(chan struct{}, 1)}
 	t.c = otter.Must(&otter.Options[string, *Entry]{
 		MaximumWeight: uint64(cap),
 		Weigher: func(_ string, e *Entry) uint32 {
 			return uint32(min(memWeight(e), 1<<32-1))
 		},
 		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
+			if ev.Value.ref.Load()&refDead != 0 {
+				return // accounted when it was purged
+			}
 			t.used.Add(-memWeight(ev.Value))
 			t.n.Add(-1)
 			t.idxMu.Lock()
@@ -57,11 +66,43 @@ func newMemTier(z *Zone, cap int64) *memTier {
 			t.idxMu.Unlock()
 		},
 	})
+	z.Go(t.reclaim)
 	return t
+}
+
+// reclaim removes purged entries from the cache until the zone closes.
+func (t *memTier) reclaim(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.deadC:
+		}
+		for {
+			t.deadMu.Lock()
+			q := t.dead
+			t.dead = nil
+			t.deadMu.Unlock()
+			if len(q) == 0 {
+				break
+			}
+			for _, e := range q {
+				t.c.ComputeIfPresent(e.skey, func(old *Entry) (*Entry, otter.ComputeOp) {
+					if old != e {
+						return old, otter.CancelOp
+					}
+					return nil, otter.InvalidateOp
+				})
+			}
+		}
+	}
 }
 
 func (t *memTier) get(skey string) *Entry {
 	e, _ := t.c.GetIfPresent(skey)
+	if e != nil && e.ref.Load()&refDead != 0 {
+		return nil
+	}
 	return e
 }
 
@@ -80,35 +121,45 @@ func (t *memTier) insert(e *Entry) {
 }
 
 func (t *memTier) remove(skey string, e *Entry) bool {
-	if e == nil {
-		_, ok := t.c.Invalidate(skey)
-		return ok
-	}
 	removed := false
 	t.c.ComputeIfPresent(skey, func(old *Entry) (*Entry, otter.ComputeOp) {
-		if old != e {
+		if e != nil && old != e {
 			return old, otter.CancelOp
 		}
-		removed = true
+		removed = old.ref.Load()&refDead == 0
 		return nil, otter.InvalidateOp
 	})
 	return removed
 }
 
+// removeBatch purges entries logically at once (out of the index and the
+// accounts, never served again) and leaves their removal from the cache
+// to reclaim.
 func (t *memTier) removeBatch(es []*Entry) int {
-	// Holding insertMu, an entry that is still the indexed one for its
-	// key stays so until it is invalidated.
-	t.insertMu.Lock()
-	defer t.insertMu.Unlock()
 	n := 0
+	purged := make([]*Entry, 0, len(es))
+	t.insertMu.Lock()
+	t.idxMu.Lock()
 	for _, e := range es {
-		t.idxMu.Lock()
-		cur := t.idx[e.skey] == e
-		t.idxMu.Unlock()
-		if cur {
-			if _, ok := t.c.Invalidate(e.skey); ok {
-				n++
-			}
+		if t.idx[e.skey] != e || e.ref.Load()&refDead != 0 {
+			continue
+		}
+		delete(t.idx, e.skey)
+		e.ref.Or(refDead)
+		t.used.Add(-memWeight(e))
+		t.n.Add(-1)
+		purged = append(purged, e)
+		n++
+	}
+	t.idxMu.Unlock()
+	t.insertMu.Unlock()
+	if n > 0 {
+		t.deadMu.Lock()
+		t.dead = append(t.dead, purged...)
+		t.deadMu.Unlock()
+		select {
+		case t.deadC <- struct{}{}:
+		default:
 		}
 	}
 	return n

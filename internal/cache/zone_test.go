@@ -452,3 +452,44 @@ func TestIndexMemoryPerEntry(t *testing.T) {
 		t.Errorf("index costs %.0f bytes per entry beyond the key, goal < 200", bytesPer)
 	}
 }
+
+// A memory purge is logical at once (the entries are never served again
+// and leave the index and the accounts) and the cache's own table is
+// reclaimed behind it; a key stored again after a purge is served.
+func TestMemoryPurgeReclaim(t *testing.T) {
+	z := openZone(t, KindMemory, "", 64<<20)
+	defer z.Close()
+	for i := 0; i < 2000; i++ {
+		store(t, z, meta(fmt.Sprintf("h/%d", i), nil), []byte("x"))
+	}
+	n := z.Purge(func(e *Entry) bool { return e.Key() < "h/5" }, nil)
+	for i := 0; i < 2000; i++ {
+		k := fmt.Sprintf("h/%d", i)
+		if got := z.Lookup(k, nil) != nil; got != (k >= "h/5") {
+			t.Fatalf("%s: found %v after the purge", k, got)
+		}
+	}
+	if s := z.Stats(); s.Entries != 2000-n || len(z.Entries(nil)) != 2000-n {
+		t.Errorf("stats %+v, purged %d", s, n)
+	}
+	store(t, z, meta("h/1", nil), []byte("again"))
+	if e := z.Lookup("h/1", nil); e == nil {
+		t.Fatal("stored again but not found")
+	} else if _, b := read(t, z, e); b != "again" {
+		t.Errorf("body %q", b)
+	}
+	mt := z.t.(*memTier)
+	deadline := time.Now().Add(5 * time.Second)
+	for mt.c.EstimatedSize() != 2000-n+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("cache still holds %d entries, want %d", mt.c.EstimatedSize(), 2000-n+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := z.Stats(); s.Entries != 2000-n+1 || s.Used <= 0 {
+		t.Errorf("stats after reclaim %+v", s)
+	}
+	if !z.Delete("h/1") || z.Delete("h/0") {
+		t.Error("delete after purge")
+	}
+}
