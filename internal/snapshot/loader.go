@@ -383,7 +383,24 @@ func (l *Loader) compileChanges(changed map[string]bool, rev int64) {
 	for k, err := range l.errs {
 		next.Problems[k] = err.Error()
 	}
-	if l.opts.Upstreams != nil && len(upIDs)+len(routeIDs)+len(svcIDs) > 0 {
+	// Releasing the state of upstreams nothing uses any more scans every
+	// object, so it runs only when something went away: a plain route
+	// update reuses its upstream's key and must stay O(change).
+	gone := len(remove) > 0
+	for id := range upIDs {
+		if _, ok := l.objs["upstreams"][id]; !ok {
+			gone = true
+		}
+	}
+	for id := range svcIDs {
+		if _, ok := l.objs["services"][id]; !ok {
+			gone = true
+		}
+	}
+	if consumers || global {
+		gone = true
+	}
+	if l.opts.Upstreams != nil && gone {
 		l.opts.Upstreams.Retain(l.liveUpstreamKeys())
 	}
 	l.mu.Lock()
