@@ -10,9 +10,10 @@
 //   - propagation: the time from the admin API's answer (and from the PUT
 //     being sent) to the first proxied request that sees a new route.
 //
-// Each round starts fresh Stargate instances, the servers take turns
-// (the order rotates from round to round), and the report gives medians
-// over rounds and ratios as markdown.
+// One Stargate per route count is started and filled once (or from
+// -routes-cache); in each round the servers take turns (the order rotates
+// from round to round), and the report gives medians over rounds and
+// ratios as markdown.
 //
 //	go run ./bench/proxy -rounds 3 -out /tmp/proxy-bench.md
 //
@@ -98,6 +99,10 @@ func main() {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			fmt.Fprintf(os.Stderr, "proxy bench: bad -routes entry %q\n", s)
+			os.Exit(2)
+		}
+		if len(o.sizes) > 0 && n <= o.sizes[len(o.sizes)-1] {
+			fmt.Fprintln(os.Stderr, "proxy bench: -routes must be increasing")
 			os.Exit(2)
 		}
 		o.sizes = append(o.sizes, n)
@@ -391,8 +396,12 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 			err = perr
 		}
 		if err == nil {
+			cpu := res.proxyCPU
+			if len(t.pids()) == 0 { // the upstream itself
+				cpu = res.upstreamCPU
+			}
 			logf("round %d: %-24s %8.0f req/s  p99 %6.2f ms  server CPU %5.1f µs/req  (machine %3.0f%% busy, others %3.0f%%)",
-				r, t.name, res.rps, ms(res.p99), res.perReq(res.proxyCPU+res.upstreamCPU*boolInt(len(t.pids()) == 0)), 100*res.busy, 100*res.otherShare())
+				r, t.name, res.rps, ms(res.p99), res.perReq(cpu), 100*res.busy, 100*res.otherShare())
 		}
 		return res, err
 	}
@@ -458,13 +467,6 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 		}
 	}
 	return rr, nil
-}
-
-func boolInt(b bool) time.Duration {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func fromAnswer(c change) time.Duration { return c.fromAnswer }
