@@ -37,12 +37,12 @@ func (s *Snapshot) Upstream(id string) (*upstream.Upstream, bool) {
 // Route is a route merged with its service and plugin_config, ready to
 // serve.
 type Route struct {
-	ID              string
-	Name            string
-	ServiceID       string
-	ServiceName     string
+	ID          string
+	Name        string
+	ServiceID   string
+	ServiceName string
 	// Org owns the route ("" for the platform operator).
-	Org string
+	Org             string
 	UpstreamID      string
 	Upstream        *upstream.Upstream // nil: 502 missing upstream
 	Timeout         *upstream.Timeouts // route-level override
