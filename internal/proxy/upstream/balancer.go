@@ -296,6 +296,16 @@ func (b *ewma) pick(u *Upstream, gi int, _ HashInput, tried []*Node, ignoreHealt
 		}
 		k++
 	}
+	// Health may change between the two passes (checkers run
+	// concurrently): fall back to whichever candidate was found.
+	switch {
+	case a < 0 && c < 0:
+		return first
+	case a < 0:
+		return c
+	case c < 0:
+		return a
+	}
 	now := monoNow()
 	if ewmaCost(u.states[c], now) < ewmaCost(u.states[a], now) {
 		return c
