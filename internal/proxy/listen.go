@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/snapshot"
 )
 
@@ -30,8 +31,9 @@ type Options struct {
 
 // Servers are the running proxy listeners.
 type Servers struct {
-	httpSrv, httpsSrv *http.Server
-	httpLn, httpsLn   net.Listener
+	httpSrv         *server.Server
+	httpsSrv        *http.Server
+	httpLn, httpsLn net.Listener
 }
 
 // Start binds the listeners and serves in the background. Binding errors
@@ -57,17 +59,16 @@ func Start(opts Options) (*Servers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("proxy: http listener: %w", err)
 		}
-		var p http.Protocols
-		p.SetHTTP1(true)
-		p.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 		s.httpLn = ln
-		s.httpSrv = &http.Server{
+		// The plain port is the hot path: the specialised HTTP/1.1 server
+		// (h2c by prior knowledge included); TLS stays on net/http.
+		s.httpSrv = &server.Server{
 			Handler:           NewHandler(opts.Snapshots, log, false),
-			Protocols:         &p,
+			H2C:               true,
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
-			ErrorLog:          errLog,
+			Logger:            log,
 			ConnState:         opts.ConnState,
 		}
 		go s.httpSrv.Serve(ln)
@@ -130,20 +131,22 @@ func (s *Servers) HTTPSAddr() string {
 // Shutdown stops accepting and waits for in-flight requests until ctx ends.
 func (s *Servers) Shutdown(ctx context.Context) error {
 	var errs []error
-	for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
-		if srv != nil {
-			errs = append(errs, srv.Shutdown(ctx))
-		}
+	if s.httpSrv != nil {
+		errs = append(errs, s.httpSrv.Shutdown(ctx))
+	}
+	if s.httpsSrv != nil {
+		errs = append(errs, s.httpsSrv.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }
 
 // Close stops the listeners at once.
 func (s *Servers) Close() {
-	for _, srv := range []*http.Server{s.httpSrv, s.httpsSrv} {
-		if srv != nil {
-			srv.Close()
-		}
+	if s.httpSrv != nil {
+		s.httpSrv.Close()
+	}
+	if s.httpsSrv != nil {
+		s.httpsSrv.Close()
 	}
 	for _, ln := range []net.Listener{s.httpLn, s.httpsLn} {
 		if ln != nil {

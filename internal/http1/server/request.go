@@ -1,0 +1,438 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// reqState is everything one request needs, allocated together.
+type reqState struct {
+	req  http.Request
+	url  url.URL
+	w    response
+	body body
+}
+
+// newReqState returns a fresh request state. States are not pooled: the
+// request escapes into plugin contexts and log entries that may outlive
+// the response.
+func newReqState() *reqState { return new(reqState) }
+
+// httpError is a request the server refuses before any handler sees it.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
+
+func badRequest(msg string) error { return &httpError{http.StatusBadRequest, msg} }
+
+var errHeaderTooLarge = &httpError{http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"}
+
+// refuse answers a request that could not be read and ends the
+// connection. A client that simply went away gets nothing.
+func (c *conn) refuse(err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		c.srv.Logger.Debug("http1: read request", "remote", c.remote, "err", err)
+		return
+	}
+	c.srv.Logger.Debug("http1: refused request", "remote", c.remote, "status", he.status, "reason", he.msg)
+	body := errorPage(he.status)
+	_ = c.rwc.SetWriteDeadline(timeNow().Add(c.srv.WriteTimeout))
+	c.bw.WriteString(statusLine(he.status))
+	c.bw.WriteString("Content-Type: text/html; charset=utf-8\r\nConnection: close\r\nContent-Length: ")
+	c.bw.WriteString(strconv.Itoa(len(body)))
+	c.bw.WriteString("\r\n\r\n")
+	c.bw.Write(body)
+	_ = c.bw.Flush()
+}
+
+// readHeaderBlock reads up to and including the empty line into c.hbuf,
+// enforcing MaxHeaderBytes.
+func (c *conn) readHeaderBlock() ([]byte, error) {
+	buf := c.hbuf[:0]
+	limit := c.srv.MaxHeaderBytes
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if len(buf)+len(line) > limit {
+			return nil, errHeaderTooLarge
+		}
+		buf = append(buf, line...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		// A line of just CRLF (or LF) ends the block; leading empty lines
+		// before the request line are skipped (RFC 9112 section 2.2).
+		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
+			if len(buf) == len(line) {
+				buf = buf[:0]
+				continue
+			}
+			break
+		}
+	}
+	if cap(buf) <= 16<<10 {
+		c.hbuf = buf
+	}
+	return buf, nil
+}
+
+// readRequest parses one request into st.
+func (c *conn) readRequest(st *reqState) error {
+	block, err := c.readHeaderBlock()
+	if err != nil {
+		return err
+	}
+	s := string(block) // one allocation holds every key and value
+	// request line
+	eol := strings.IndexByte(s, '\n')
+	line := trimCR(s[:eol])
+	rest := s[eol+1:]
+	sp1 := strings.IndexByte(line, ' ')
+	if sp1 <= 0 {
+		return badRequest("malformed request line")
+	}
+	method := line[:sp1]
+	sp2 := strings.LastIndexByte(line, ' ')
+	if sp2 == sp1 {
+		return badRequest("malformed request line")
+	}
+	target, proto := line[sp1+1:sp2], line[sp2+1:]
+	if !validToken(method) || target == "" || !validTarget(target) {
+		return badRequest("malformed request line")
+	}
+	r := &st.req
+	// The template carries the connection's context (its local address,
+	// for $server_port and the loggers); copying it sets the unexported
+	// context field without Request.WithContext's extra allocation.
+	*r = *c.tmpl
+	switch proto {
+	case "HTTP/1.1":
+		r.ProtoMajor, r.ProtoMinor = 1, 1
+	case "HTTP/1.0":
+		r.ProtoMajor, r.ProtoMinor = 1, 0
+	default:
+		if major, minor, ok := http.ParseHTTPVersion(proto); ok && (major != 1 || minor > 1) {
+			return &httpError{http.StatusHTTPVersionNotSupported, "unsupported HTTP version"}
+		}
+		return badRequest("malformed HTTP version")
+	}
+	r.Method, r.Proto, r.RequestURI = method, proto, target
+	if err := parseTarget(&st.url, method, target); err != nil {
+		return err
+	}
+	r.URL = &st.url
+
+	// headers
+	n := strings.Count(rest, "\n") - 1 // the final empty line
+	h := make(http.Header, n)
+	vals := make([]string, n)
+	i := 0
+	var host string
+	hosts := 0
+	for len(rest) > 0 {
+		eol := strings.IndexByte(rest, '\n')
+		line := trimCR(rest[:eol])
+		rest = rest[eol+1:]
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return badRequest("obsolete line folding")
+		}
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 {
+			return badRequest("malformed header line")
+		}
+		name := line[:colon]
+		if !validToken(name) {
+			return badRequest("malformed header name")
+		}
+		v := strings.Trim(line[colon+1:], " \t")
+		if !validValue(v) {
+			return badRequest("invalid header value")
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		if key == "Host" {
+			hosts++
+			host = v
+			continue
+		}
+		vals[i] = v
+		if old, ok := h[key]; ok {
+			h[key] = append(old, v)
+		} else {
+			h[key] = vals[i : i+1 : i+1]
+		}
+		i++
+	}
+	r.Header = h
+	if hosts > 1 {
+		return badRequest("more than one Host header")
+	}
+	if r.ProtoMinor == 1 && hosts == 0 {
+		return badRequest("missing required Host header")
+	}
+	if st.url.Host != "" {
+		host = st.url.Host // absolute-form wins (RFC 9112 section 3.2.2)
+	}
+	if !validHost(host) {
+		return badRequest("malformed Host header")
+	}
+	r.Host = host
+	r.RemoteAddr = c.remote
+	r.TLS = c.tls
+	return c.setupBody(st)
+}
+
+// setupBody decides the request's framing (RFC 9112 section 6).
+func (c *conn) setupBody(st *reqState) error {
+	r := &st.req
+	h := r.Header
+	te, hasTE := h["Transfer-Encoding"]
+	cl, hasCL := h["Content-Length"]
+	if hasTE && hasCL {
+		// Smuggling defence: nginx refuses the pair, and so do we.
+		return badRequest("both Content-Length and Transfer-Encoding")
+	}
+	st.body = body{c: c}
+	b := &st.body
+	switch {
+	case hasTE:
+		if r.ProtoMinor == 0 {
+			return badRequest("Transfer-Encoding in HTTP/1.0")
+		}
+		if len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked") {
+			return &httpError{http.StatusNotImplemented, "unsupported transfer coding"}
+		}
+		b.chunked = true
+		r.ContentLength = -1
+		r.TransferEncoding = chunkedTE
+		delete(h, "Transfer-Encoding")
+	case hasCL:
+		n := int64(-1)
+		for _, v := range cl {
+			for _, f := range strings.Split(v, ",") {
+				m, err := parseContentLength(strings.TrimSpace(f))
+				if err != nil || (n >= 0 && m != n) {
+					return badRequest("invalid Content-Length")
+				}
+				n = m
+			}
+		}
+		r.ContentLength = n
+		b.remaining = n
+		if len(cl) > 1 {
+			h["Content-Length"] = cl[:1]
+		}
+	default:
+		r.ContentLength = 0
+	}
+	if r.ContentLength == 0 {
+		r.Body = http.NoBody
+	} else {
+		if v := h["Expect"]; len(v) == 1 && strings.EqualFold(v[0], "100-continue") && r.ProtoMinor == 1 {
+			b.wantContinue = true
+		}
+		r.Body = b
+	}
+	w := &st.w
+	*w = response{c: c, req: r, status: 0, contentLength: -1}
+	w.head = r.Method == http.MethodHead
+	w.closeAfter = wantsClose(r)
+	r.Close = w.closeAfter
+	return nil
+}
+
+var chunkedTE = []string{"chunked"}
+
+// wantsClose reports whether the client asked to end the connection after
+// this request (HTTP/1.1 "Connection: close", HTTP/1.0 without
+// keep-alive).
+func wantsClose(r *http.Request) bool {
+	conn := r.Header["Connection"]
+	if r.ProtoMinor == 0 {
+		for _, v := range conn {
+			if hasToken(v, "keep-alive") {
+				return false
+			}
+		}
+		return true
+	}
+	for _, v := range conn {
+		if hasToken(v, "close") {
+			return true
+		}
+	}
+	return false
+}
+
+func hasToken(v, tok string) bool {
+	for v != "" {
+		f := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			f, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		if strings.EqualFold(strings.TrimSpace(f), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseContentLength(s string) (int64, error) {
+	if s == "" || len(s) > 18 {
+		return 0, errors.New("bad length")
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := s[i]
+		if d < '0' || d > '9' {
+			return 0, errors.New("bad length")
+		}
+		n = n*10 + int64(d-'0')
+	}
+	return n, nil
+}
+
+func trimCR(s string) string {
+	if n := len(s); n > 0 && s[n-1] == '\r' {
+		return s[:n-1]
+	}
+	return s
+}
+
+// parseTarget fills u from the request target. Origin-form paths made of
+// plain characters skip net/url (the common case); anything else goes
+// through url.ParseRequestURI, like net/http.
+func parseTarget(u *url.URL, method, target string) error {
+	if target[0] == '/' {
+		path, query, hasQ := strings.Cut(target, "?")
+		if plainPath(path) {
+			u.Path = path
+			u.RawQuery = query
+			u.ForceQuery = hasQ && query == ""
+			return nil
+		}
+	}
+	if target == "*" {
+		if method != http.MethodOptions {
+			return badRequest("asterisk-form is only for OPTIONS")
+		}
+		u.Path = "*"
+		return nil
+	}
+	if method == http.MethodConnect {
+		return &httpError{http.StatusMethodNotAllowed, "CONNECT is not supported"}
+	}
+	pu, err := url.ParseRequestURI(target)
+	if err != nil {
+		return badRequest("malformed request target")
+	}
+	if pu.Scheme != "" && pu.Scheme != "http" && pu.Scheme != "https" {
+		return badRequest("unsupported scheme in request target")
+	}
+	*u = *pu
+	return nil
+}
+
+// plainPath reports whether p needs no unescaping: every byte is an
+// unreserved or sub-delim character, '/', ':' or '@'.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if !pathChar[p[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var pathChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@/" {
+		t[c] = true
+	}
+	return t
+}()
+
+var tokenChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// validTarget refuses controls, spaces and DEL in the request target.
+func validTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue refuses control characters other than HTAB (RFC 9110
+// section 5.5); obs-text (0x80-0xff) is allowed.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost accepts reg-name, IPv4 and [IPv6] hosts with an optional
+// port; it refuses what could confuse routing or logs.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c <= ' ' || c == 0x7f || c == '/' || c == '\\' || c == '?' || c == '#' || c == '@' {
+			return false
+		}
+	}
+	return true
+}

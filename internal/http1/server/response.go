@@ -1,0 +1,434 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// response is the http.ResponseWriter of one request. It writes the
+// status line and headers into the connection's bufio.Writer when the
+// header is sent, frames the body with Content-Length (when the handler
+// set it) or chunked coding, and leaves flushing to the connection loop
+// unless the handler flushes.
+type response struct {
+	c             *conn
+	req           *http.Request
+	hdr           http.Header
+	status        int
+	wroteHeader   bool
+	chunked       bool
+	noBody        bool // HEAD, 1xx, 204, 304
+	head          bool
+	closeAfter    bool
+	hijacked      bool
+	deferred      bool   // header held back until the length is known
+	pend          []byte // body written while deferred
+	contentLength int64  // -1 unknown
+	written       int64
+	err           error
+}
+
+var (
+	errBodyNotAllowed = http.ErrBodyNotAllowed
+	errHijacked       = http.ErrHijacked
+	errContentLength  = http.ErrContentLength
+)
+
+func (w *response) Header() http.Header {
+	if w.hdr == nil {
+		w.hdr = make(http.Header, 8)
+	}
+	return w.hdr
+}
+
+// WriteHeader sends the status line and headers. 1xx codes other than
+// 101 are sent as interim responses; the final status may follow.
+func (w *response) WriteHeader(code int) {
+	if w.hijacked || w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("http1: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	bw := w.c.bw
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		bw.WriteString(statusLine(code))
+		w.writeFields(w.hdr)
+		bw.WriteString("\r\n")
+		_ = w.c.flush()
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	h := w.Header()
+	w.noBody = w.head || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
+	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
+		if n, err := parseContentLength(cl[0]); err == nil {
+			w.contentLength = n
+		} else {
+			delete(h, "Content-Length")
+		}
+	}
+	delete(h, "Transfer-Encoding")
+	switch {
+	case code == http.StatusNoContent || code < 200:
+		delete(h, "Content-Length")
+	case w.noBody:
+	case w.contentLength >= 0:
+	case w.req.ProtoMinor == 1:
+		w.chunked = true
+	default:
+		w.closeAfter = true // HTTP/1.0 without a length: the close ends it
+	}
+	if hasCloseToken(h["Connection"]) {
+		w.closeAfter = true
+	}
+	if w.c.srv.shutdown.Load() {
+		w.closeAfter = true
+	}
+	if b, ok := w.req.Body.(*body); ok && !b.sawEOF && (b.chunked || b.remaining > maxDrain) {
+		// Too much unread body to skip: say so now, the close follows.
+		w.closeAfter = true
+	}
+	if w.chunked || (w.closeAfter && w.contentLength < 0 && !w.noBody) {
+		// Unknown length: hold the header back until the body outgrows
+		// one buffer or the handler flushes or returns, so a small body
+		// still gets a Content-Length (as net/http does).
+		w.deferred = true
+		return
+	}
+	w.writeHead()
+}
+
+// writeHead serializes the status line and header fields.
+func (w *response) writeHead() {
+	bw := w.c.bw
+	h := w.hdr
+	bw.WriteString(statusLine(w.status))
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.WriteString(httpDate())
+		bw.WriteString("\r\n")
+	}
+	w.writeFields(h)
+	if w.chunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if _, ok := h["Connection"]; !ok {
+		switch {
+		case w.closeAfter:
+			bw.WriteString("Connection: close\r\n")
+		case w.req.ProtoMinor == 0:
+			bw.WriteString("Connection: keep-alive\r\n")
+		}
+	}
+	bw.WriteString("\r\n")
+}
+
+// commit sends a deferred header: with the whole body's length when the
+// handler is done (final), chunked (or close-delimited) otherwise.
+func (w *response) commit(final bool) {
+	if !w.deferred {
+		return
+	}
+	w.deferred = false
+	if final {
+		w.chunked = false
+		if w.req.ProtoMinor == 0 && !w.hasCloseHeader() {
+			w.closeAfter = wantsClose(w.req)
+		}
+		w.contentLength = int64(len(w.pend))
+		w.hdr["Content-Length"] = []string{strconv.Itoa(len(w.pend))}
+	}
+	w.writeHead()
+	if len(w.pend) > 0 {
+		p := w.pend
+		w.pend = nil
+		_, _ = w.write(p)
+	}
+}
+
+func (w *response) hasCloseHeader() bool { return hasCloseToken(w.hdr["Connection"]) }
+
+// maxPending is the body a deferred header waits for.
+const maxPending = 4 << 10
+
+func hasCloseToken(vs []string) bool {
+	for _, v := range vs {
+		if hasToken(v, "close") {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFields writes header fields; a CR or LF inside a value (from a
+// plugin's configured header, say) becomes a space so it cannot split the
+// response.
+func (w *response) writeFields(h http.Header) {
+	bw := w.c.bw
+	for k, vs := range h {
+		if !validToken(k) {
+			continue
+		}
+		for _, v := range vs {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			if strings.ContainsAny(v, "\r\n") {
+				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+			}
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.hijacked {
+		return 0, errHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.noBody {
+		if w.head {
+			return len(p), nil
+		}
+		return 0, errBodyNotAllowed
+	}
+	if w.deferred {
+		if len(w.pend)+len(p) <= maxPending {
+			w.pend = append(w.pend, p...)
+			return len(p), nil
+		}
+		w.commit(false)
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		p = p[:w.contentLength-w.written]
+		n, _ := w.write(p)
+		w.err = errContentLength
+		return n, errContentLength
+	}
+	return w.write(p)
+}
+
+func (w *response) write(p []byte) (int, error) {
+	bw := w.c.bw
+	if w.chunked {
+		var hex [16]byte
+		bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+		bw.WriteString("\r\n")
+	}
+	if len(p) > bw.Available() && bw.Buffered() > 0 {
+		_ = w.c.rwc.SetWriteDeadline(timeNow().Add(w.c.srv.WriteTimeout))
+	}
+	n, err := bw.Write(p)
+	w.written += int64(n)
+	if w.chunked && err == nil {
+		_, err = bw.WriteString("\r\n")
+	}
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func (w *response) WriteString(s string) (int, error) {
+	return w.Write([]byte(s))
+}
+
+// ReadFrom copies a body. A file (a disk-cache hit) on a length-framed
+// response goes out with sendfile after the headers; other readers are
+// read straight into the connection's write buffer.
+func (w *response) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.hijacked {
+		return 0, errHijacked
+	}
+	if w.noBody || w.chunked || w.deferred || w.err != nil {
+		return io.Copy(writerOnly{w}, r)
+	}
+	if f, ok := r.(*os.File); ok && w.contentLength >= 0 {
+		if err := w.c.flush(); err != nil {
+			w.err = err
+			return 0, err
+		}
+		_ = w.c.rwc.SetWriteDeadline(time.Time{})
+		n, err := w.c.rwc.(io.ReaderFrom).ReadFrom(io.LimitReader(f, w.contentLength-w.written))
+		w.written += n
+		if err != nil {
+			w.err = err
+		}
+		return n, err
+	}
+	var total int64
+	bw := w.c.bw
+	for {
+		if bw.Available() == 0 {
+			if err := w.c.flush(); err != nil {
+				w.err = err
+				return total, err
+			}
+		}
+		buf := bw.AvailableBuffer()
+		buf = buf[:cap(buf)]
+		// Read r itself to its end (not through a LimitReader) so that a
+		// reader acting on EOF — the cache committing an object — sees it.
+		n, err := r.Read(buf)
+		if n > 0 {
+			if w.contentLength >= 0 && w.written+int64(n) > w.contentLength {
+				n = int(w.contentLength - w.written)
+				err = errContentLength
+				w.err = err
+			}
+			bw.Write(buf[:n]) // no copy: buf is bw's own free space
+			total += int64(n)
+			w.written += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+type writerOnly struct{ io.Writer }
+
+// Flush sends everything written so far.
+func (w *response) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.hijacked {
+		return
+	}
+	w.commit(false)
+	if err := w.c.flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// FlushError is Flush reporting the error (http.ResponseController).
+func (w *response) FlushError() error {
+	w.Flush()
+	return w.err
+}
+
+// Hijack hands the connection to the handler (WebSocket upgrades).
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, errHijacked
+	}
+	if w.wroteHeader {
+		return nil, nil, errors.New("http1: hijack after the response header was sent")
+	}
+	c := w.c
+	w.hijacked = true
+	_ = c.rwc.SetDeadline(time.Time{})
+	if err := c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.state.Store(int32(http.StateHijacked))
+	if c.srv.ConnState != nil {
+		c.srv.ConnState(c.rwc, http.StateHijacked)
+	}
+	c.srv.forget(c)
+	// The handler owns the buffers now; they do not go back to the pools.
+	rw := bufio.NewReadWriter(c.br, c.bw)
+	c.br, c.bw = nil, nil
+	return c.rwc, rw, nil
+}
+
+// SetReadDeadline and SetWriteDeadline serve http.ResponseController.
+func (w *response) SetReadDeadline(t time.Time) error  { return w.c.rwc.SetReadDeadline(t) }
+func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
+
+// finish completes the response after the handler returned and reports
+// whether the connection may carry another request.
+func (w *response) finish() bool {
+	if !w.wroteHeader {
+		if w.hdr == nil || w.hdr["Content-Length"] == nil {
+			w.Header()["Content-Length"] = zeroLength
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	w.commit(true)
+	if w.chunked && w.err == nil {
+		_, w.err = w.c.bw.WriteString("0\r\n\r\n")
+	}
+	if w.err != nil || w.closeAfter {
+		return false
+	}
+	if !w.noBody && w.contentLength >= 0 && w.written < w.contentLength {
+		return false // short body: the client can only tell by the close
+	}
+	if b, ok := w.req.Body.(*body); ok && !b.drain() {
+		return false
+	}
+	return true
+}
+
+var zeroLength = []string{"0"}
+
+// statusLines holds prebuilt status lines for the codes in use.
+var statusLines = func() map[int]string {
+	m := map[int]string{}
+	for code := 100; code < 600; code++ {
+		if t := http.StatusText(code); t != "" {
+			m[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + t + "\r\n"
+		}
+	}
+	return m
+}()
+
+func statusLine(code int) string {
+	if s, ok := statusLines[code]; ok {
+		return s
+	}
+	return "HTTP/1.1 " + strconv.Itoa(code) + " \r\n"
+}
+
+// dateCache is the Date header value, rebuilt at most once a second.
+type dateValue struct {
+	sec int64
+	s   string
+}
+
+var dateCache atomic.Pointer[dateValue]
+
+func httpDate() string {
+	now := timeNow()
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return d.s
+	}
+	d := &dateValue{sec: sec, s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
+}
+
+// errorPage is the nginx-style page the server answers refused requests
+// with, matching what APISIX users see from nginx.
+func errorPage(status int) []byte {
+	title := strconv.Itoa(status) + " " + http.StatusText(status)
+	return []byte("<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n" +
+		"<center><h1>" + title + "</h1></center>\r\n<hr><center>stargate</center>\r\n</body>\r\n</html>\r\n")
+}

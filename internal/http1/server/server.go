@@ -1,0 +1,397 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// Server serves HTTP/1.1 (and h2c with prior knowledge) on plain
+// listeners.
+type Server struct {
+	Handler http.Handler
+	// ReadHeaderTimeout bounds reading a request's header block once its
+	// first byte arrived (slowloris). Default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection. Default 60 s.
+	IdleTimeout time.Duration
+	// BodyReadTimeout bounds each read of a request body that waits on the
+	// network (nginx client_body_timeout). Default 60 s.
+	BodyReadTimeout time.Duration
+	// WriteTimeout bounds each flush of response bytes to the client
+	// (nginx send_timeout). Default 60 s.
+	WriteTimeout time.Duration
+	// MaxHeaderBytes caps the request line plus headers. Default 64 KiB.
+	MaxHeaderBytes int
+	// ConnState, when set, sees connection state changes like
+	// http.Server.ConnState.
+	ConnState func(net.Conn, http.ConnState)
+	// H2C enables HTTP/2 with prior knowledge on this listener.
+	H2C bool
+	// Logger receives connection-level errors at debug level.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	shutdown  atomic.Bool
+	h2        *http2.Server
+	h2once    sync.Once
+	done      chan struct{} // closed when the last conn leaves after shutdown
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = http.ErrServerClosed
+
+func (s *Server) defaults() {
+	if s.ReadHeaderTimeout <= 0 {
+		s.ReadHeaderTimeout = 10 * time.Second
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 60 * time.Second
+	}
+	if s.BodyReadTimeout <= 0 {
+		s.BodyReadTimeout = 60 * time.Second
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = 60 * time.Second
+	}
+	if s.MaxHeaderBytes <= 0 {
+		s.MaxHeaderBytes = 64 << 10
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Serve accepts connections on ln until it is closed. Temporary accept
+// errors (too many open files) back off like net/http's.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.defaults()
+	if s.shutdown.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		rwc, err := ln.Accept()
+		if err != nil {
+			if s.shutdown.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary(err)) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.Logger.Debug("http1: accept", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(rwc)
+		if c == nil {
+			rwc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// errTemporary keeps the accept loop alive on EMFILE and friends, which
+// net reports without a Timeout().
+func errTemporary(err error) error {
+	type temporary interface{ Temporary() bool }
+	var t temporary
+	if errors.As(err, &t) && t.Temporary() {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting, closes idle connections, lets active requests
+// finish and waits for them until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown.Store(true)
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if len(s.conns) == 0 {
+			close(s.done)
+		}
+	}
+	done := s.done
+	s.mu.Unlock()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops accepting and closes every connection at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown.Store(true)
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.rwc.Close()
+	}
+	return nil
+}
+
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(int32(http.StateIdle), int32(http.StateClosed)) ||
+			c.state.CompareAndSwap(int32(http.StateNew), int32(http.StateClosed)) {
+			c.rwc.Close()
+		}
+	}
+}
+
+func (s *Server) newConn(rwc net.Conn) *conn {
+	c := &conn{srv: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
+	c.state.Store(int32(http.StateNew))
+	s.mu.Lock()
+	if s.shutdown.Load() {
+		s.mu.Unlock()
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	if s.ConnState != nil {
+		s.ConnState(rwc, http.StateNew)
+	}
+	return c
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.done != nil && len(s.conns) == 0 {
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) http2Server() *http2.Server {
+	s.h2once.Do(func() {
+		s.h2 = &http2.Server{IdleTimeout: s.IdleTimeout}
+	})
+	return s.h2
+}
+
+// conn is one client connection served by one goroutine.
+type conn struct {
+	srv    *Server
+	rwc    net.Conn
+	remote string
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	state  atomic.Int32 // http.ConnState
+	tls    *tls.ConnectionState
+	hbuf   []byte        // header block scratch, reused across requests
+	tmpl   *http.Request // carries the connection's context
+}
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+// setState records a state change; it reports false when Shutdown closed
+// the connection first.
+func (c *conn) setState(from, to http.ConnState) bool {
+	if !c.state.CompareAndSwap(int32(from), int32(to)) {
+		return false
+	}
+	if c.srv.ConnState != nil {
+		c.srv.ConnState(c.rwc, to)
+	}
+	return true
+}
+
+func (c *conn) close() {
+	c.rwc.Close()
+	if st := http.ConnState(c.state.Swap(int32(http.StateClosed))); c.srv.ConnState != nil && st != http.StateHijacked {
+		c.srv.ConnState(c.rwc, http.StateClosed)
+	}
+	c.srv.forget(c)
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writerPool.Put(c.bw)
+		c.bw = nil
+	}
+}
+
+// h2Preface is what an HTTP/2 prior-knowledge client sends first.
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+func (c *conn) serve() {
+	hijacked := false
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.Logger.Error("http1: panic serving connection", "remote", c.remote, "panic", p)
+		}
+		if !hijacked {
+			c.close()
+		}
+	}()
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(c.rwc)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(c.rwc)
+	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, c.rwc.LocalAddr())
+	c.tmpl = (&http.Request{}).WithContext(ctx)
+	s := c.srv
+	first := true
+	prev := http.StateNew
+	for {
+		if c.br.Buffered() == 0 {
+			_ = c.rwc.SetReadDeadline(time.Now().Add(s.IdleTimeout))
+			if _, err := c.br.Peek(1); err != nil {
+				return
+			}
+		}
+		if !c.setState(prev, http.StateActive) {
+			return // Shutdown closed us while idle
+		}
+		_ = c.rwc.SetReadDeadline(time.Now().Add(s.ReadHeaderTimeout))
+		if first && s.H2C {
+			first = false
+			if c.isH2Preface() {
+				hijacked = true
+				c.serveH2()
+				return
+			}
+		}
+		st := newReqState()
+		if err := c.readRequest(st); err != nil {
+			c.refuse(err)
+			return
+		}
+		w := &st.w
+		s.Handler.ServeHTTP(w, &st.req)
+		if w.hijacked {
+			hijacked = true
+			return
+		}
+		keep := w.finish()
+		if !keep || s.shutdown.Load() {
+			_ = c.flush()
+			return
+		}
+		if c.br.Buffered() == 0 {
+			if err := c.flush(); err != nil {
+				return
+			}
+		}
+		if !c.setState(http.StateActive, http.StateIdle) {
+			return
+		}
+		prev = http.StateIdle
+	}
+}
+
+// flush sends buffered response bytes under the write timeout.
+func (c *conn) flush() error {
+	if c.bw.Buffered() == 0 {
+		return nil
+	}
+	_ = c.rwc.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout))
+	return c.bw.Flush()
+}
+
+// isH2Preface reports whether the connection starts with the HTTP/2
+// preface. It waits for more bytes only while what arrived is still a
+// prefix of it, so a short HTTP/1.1 request never waits for 24 bytes.
+func (c *conn) isH2Preface() bool {
+	for n := 1; n <= len(h2Preface); n++ {
+		b, err := c.br.Peek(n)
+		if err != nil || b[n-1] != h2Preface[n-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// serveH2 hands the connection (and the bytes already read) to HTTP/2.
+func (c *conn) serveH2() {
+	pc := &prefixConn{Conn: c.rwc, r: io.MultiReader(bytes.NewReader(c.takeBuffered()), c.rwc)}
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	br, bw := c.br, c.bw
+	c.br, c.bw = nil, nil
+	br.Reset(nil)
+	readerPool.Put(br)
+	bw.Reset(nil)
+	writerPool.Put(bw)
+	c.srv.http2Server().ServeConn(pc, &http2.ServeConnOpts{
+		Handler:    c.srv.Handler,
+		BaseConfig: &http.Server{ReadHeaderTimeout: c.srv.ReadHeaderTimeout, IdleTimeout: c.srv.IdleTimeout},
+	})
+	c.close()
+}
+
+func (c *conn) takeBuffered() []byte {
+	n := c.br.Buffered()
+	b, _ := c.br.Peek(n)
+	out := append([]byte(nil), b...)
+	_, _ = c.br.Discard(n)
+	return out
+}
+
+// prefixConn replays bytes the HTTP/1.1 reader already buffered.
+type prefixConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }

@@ -1,0 +1,515 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// start serves h on a loopback port and returns its address.
+func start(t testing.TB, h http.Handler, tune ...func(*Server)) (string, *Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, H2C: true, ReadHeaderTimeout: 2 * time.Second}
+	for _, f := range tune {
+		f(s)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return ln.Addr().String(), s
+}
+
+// echo answers with what it saw of the request.
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(499)
+		return
+	}
+	keys := []string{}
+	for k, v := range r.Header {
+		keys = append(keys, k+"="+strings.Join(v, "|"))
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintf(w, "%s %s %s host=%s cl=%d te=%v body=%q raw=%q",
+		r.Method, r.URL.Path, r.URL.RawQuery, r.Host, r.ContentLength, r.TransferEncoding, b, r.RequestURI)
+})
+
+// exchange writes req on a fresh connection and returns everything the
+// server sent until it closed or went quiet.
+func exchange(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+func TestRequestParsing(t *testing.T) {
+	addr, _ := start(t, echo)
+	for _, c := range []struct {
+		desc, req string
+		want      []string // substrings of the answer, in order
+		closed    bool     // the server ends the connection afterwards
+	}{
+		{"simple", "GET /a?b=c HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"HTTP/1.1 200 OK\r\n", "Content-Length: ", "GET /a b=c host=x cl=0"}, false},
+		{"bare LF lines", "GET / HTTP/1.1\nHost: x\n\n", []string{"HTTP/1.1 200"}, false},
+		{"leading empty line", "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 200"}, false},
+		{"escaped path", "GET /a%2Fb%20c?q=%20 HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"GET /a/b c q=%20", `raw="/a%2Fb%20c?q=%20"`}, false},
+		{"absolute form wins over Host", "GET http://real.example/p HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"GET /p  host=real.example"}, false},
+		{"content-length body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+			[]string{`cl=5 te=[] body="hello"`}, false},
+		{"identical repeated lengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi",
+			[]string{`body="hi"`}, false},
+		{"chunked body with extension and trailer", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n",
+			[]string{`cl=-1 te=[chunked] body="abcde"`}, false},
+		{"http/1.0 closes", "GET / HTTP/1.0\r\n\r\n", []string{"HTTP/1.1 200", "Connection: close"}, true},
+		{"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", []string{"Connection: keep-alive"}, false},
+		{"connection close", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", []string{"Connection: close"}, true},
+		{"HEAD has no body", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 200"}, false},
+
+		{"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"differing lengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", []string{"HTTP/1.1 400"}, true},
+		{"signed length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", []string{"HTTP/1.1 400"}, true},
+		{"unknown coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", []string{"HTTP/1.1 501"}, true},
+		{"TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"no host", "GET / HTTP/1.1\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n 2\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"NUL in value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"bad method", "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"HTTP/2.0 line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 505"}, true},
+		{"garbage version", "GET / FOO\r\nHost: x\r\n\r\n", []string{"HTTP/1.1 400"}, true},
+		{"header too large", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 70<<10) + "\r\n\r\n", []string{"HTTP/1.1 431"}, true},
+		{"bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", []string{"HTTP/1.1 499"}, true},
+		{"CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", []string{"HTTP/1.1 405"}, true},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			req := c.req
+			if !c.closed {
+				// a second request proves the connection stayed usable
+				req += "GET /again HTTP/1.1\r\nHost: x\r\n\r\n"
+			}
+			got := exchange(t, addr, req)
+			rest := got
+			for _, w := range c.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("answer lacks %q (in order):\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+			again := strings.Contains(got, "GET /again")
+			if c.closed && strings.Count(got, "HTTP/1.1 ") > 1 {
+				t.Errorf("more than one answer on a connection that should close:\n%s", got)
+			}
+			if !c.closed && !again {
+				t.Errorf("second request not served:\n%s", got)
+			}
+		})
+	}
+}
+
+// TestResponseFraming: the length a handler declares, a small body of
+// unknown length (gets a Content-Length), a large or flushed one (chunked),
+// HTTP/1.0 (close-delimited) and bodiless statuses.
+func TestResponseFraming(t *testing.T) {
+	big := strings.Repeat("x", 10000)
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/declared":
+			w.Header().Set("Content-Length", "3")
+			io.WriteString(w, "abc")
+		case "/small":
+			io.WriteString(w, "hello")
+		case "/big":
+			io.WriteString(w, big)
+		case "/flushed":
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "b")
+		case "/204":
+			w.Header().Set("Content-Length", "10")
+			w.WriteHeader(204)
+			io.WriteString(w, "ignored")
+		case "/304":
+			w.WriteHeader(304)
+		case "/empty":
+		case "/readfrom":
+			w.Header().Set("Content-Length", "5")
+			w.(io.ReaderFrom).ReadFrom(strings.NewReader("12345"))
+		case "/interim":
+			w.Header().Set("Link", "</s.css>; rel=preload")
+			w.WriteHeader(103)
+			io.WriteString(w, "done")
+		}
+	}))
+	for _, c := range []struct {
+		path, proto string
+		status      int
+		body        string
+		cl          int64
+		te          []string
+	}{
+		{"/declared", "1.1", 200, "abc", 3, nil},
+		{"/small", "1.1", 200, "hello", 5, nil},
+		{"/big", "1.1", 200, big, -1, []string{"chunked"}},
+		{"/flushed", "1.1", 200, "ab", -1, []string{"chunked"}},
+		{"/204", "1.1", 204, "", 0, nil},
+		{"/304", "1.1", 304, "", 0, nil},
+		{"/empty", "1.1", 200, "", 0, nil},
+		{"/readfrom", "1.1", 200, "12345", 5, nil},
+		{"/interim", "1.1", 200, "done", 4, nil},
+		{"/big", "1.0", 200, big, -1, nil},
+	} {
+		t.Run(c.path+"@"+c.proto, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "GET %s HTTP/%s\r\nHost: x\r\n\r\n", c.path, c.proto)
+			br := bufio.NewReader(conn)
+			res, err := http.ReadResponse(br, nil)
+			for err == nil && res.StatusCode < 200 {
+				res, err = http.ReadResponse(br, nil) // after an interim answer
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != c.status || string(b) != c.body || res.ContentLength != c.cl ||
+				fmt.Sprint(res.TransferEncoding) != fmt.Sprint(c.te) {
+				t.Errorf("got %d cl=%d te=%v body %d bytes, want %d cl=%d te=%v body %d bytes",
+					res.StatusCode, res.ContentLength, res.TransferEncoding, len(b), c.status, c.cl, c.te, len(c.body))
+			}
+			if res.Header.Get("Date") == "" {
+				t.Error("no Date header")
+			}
+		})
+	}
+}
+
+// TestPipelining: requests sent back to back are answered in order and
+// flushed together.
+func TestPipelining(t *testing.T) {
+	addr, _ := start(t, echo)
+	var req strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&req, "POST /p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d", i, i%10)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go c.Write([]byte(req.String()))
+	br := bufio.NewReader(c)
+	for i := range 50 {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if want := fmt.Sprintf("POST /p%d  host=x cl=1 te=[] body=%q", i, fmt.Sprint(i%10)); !strings.HasPrefix(string(b), want) {
+			t.Fatalf("response %d: %q, want prefix %q", i, b, want)
+		}
+	}
+}
+
+// TestUnreadBody: a handler that ignores a small body keeps the
+// connection; a huge unread body closes it.
+func TestUnreadBody(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	small := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET /two HTTP/1.1\r\nHost: x\r\n\r\n"
+	if got := exchange(t, addr, small); strings.Count(got, "HTTP/1.1 200") != 2 {
+		t.Errorf("small unread body: %q", got)
+	}
+	huge := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 10<<20)
+	got := exchange(t, addr, huge+"abc")
+	if strings.Count(got, "HTTP/1.1 200") != 1 || !strings.Contains(got, "Connection: close") {
+		t.Errorf("huge unread body: %q", got)
+	}
+}
+
+// TestExpectContinue: the interim answer is sent when the handler reads,
+// and the real client (net/http) completes the upload.
+func TestExpectContinue(t *testing.T) {
+	addr, _ := start(t, echo)
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/up", strings.NewReader("payload"))
+	req.Header.Set("Expect", "100-continue")
+	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	defer tr.CloseIdleConnections()
+	t0 := time.Now()
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `body="payload"`) || time.Since(t0) > 3*time.Second {
+		t.Errorf("got %q after %v", b, time.Since(t0))
+	}
+}
+
+// TestKeepAliveClient: net/http's client reuses one connection for many
+// requests.
+func TestKeepAliveClient(t *testing.T) {
+	var conns atomic.Int32
+	addr, _ := start(t, echo, func(s *Server) {
+		s.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				conns.Add(1)
+			}
+		}
+	})
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr}
+	for i := range 100 {
+		res, err := cl.Post("http://"+addr+"/k", "text/plain", strings.NewReader(strings.Repeat("z", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 100 sequential requests", n)
+	}
+}
+
+// TestH2C: an HTTP/2 prior-knowledge client is handed to HTTP/2.
+func TestH2C(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
+	}))
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		return net.Dial(network, a)
+	}}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get("http://" + addr + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "HTTP/2.0 /h2" {
+		t.Errorf("got %q", b)
+	}
+	// A short HTTP/1.1 request that starts like the preface is not held.
+	if got := exchange(t, addr, "PUT / HTTP/1.0\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Errorf("short request: %q", got)
+	}
+}
+
+// TestHijack: the connection (with bytes already buffered) goes to the
+// handler, as WebSocket proxying needs.
+func TestHijack(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+		rw.Flush()
+		line, _ := rw.ReadString('\n')
+		rw.WriteString("echo:" + line)
+		rw.Flush()
+	}))
+	got := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nping\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 101") || !strings.HasSuffix(got, "echo:ping\n") {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestTimeouts: a stalled header is cut off, and an idle keep-alive
+// connection is closed.
+func TestTimeouts(t *testing.T) {
+	addr, _ := start(t, echo, func(s *Server) {
+		s.ReadHeaderTimeout = 200 * time.Millisecond
+		s.IdleTimeout = 300 * time.Millisecond
+	})
+	for _, c := range []struct{ desc, req string }{
+		{"stalled header", "GET / HTTP/1.1\r\nHost: x\r\n"},
+		{"idle after a request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.Write([]byte(c.req))
+			_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+			t0 := time.Now()
+			io.Copy(io.Discard, conn)
+			if d := time.Since(t0); d > 2*time.Second {
+				t.Errorf("connection held %v", d)
+			}
+		})
+	}
+}
+
+// TestShutdown: idle connections are closed, an in-flight request
+// finishes, and Serve returns ErrServerClosed.
+func TestShutdown(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "done")
+	})}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	addr := ln.Addr().String()
+	idle, _ := net.Dial("tcp", addr)
+	defer idle.Close()
+	fmt.Fprint(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	http.ReadResponse(bufio.NewReader(idle), nil)
+
+	var wg sync.WaitGroup
+	var slowAnswer string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		slowAnswer = exchangeNoT(addr, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(ctx)
+	}()
+	// the idle connection is closed promptly
+	_ = idle.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Error("idle connection still open after Shutdown")
+	}
+	close(release)
+	wg.Wait()
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+	if !strings.Contains(slowAnswer, "done") || !strings.Contains(slowAnswer, "Connection: close") {
+		t.Errorf("in-flight request answered %q", slowAnswer)
+	}
+}
+
+func exchangeNoT(addr, req string, wait time.Duration) string {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	c.Write([]byte(req))
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// FuzzRequest feeds arbitrary bytes as a connection's input: the server
+// never panics or hangs, and every answer it writes parses as HTTP/1.1.
+func FuzzRequest(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+		"GET http://h/p HTTP/1.0\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s := &Server{Handler: echo}
+		s.defaults()
+		s.conns = map[*conn]struct{}{}
+		fc := &fakeConn{r: bytes.NewReader(in)}
+		c := s.newConn(fc)
+		done := make(chan struct{})
+		go func() { defer close(done); c.serve() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection goroutine did not end")
+		}
+		if bytes.HasPrefix(in, h2Preface) {
+			return // HTTP/2 frames, not ours to check
+		}
+		out := fc.w.Bytes()
+		br := bufio.NewReader(bytes.NewReader(out))
+		for {
+			if _, err := br.Peek(1); err != nil {
+				break
+			}
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("unparsable answer: %v\n%q", err, out)
+			}
+			if _, err := io.Copy(io.Discard, res.Body); err != nil {
+				t.Fatalf("unreadable body: %v\n%q", err, out)
+			}
+			res.Body.Close()
+		}
+	})
+}
+
+// fakeConn is a connection whose input is a fixed byte string (then EOF)
+// and whose output is recorded.
+type fakeConn struct {
+	r *bytes.Reader
+	w bytes.Buffer
+}
+
+func (f *fakeConn) Read(p []byte) (int, error)       { return f.r.Read(p) }
+func (f *fakeConn) Write(p []byte) (int, error)      { return f.w.Write(p) }
+func (f *fakeConn) Close() error                     { return nil }
+func (f *fakeConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
+func (f *fakeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1234} }
+func (f *fakeConn) SetDeadline(time.Time) error      { return nil }
+func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
