@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/http1/client"
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy/router"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
@@ -363,26 +364,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			break
 		}
 		out := h.outbound(r, up, node, rv, body)
-		ctx, cancel := context.WithCancel(r.Context())
-		if rt.Timeout != nil && rt.Timeout.Connect > 0 {
-			// A route's own timeout overrides the upstream's dial timeout.
-			ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
-		}
-		out = out.WithContext(ctx)
-		// Read timeout: the time allowed for the response headers.
-		var timer *time.Timer
-		if timeouts.Read > 0 {
-			timer = time.AfterFunc(timeouts.Read, cancel)
-		}
 		t0 := time.Now()
-		resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
-		if timer != nil && !timer.Stop() && err == nil {
-			// Headers arrived just as the timer fired: treat as a timeout.
-			resp.Body.Close()
-			err = context.DeadlineExceeded
-		}
+		resp, cancel, err := h.attempt(r, out, rt, up, timeouts)
 		if err != nil {
-			cancel()
+			if cancel != nil {
+				cancel()
+			}
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -409,13 +396,55 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			pc.UpstreamAddr = node.Addr
 		}
 		removeHop(resp.Header)
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		if cancel != nil {
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		}
 		return resp, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no upstream node")
 	}
 	return nil, &plugin.UpstreamError{Timeout: timedOut, Err: lastErr}
+}
+
+// attempt sends one try upstream. Plain-http upstreams use the lean client, which
+// applies the timeouts on the connection itself (no context or timer per
+// attempt); TLS upstreams use net/http's transport with a cancel context
+// that the returned cancel (nil for the lean client) ends.
+func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts) (*http.Response, context.CancelFunc, error) {
+	if h1 := up.H1(); h1 != nil {
+		if ctx := r.Context(); ctx.Done() != nil {
+			out = out.WithContext(ctx) // net/http listeners: a client that leaves cancels
+		}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read}
+		if rt.Timeout != nil {
+			o.ConnectTimeout = rt.Timeout.Connect
+		}
+		resp, err := h1.Do(out, o)
+		return resp, nil, err
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	if rt.Timeout != nil && rt.Timeout.Connect > 0 {
+		// A route's own timeout overrides the upstream's dial timeout.
+		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
+	}
+	out = out.WithContext(ctx)
+	// Read timeout: the time allowed for the response headers.
+	var timer *time.Timer
+	if timeouts.Read > 0 {
+		timer = time.AfterFunc(timeouts.Read, cancel)
+	}
+	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
+	if timer != nil && !timer.Stop() && err == nil {
+		// Headers arrived just as the timer fired: treat as a timeout.
+		resp.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return resp, cancel, nil
 }
 
 // outbound builds the request to one node.
@@ -431,11 +460,13 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     r.Header.Clone(),
+		Header:     make(http.Header, len(r.Header)+5),
 		Host:       r.Host,
 	}
-	if out.Header == nil {
-		out.Header = http.Header{}
+	// The value slices are shared with the client's request: nothing
+	// after this point appends to them in place (Set replaces a slice).
+	for k, v := range r.Header {
+		out.Header[k] = v
 	}
 	switch up.PassHost {
 	case "node":

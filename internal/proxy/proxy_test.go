@@ -44,14 +44,14 @@ func init() {
 // env is a whole single-node Stargate in process: store, admin API, the
 // compiled snapshot and the proxy listeners, all on loopback.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	adminURL string
 	httpURL  string
 	httpsAdr string
 	loader   *snapshot.Loader
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
 	if err != nil {

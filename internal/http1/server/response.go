@@ -247,7 +247,20 @@ func (w *response) write(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteString skips the []byte conversion on a plain length-framed body.
 func (w *response) WriteString(s string) (int, error) {
+	if !w.wroteHeader && !w.hijacked {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.wroteHeader && !w.deferred && !w.chunked && !w.noBody && !w.hijacked && w.err == nil &&
+		w.contentLength >= 0 && w.written+int64(len(s)) <= w.contentLength {
+		n, err := w.c.bw.WriteString(s)
+		w.written += int64(n)
+		if err != nil {
+			w.err = err
+		}
+		return n, err
+	}
 	return w.Write([]byte(s))
 }
 

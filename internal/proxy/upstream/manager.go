@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/client"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +73,7 @@ type entry struct {
 	checksSig string
 	tset      transportSettings
 	transport *http.Transport
+	h1        *client.Transport // plain-http upstreams: the lean client
 	checker   *checker
 	ringSig   string        // chash rings reused while nodes are unchanged
 	rings     [][]ringPoint // immutable
@@ -181,11 +183,15 @@ func (m *Manager) Compile(key string, conf map[string]any) (*Upstream, error) {
 	e.checksSig = checksSig
 
 	if e.transport == nil || e.tset != tset {
-		old := e.transport
+		old, oldH1 := e.transport, e.h1
 		e.transport = newTransport(tset, cert)
+		e.h1 = newH1Transport(tset)
 		e.tset = tset
 		if old != nil {
 			old.CloseIdleConnections()
+		}
+		if oldH1 != nil {
+			oldH1.CloseIdleConnections()
 		}
 	}
 
@@ -234,6 +240,7 @@ func (m *Manager) Compile(key string, conf map[string]any) (*Upstream, error) {
 		entry:     e,
 		tset:      tset,
 		transport: e.transport,
+		h1:        e.h1,
 		log:       m.log,
 	}
 	if c.active == nil && c.passive != nil {

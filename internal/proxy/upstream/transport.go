@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/client"
 	"net"
 	"net/http"
 	"strings"
@@ -83,6 +84,19 @@ func newTransport(s transportSettings, cert *tls.Certificate) *http.Transport {
 		t.TLSClientConfig = cfg
 	}
 	return t
+}
+
+// newH1Transport returns the lean client for plain-http settings, nil
+// otherwise.
+func newH1Transport(s transportSettings) *client.Transport {
+	if s.scheme != "http" {
+		return nil
+	}
+	return &client.Transport{
+		ConnectTimeout: s.connect,
+		MaxIdlePerHost: s.keepalive.Size,
+		IdleTimeout:    s.keepalive.IdleTimeout,
+	}
 }
 
 // loadClientCert resolves the upstream's client certificate: inline PEM
@@ -183,6 +197,9 @@ func (e *entry) sniTransport(base *http.Transport, name string) *http.Transport 
 func (e *entry) closeTransports() {
 	if e.transport != nil {
 		e.transport.CloseIdleConnections()
+	}
+	if e.h1 != nil {
+		e.h1.CloseIdleConnections()
 	}
 	e.sniMu.Lock()
 	for _, t := range e.sni {

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/client"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -98,6 +99,7 @@ type Upstream struct {
 	entry     *entry
 	tset      transportSettings
 	transport *http.Transport
+	h1        *client.Transport
 	log       *slog.Logger
 }
 
@@ -134,6 +136,12 @@ func (u *Upstream) Status() []NodeStatus {
 // compiles of the same key while the settings it is built from are
 // unchanged.
 func (u *Upstream) Transport() *http.Transport { return u.transport }
+
+// H1 returns the lean HTTP/1.1 client for a plain-http upstream (nil for
+// other schemes): no goroutine hand-offs per request, the read timeout
+// applied between reads as nginx's proxy_read_timeout. WebSocket upgrades
+// and TLS still go through Transport.
+func (u *Upstream) H1() *client.Transport { return u.h1 }
 
 func (u *Upstream) index(n *Node) (int, bool) {
 	if n == nil {

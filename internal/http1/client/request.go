@@ -1,0 +1,361 @@
+package client
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// reqInfo is what Do works out about a request before it takes a
+// connection: everything is validated up front so that a bad header is an
+// error before a single byte is sent, never a malformed request.
+type reqInfo struct {
+	method    string
+	path      string // escaped path or opaque part of the request target
+	host      string // Host header value
+	cl        int64  // body length; -1 = unknown (chunked)
+	hasBody   bool
+	writeCL   bool // send Content-Length (cl >= 0)
+	chunked   bool
+	closeConn bool // request asked for Connection: close
+}
+
+// Header keys whose lines the client writes itself.
+const (
+	hdrOther = iota
+	hdrHost
+	hdrConnection
+	hdrContentLength
+	hdrTransferEncoding
+)
+
+// ownHeader classifies the keys of req.Header that are not copied: Host
+// comes from req.Host/URL.Host, and the framing headers are the client's,
+// since a caller's Content-Length or Transfer-Encoding that disagrees with
+// how the body is actually sent would desynchronise the connection.
+func ownHeader(k string) int {
+	switch len(k) {
+	case 4:
+		if strings.EqualFold(k, "Host") {
+			return hdrHost
+		}
+	case 10:
+		if strings.EqualFold(k, "Connection") {
+			return hdrConnection
+		}
+	case 14:
+		if strings.EqualFold(k, "Content-Length") {
+			return hdrContentLength
+		}
+	case 17:
+		if strings.EqualFold(k, "Transfer-Encoding") {
+			return hdrTransferEncoding
+		}
+	}
+	return hdrOther
+}
+
+// prepare validates req and fills ri; it returns the address to dial.
+func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
+	u := req.URL
+	if u == nil {
+		return "", errors.New("http1 client: nil Request.URL")
+	}
+	if u.Scheme != "http" && !strings.EqualFold(u.Scheme, "http") {
+		return "", fmt.Errorf("http1 client: unsupported protocol scheme %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return "", errors.New("http1 client: no Host in request URL")
+	}
+	addr := hostPort(u.Host)
+
+	ri.method = req.Method
+	if ri.method == "" {
+		ri.method = http.MethodGet
+	}
+	if !validToken(ri.method) {
+		return "", fmt.Errorf("http1 client: invalid method %q", ri.method)
+	}
+	if ri.method == http.MethodConnect {
+		// A 2xx to CONNECT turns the connection into a tunnel, which
+		// this client does not provide.
+		return "", errors.New("http1 client: CONNECT is not supported")
+	}
+	if u.Opaque != "" {
+		ri.path = u.Opaque
+		if strings.HasPrefix(ri.path, "//") {
+			ri.path = u.Scheme + ":" + ri.path
+		}
+	} else {
+		ri.path = u.EscapedPath() // no allocation unless escaping is needed
+		if ri.path == "" {
+			ri.path = "/"
+		}
+	}
+	if !validTarget(ri.path) || !validTarget(u.RawQuery) {
+		return "", fmt.Errorf("http1 client: invalid request target %q", u.String())
+	}
+	ri.host = req.Host
+	if ri.host == "" {
+		ri.host = u.Host
+	}
+	if !validTarget(ri.host) {
+		return "", fmt.Errorf("http1 client: invalid Host %q", ri.host)
+	}
+
+	ri.hasBody = hasBody
+	ri.chunked, ri.writeCL = false, false
+	switch {
+	case hasBody && req.ContentLength > 0:
+		ri.cl, ri.writeCL = req.ContentLength, true
+	case hasBody:
+		// 0 with a body means unknown, as in net/http.
+		ri.cl, ri.chunked = -1, true
+	case req.ContentLength > 0:
+		return "", fmt.Errorf("http1 client: ContentLength=%d with nil Body", req.ContentLength)
+	default:
+		ri.cl = 0
+		switch ri.method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			ri.writeCL = true // servers may wait for, or reject, a bodyless POST otherwise
+		}
+	}
+
+	ri.closeConn = req.Close
+	for k, vv := range req.Header {
+		if len(vv) == 0 {
+			continue
+		}
+		switch ownHeader(k) {
+		case hdrOther:
+		case hdrConnection:
+			for _, v := range vv {
+				if hasToken(v, "close") {
+					ri.closeConn = true
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		if !validToken(k) {
+			return "", fmt.Errorf("http1 client: invalid header name %q", k)
+		}
+		for _, v := range vv {
+			if !validValue(v) {
+				return "", fmt.Errorf("http1 client: invalid value for header %q", k)
+			}
+		}
+	}
+	return addr, nil
+}
+
+// writeRequest writes the request head and body through c.bw and flushes
+// once: head and a small body leave in one write. bodyErr is a failure to
+// read body, werr a failure to write to the connection. body is closed.
+func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) (bodyErr, werr error) {
+	bw := c.bw
+	bw.WriteString(ri.method)
+	bw.WriteByte(' ')
+	bw.WriteString(ri.path)
+	if req.URL.ForceQuery || req.URL.RawQuery != "" {
+		bw.WriteByte('?')
+		bw.WriteString(req.URL.RawQuery)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(ri.host)
+	bw.WriteString("\r\n")
+	for k, vv := range req.Header {
+		if len(vv) == 0 || ownHeader(k) != hdrOther {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(trimOWS(v))
+			bw.WriteString("\r\n")
+		}
+	}
+	if ri.chunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	} else if ri.writeCL {
+		bw.WriteString("Content-Length: ")
+		writeInt(bw, ri.cl, 10)
+		bw.WriteString("\r\n")
+	}
+	if ri.closeConn {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+
+	if body != nil {
+		if ri.chunked {
+			bodyErr, werr = c.writeChunked(body)
+		} else {
+			bodyErr, werr = c.writeFixed(body, ri.cl)
+		}
+		body.Close()
+		if bodyErr != nil || werr != nil {
+			return bodyErr, werr
+		}
+	}
+	return nil, bw.Flush()
+}
+
+// writeInt formats n straight into bw's buffer, without allocating.
+func writeInt(bw *bufio.Writer, n int64, base int) {
+	if bw.Available() < 24 {
+		bw.Flush() // an error is sticky and reported by the next write
+	}
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, base))
+}
+
+var errShortBody = errors.New("request body shorter than Content-Length")
+
+// writeFixed copies exactly n bytes of body. While they fit, they are read
+// straight into the bufio.Writer's free space (no copy); a larger body is
+// read through a pooled 32 KB buffer once the writer is empty, so that big
+// uploads go out in large writes.
+func (c *conn) writeFixed(body io.Reader, n int64) (bodyErr, werr error) {
+	bw := c.bw
+	var scratch *[32 << 10]byte
+	defer func() {
+		if scratch != nil {
+			scratchPool.Put(scratch)
+		}
+	}()
+	for n > 0 {
+		if bw.Available() == 0 {
+			if err := bw.Flush(); err != nil {
+				return nil, err
+			}
+		}
+		var buf []byte
+		if bw.Buffered() == 0 && n > int64(bw.Available()) {
+			if scratch == nil {
+				scratch = scratchPool.Get().(*[32 << 10]byte)
+			}
+			buf = scratch[:]
+		} else {
+			buf = bw.AvailableBuffer()[:bw.Available()]
+		}
+		if int64(len(buf)) > n {
+			buf = buf[:n]
+		}
+		k, err := body.Read(buf)
+		if k > 0 {
+			if _, werr := bw.Write(buf[:k]); werr != nil {
+				return nil, werr
+			}
+			n -= int64(k)
+		}
+		if err == io.EOF {
+			if n > 0 {
+				return errShortBody, nil
+			}
+			break
+		}
+		if err != nil {
+			return err, nil
+		}
+	}
+	return nil, nil
+}
+
+// writeChunked copies body with chunked framing, one chunk per Read.
+func (c *conn) writeChunked(body io.Reader) (bodyErr, werr error) {
+	bw := c.bw
+	scratch := scratchPool.Get().(*[32 << 10]byte)
+	defer scratchPool.Put(scratch)
+	for {
+		k, err := body.Read(scratch[:])
+		if k > 0 {
+			writeInt(bw, int64(k), 16)
+			bw.WriteString("\r\n")
+			bw.Write(scratch[:k])
+			if _, werr := bw.WriteString("\r\n"); werr != nil {
+				return nil, werr
+			}
+		}
+		if err == io.EOF {
+			_, werr := bw.WriteString("0\r\n\r\n")
+			return nil, werr
+		}
+		if err != nil {
+			return err, nil
+		}
+	}
+}
+
+// tchar per RFC 9110 §5.6.2; vchar: bytes allowed in a field value (VCHAR,
+// SP, HTAB, obs-text), i.e. anything but CTLs. Table lookups keep the
+// per-byte checks branch-light.
+var tchar, vchar [256]bool
+
+func init() {
+	for c := 0; c < 256; c++ {
+		vchar[c] = c >= 0x20 && c != 0x7f || c == '\t'
+		tchar[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tchar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue rejects CTLs (CR and LF in particular: they would split the
+// header), like net/http.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !vchar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// validTarget rejects CTLs and spaces, which would break the request line.
+func validTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// hasToken reports whether the comma-separated list v contains token
+// (case-insensitively).
+func hasToken(v, token string) bool {
+	for v != "" {
+		var elem string
+		elem, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(trimOWS(elem), token) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,509 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+var (
+	errHeaderTooLarge = errors.New("response header exceeds 64 KB")
+	errStatusLine     = errors.New("malformed status line")
+	errHeaderLine     = errors.New("malformed header line")
+	errObsFold        = errors.New("obsolete line folding in header")
+	errTooManyInterim = errors.New("too many 1xx responses")
+	errSwitching      = errors.New("unexpected 101 Switching Protocols")
+	errBadCL          = errors.New("invalid or conflicting Content-Length")
+	errBadTE          = errors.New("unsupported Transfer-Encoding")
+)
+
+// respBody holds a response and everything it points to that the client
+// allocates, so that one allocation serves them all: the Response, its
+// body reader, the TransferEncoding slice and (for up to len(vals) header
+// lines) the backing array of the header values.
+type respBody struct {
+	resp http.Response
+	body body
+	te   [1]string
+	vals [16]string
+}
+
+// framing collects the headers that decide how the body is delimited and
+// whether the connection can be reused.
+type framing struct {
+	cl        int64 // -1: no Content-Length
+	clBad     bool
+	te        bool // Transfer-Encoding present
+	codings   int
+	chunked   int // how many codings were "chunked"
+	close     bool
+	keepAlive bool
+}
+
+// readResponse reads the response to the request just written on c and
+// returns it with a body reader that owns c. On error c is closed. got
+// reports that response bytes had arrived. rt bounds the wait for each
+// header block, bodyRT each body read. complete is false when the request
+// was not fully sent, and c must then not be reused.
+func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bodyRT time.Duration, complete bool) (*http.Response, bool, error) {
+	br := c.br
+	got := false
+	fail := func(err error) (*http.Response, bool, error) {
+		err = c.ctxErr(err)
+		t.putConn(c, false)
+		return nil, got, fmt.Errorf("http1 client: read response from %s: %w", c.addr, err)
+	}
+	var s string
+	var code int
+	for interim := 0; ; interim++ {
+		if rt > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(rt))
+			c.deadlineSet = true
+		}
+		// After setting our deadline: a cancellation that set its past
+		// deadline before ours is seen here instead of being overwritten.
+		if c.abort.Load() {
+			return fail(errAborted)
+		}
+		blk, inBuf, g, err := c.readBlock()
+		got = got || g
+		if err != nil {
+			return fail(err)
+		}
+		line := blk[:bytes.IndexByte(blk, '\n')]
+		code, _ = parseStatusLine(line)
+		if code == 0 {
+			return fail(errStatusLine)
+		}
+		if code >= 200 {
+			s = string(blk) // the one copy: header values are slices of s
+			if inBuf {
+				br.Discard(len(blk))
+			}
+			break
+		}
+		if inBuf {
+			br.Discard(len(blk))
+		}
+		if code == 101 {
+			return fail(errSwitching)
+		}
+		if interim >= maxInterim {
+			return fail(errTooManyInterim)
+		}
+	}
+
+	rb := new(respBody)
+	resp := &rb.resp
+	f := framing{cl: -1}
+	if err := rb.parse(s, &f); err != nil {
+		return fail(err)
+	}
+	resp.StatusCode = code
+	resp.Request = req
+
+	keep := complete && !ri.closeConn && t.MaxIdlePerHost > 0
+	if resp.ProtoMinor == 0 {
+		keep = keep && f.keepAlive && !f.close
+	} else {
+		keep = keep && !f.close
+	}
+	resp.Close = f.close || resp.ProtoMinor == 0 && !f.keepAlive
+
+	if req.Method == http.MethodHead || code == 204 || code == 304 {
+		resp.ContentLength = 0
+		if req.Method == http.MethodHead {
+			resp.ContentLength = f.cl // -1 when absent
+			if f.clBad {
+				resp.ContentLength = -1
+			}
+		}
+		resp.Body = http.NoBody
+		t.putConn(c, keep)
+		return resp, got, nil
+	}
+
+	b := &rb.body
+	switch {
+	case f.te:
+		if f.codings != 1 || f.chunked != 1 {
+			// Decoding gzip etc. is not this client's job, and passing
+			// such a body on without its framing would corrupt it.
+			return fail(errBadTE)
+		}
+		if resp.ProtoMinor == 0 {
+			// RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty
+			// framing. Parsers disagree on it (net/http reads to EOF), so
+			// refuse rather than pick one reading.
+			return fail(errBadTE)
+		}
+		if f.cl >= 0 || f.clBad {
+			// Both framings at once: possibly an attempt at smuggling.
+			// Chunked wins (RFC 9112 §6.3), and the connection must not
+			// be reused.
+			keep = false
+			resp.Close = true
+		}
+		b.mode = modeChunked
+		b.state = stSize
+		resp.ContentLength = -1
+		rb.te[0] = "chunked"
+		resp.TransferEncoding = rb.te[:1:1]
+		// As net/http: the framing is in TransferEncoding, and a
+		// Content-Length beside it is not the body's length.
+		delete(resp.Header, "Transfer-Encoding")
+		if f.cl >= 0 || f.clBad {
+			delete(resp.Header, "Content-Length")
+		}
+	case f.clBad:
+		return fail(errBadCL)
+	case f.cl == 0:
+		resp.ContentLength = 0
+		resp.Body = http.NoBody
+		t.putConn(c, keep)
+		return resp, got, nil
+	case f.cl > 0:
+		b.mode = modeCL
+		b.remain = f.cl
+		resp.ContentLength = f.cl
+	default:
+		// Delimited by the upstream closing the connection.
+		b.mode = modeEOF
+		keep = false
+		resp.Close = true
+		resp.ContentLength = -1
+	}
+	b.c = c
+	b.t = t
+	b.ctx = c.ctx
+	b.addr = c.addr
+	b.rt = bodyRT
+	b.keep = keep
+	resp.Body = b
+	return resp, got, nil
+}
+
+// readBlock reads one header block, status line through the empty line.
+// The common case is a block that fits in the 4 KB read buffer: it is
+// found there and returned in place (inBuf: the caller must Discard it
+// after copying), so the block is copied exactly once, into the string the
+// header values are sliced from. got reports that any byte arrived.
+func (c *conn) readBlock() (blk []byte, inBuf, got bool, err error) {
+	br := c.br
+	scan := 0
+	for {
+		n := br.Buffered()
+		if n > 0 {
+			got = true
+			buf, _ := br.Peek(n)
+			if end := blockEnd(buf, &scan); end > 0 {
+				return buf[:end], true, true, nil
+			}
+			if n == br.Size() {
+				break
+			}
+		}
+		if _, err := br.Peek(n + 1); err != nil {
+			got = got || br.Buffered() > 0
+			if got && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, false, got, err
+		}
+	}
+	blk, err = c.readBlockSlow()
+	return blk, false, true, err
+}
+
+// blockEnd returns the length of the header block at the start of b (up to
+// and including the empty line), or 0 if b does not hold all of it yet.
+// *scan remembers where to resume so that a block arriving in pieces is
+// not rescanned from the start.
+func blockEnd(b []byte, scan *int) int {
+	i := *scan
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			*scan = len(b)
+			return 0
+		}
+		i += j
+		if i+1 >= len(b) {
+			*scan = i
+			return 0
+		}
+		switch b[i+1] {
+		case '\n':
+			return i + 2
+		case '\r':
+			if i+2 >= len(b) {
+				*scan = i
+				return 0
+			}
+			if b[i+2] == '\n' {
+				return i + 3
+			}
+		}
+		i++
+	}
+}
+
+// readBlockSlow reads a header block larger than the read buffer line by
+// line into a new slice, up to maxHeaderBytes.
+func (c *conn) readBlockSlow() ([]byte, error) {
+	blk := make([]byte, 0, 4*bufSize)
+	start := 0
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if len(blk)+len(line) > maxHeaderBytes {
+			return nil, errHeaderTooLarge
+		}
+		blk = append(blk, line...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if cur := blk[start:]; len(cur) == 1 || len(cur) == 2 && cur[0] == '\r' {
+			return blk, nil
+		}
+		start = len(blk)
+	}
+}
+
+// parseStatusLine parses "HTTP/1.x NNN[ reason]" (line may end in \r) and
+// returns the status code and minor version; code 0 means malformed.
+func parseStatusLine[S string | []byte](line S) (code, minor int) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if len(line) < 12 || line[0] != 'H' || line[1] != 'T' || line[2] != 'T' || line[3] != 'P' ||
+		line[4] != '/' || line[5] != '1' || line[6] != '.' || !isDigit(line[7]) || line[8] != ' ' ||
+		!isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
+		return 0, 0
+	}
+	if len(line) > 12 {
+		if line[12] != ' ' {
+			return 0, 0
+		}
+		for i := 13; i < len(line); i++ {
+			if !vchar[line[i]] {
+				return 0, 0
+			}
+		}
+	}
+	code = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
+	return code, int(line[7] - '0')
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// parse parses the header block s into rb.resp (status line fields and
+// Header) and f. Header keys are canonicalised without allocating when
+// they already are canonical or are common names; values are substrings
+// of s, and each key's first value lives in one shared backing array,
+// sliced with capacity 1 so that a caller appending to one key cannot
+// overwrite its neighbour's value.
+func (rb *respBody) parse(s string, f *framing) error {
+	resp := &rb.resp
+	i := strings.IndexByte(s, '\n')
+	line := s[:i]
+	if line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	_, minor := parseStatusLine(line)
+	resp.Proto = line[:8]
+	resp.ProtoMajor, resp.ProtoMinor = 1, minor
+	if minor > 1 {
+		resp.ProtoMinor = 1 // HTTP/1.x, x > 1: treat as 1.1 (RFC 9110 §2.5)
+	}
+	if len(line) > 13 {
+		resp.Status = line[9:]
+	} else {
+		resp.Status = line[9:12]
+	}
+
+	rest := s[i+1:]
+	n := strings.Count(rest, "\n") - 1
+	var vals []string
+	if n <= len(rb.vals) {
+		vals = rb.vals[:n]
+	} else {
+		vals = make([]string, n)
+	}
+	h := make(http.Header, n)
+	resp.Header = h
+	vi := 0
+	for {
+		j := strings.IndexByte(rest, '\n')
+		line, rest = rest[:j], rest[j+1:]
+		if k := len(line); k > 0 && line[k-1] == '\r' {
+			line = line[:k-1]
+		}
+		if line == "" {
+			return nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// A gateway may reject obs-fold (RFC 9112 §5.2); accepting
+			// it would be one more way for two parsers to disagree.
+			return errObsFold
+		}
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 {
+			return errHeaderLine
+		}
+		name := line[:colon]
+		if !validToken(name) {
+			return errHeaderLine // includes whitespace before the colon
+		}
+		v := trimOWS(line[colon+1:])
+		if !validValue(v) {
+			return errHeaderLine
+		}
+		key := canonicalKey(name)
+		switch key {
+		case "Content-Length":
+			f.addCL(v)
+		case "Transfer-Encoding":
+			f.addTE(v)
+		case "Connection":
+			f.addConnection(v)
+		}
+		if old, ok := h[key]; ok {
+			h[key] = append(old, v)
+		} else {
+			vals[vi] = v
+			h[key] = vals[vi : vi+1 : vi+1]
+			vi++
+		}
+	}
+}
+
+// addCL records a Content-Length value. A list of identical values (from
+// repeated lines or "5, 5") is accepted per RFC 9110 §8.6; anything else
+// is invalid.
+func (f *framing) addCL(v string) {
+	for {
+		elem, more, found := strings.Cut(v, ",")
+		elem = trimOWS(elem)
+		n := int64(0)
+		if elem == "" || len(elem) > 18 {
+			f.clBad = true
+			return
+		}
+		for i := 0; i < len(elem); i++ {
+			if !isDigit(elem[i]) {
+				f.clBad = true
+				return
+			}
+			n = n*10 + int64(elem[i]-'0')
+		}
+		if f.cl >= 0 && f.cl != n {
+			f.clBad = true
+			return
+		}
+		f.cl = n
+		if !found {
+			return
+		}
+		v = more
+	}
+}
+
+func (f *framing) addTE(v string) {
+	f.te = true
+	for v != "" {
+		var elem string
+		elem, v, _ = strings.Cut(v, ",")
+		elem = trimOWS(elem)
+		if elem == "" {
+			continue
+		}
+		f.codings++
+		if strings.EqualFold(elem, "chunked") {
+			f.chunked++
+		}
+	}
+}
+
+func (f *framing) addConnection(v string) {
+	for v != "" {
+		var elem string
+		elem, v, _ = strings.Cut(v, ",")
+		elem = trimOWS(elem)
+		if strings.EqualFold(elem, "close") {
+			f.close = true
+		} else if strings.EqualFold(elem, "keep-alive") {
+			f.keepAlive = true
+		}
+	}
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey for a valid token,
+// without allocating for keys already canonical (a substring of the block)
+// or common ones (interned); upstreams that send lower-case names are not
+// rare.
+func canonicalKey(s string) string {
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return canonicalSlow(s)
+		}
+		upper = c == '-'
+	}
+	return s
+}
+
+func canonicalSlow(s string) string {
+	if len(s) > 64 {
+		return textproto.CanonicalMIMEHeaderKey(s)
+	}
+	var a [64]byte
+	b := a[:len(s)]
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	if k, ok := commonKeys[string(b)]; ok {
+		return k
+	}
+	return string(b)
+}
+
+var commonKeys = map[string]string{}
+
+func init() {
+	for _, k := range []string{
+		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
+		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+		"Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Cache-Control", "Connection",
+		"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+		"Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type",
+		"Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy",
+		"Date", "Etag", "Expires", "Keep-Alive", "Last-Modified", "Link", "Location", "Pragma",
+		"Proxy-Authenticate", "Referrer-Policy", "Retry-After", "Server", "Server-Timing",
+		"Set-Cookie", "Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Vary", "Via", "Www-Authenticate", "X-Cache", "X-Content-Type-Options",
+		"X-Frame-Options", "X-Powered-By", "X-Request-Id", "X-Xss-Protection",
+	} {
+		commonKeys[k] = k
+	}
+}

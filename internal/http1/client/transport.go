@@ -1,0 +1,418 @@
+// Package client is a lean HTTP/1.1 client for plain-TCP ("http" scheme)
+// upstreams, used by the proxy in place of net/http.Transport.
+//
+// net/http.Transport runs a read goroutine and a write goroutine per
+// connection and hands every request and response between them and the
+// caller over channels; in the gateway that hand-off dominated upstream CPU.
+// Here the calling goroutine writes the request and reads the response
+// itself, and the response body reads straight from the connection's
+// buffered reader. There are no goroutines per connection or per request;
+// the only background work is one timer per Transport that closes idle
+// connections once they expire.
+//
+// The client is deliberately strict about response framing (RFC 9112):
+// a gateway that guesses at ambiguous framing is open to response
+// smuggling, so anything ambiguous is an error and the connection is not
+// reused.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	defaultConnectTimeout = 60 * time.Second
+	defaultIdleTimeout    = 60 * time.Second
+	tcpKeepAlive          = 30 * time.Second
+
+	// maxHeaderBytes bounds one response header block (status line
+	// included), and separately the trailers of a chunked body.
+	maxHeaderBytes = 64 << 10
+	// maxInterim bounds the 1xx responses skipped before the final one, so
+	// a misbehaving upstream cannot keep a request busy forever.
+	maxInterim = 16
+	// drainLimit is the most body bytes Close reads to keep a connection.
+	drainLimit = 64 << 10
+	// drainTimeout bounds how long Close waits for those bytes: reading a
+	// few more bytes is cheaper than a new dial, waiting long is not.
+	drainTimeout = 50 * time.Millisecond
+	// earlyReadTimeout bounds the attempt to read a response the upstream
+	// sent before it stopped accepting the request body.
+	earlyReadTimeout = time.Second
+)
+
+// aLongTimeAgo is a deadline in the past, used to abort blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Transport is a keep-alive pool of HTTP/1.1 connections per address.
+// It is safe for concurrent use; its fields must not change after first use.
+type Transport struct {
+	// Dial opens a connection; nil = net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30s}.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ConnectTimeout is used by the default dialer; 0 = 60s.
+	ConnectTimeout time.Duration
+	// MaxIdlePerHost is the number of idle connections kept per address.
+	// <= 0 disables keep-alive: connections are closed after one exchange
+	// (no "Connection: close" is sent, the upstream may not care).
+	MaxIdlePerHost int
+	// IdleTimeout: idle pooled connections older than this are closed and
+	// not reused; 0 = 60s.
+	IdleTimeout time.Duration
+
+	mu      sync.Mutex
+	idle    map[string]*idleList
+	reaping bool // reaper armed
+	reaper  *time.Timer
+}
+
+// idleList is one address's idle connections, least recently used first;
+// Do takes from the end (LIFO) because the most recently used connection
+// is the one least likely to have been closed by the upstream.
+type idleList struct {
+	conns []*conn
+}
+
+// Options are per-request limits (a route's timeouts differ per request).
+type Options struct {
+	// ConnectTimeout overrides Transport's dial timeout when > 0. With a
+	// custom Transport.Dial it is applied as a context deadline.
+	ConnectTimeout time.Duration
+	// SendTimeout is the write deadline for sending the request (0 = none).
+	SendTimeout time.Duration
+	// ReadTimeout is the deadline for the response headers and for each
+	// body read that has to wait for the network (nginx proxy_read_timeout
+	// semantics: the longest pause between two reads) (0 = none).
+	ReadTimeout time.Duration
+}
+
+// RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.Do(req, Options{})
+}
+
+// Do sends req and returns the response with its headers read. The body is
+// read on demand from the connection by the caller's goroutine; the
+// connection returns to the pool as soon as the body has been read to EOF
+// (or on Close). req.Body is always closed.
+//
+// A request written on a reused connection that fails before any response
+// byte arrived (the upstream closed the idle connection while it sat in the
+// pool) is retried once on a new connection when its body can be replayed:
+// no body, or req.GetBody set, and the method is idempotent (see
+// idempotent).
+func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	var ri reqInfo
+	addr, err := ri.prepare(req, body != nil)
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	ctx := req.Context()
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			if body != nil {
+				body.Close()
+			}
+			return nil, fmt.Errorf("http1 client: %s: %w", addr, err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		var c *conn
+		if attempt == 0 {
+			c = t.getIdle(addr)
+		}
+		reused := c != nil
+		if c == nil {
+			nc, err := t.dial(ctx, addr, o)
+			if err != nil {
+				if body != nil {
+					body.Close()
+				}
+				return nil, fmt.Errorf("http1 client: dial %s: %w", addr, err)
+			}
+			c = newConn(nc, addr)
+		}
+		resp, stale, err := t.roundTrip(c, req, &ri, body, o)
+		if err == nil {
+			return resp, nil
+		}
+		if !stale || !reused || attempt > 0 || !idempotent(req) {
+			return nil, err
+		}
+		// The pooled connection was dead. Replay on a fresh one.
+		if body != nil {
+			if req.GetBody == nil {
+				return nil, err
+			}
+			nb, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, err
+			}
+			if nb == http.NoBody {
+				nb = nil
+			}
+			if nb == nil && ri.cl > 0 {
+				return nil, err
+			}
+			body = nb
+		}
+	}
+}
+
+// idempotent reports whether a request may be sent twice: the upstream
+// may have processed it before the connection died. Like nginx's
+// proxy_next_upstream without non_idempotent, POST, PATCH and LOCK are
+// not replayed unless the client marked them with an idempotency key.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodPost, http.MethodPatch, "LOCK":
+		return req.Header["Idempotency-Key"] != nil || req.Header["X-Idempotency-Key"] != nil
+	}
+	return true
+}
+
+// isStale reports whether err is how a write to, or a read from, a
+// connection the peer already closed fails.
+func isStale(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// roundTrip performs one exchange on c, which it owns: on error c is closed,
+// on success it belongs to the response body. stale reports an error that
+// happened before any response byte arrived and looks like a connection the
+// upstream had closed, so the request may be replayed elsewhere.
+func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.ReadCloser, o Options) (resp *http.Response, stale bool, err error) {
+	ctx := req.Context()
+	c.abort.Store(false)
+	if ctx.Done() != nil {
+		c.ctx = ctx
+		c.stop = context.AfterFunc(ctx, c.onCancel)
+	}
+	if o.SendTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(o.SendTimeout))
+		c.deadlineSet = true
+	}
+	bodyErr, werr := c.writeRequest(req, ri, body)
+	if bodyErr != nil {
+		t.putConn(c, false)
+		return nil, false, fmt.Errorf("http1 client: read request body for %s: %w", c.addr, bodyErr)
+	}
+	if werr != nil {
+		if c.abort.Load() || isTimeout(werr) {
+			err = c.ctxErr(werr)
+			t.putConn(c, false)
+			return nil, false, fmt.Errorf("http1 client: write request to %s: %w", c.addr, err)
+		}
+		// The upstream may have answered early (413, 401, ...) and stopped
+		// reading; such a response is worth more than the write error.
+		rt := earlyReadTimeout
+		if o.ReadTimeout > 0 && o.ReadTimeout < rt {
+			rt = o.ReadTimeout
+		}
+		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false)
+		if rerr == nil {
+			return resp, false, nil
+		}
+		return nil, !got && isStale(werr), fmt.Errorf("http1 client: write request to %s: %w", c.addr, werr)
+	}
+	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true)
+	if err != nil {
+		return nil, !got && isStale(err), err
+	}
+	return resp, false, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// dial opens a connection to addr.
+func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn, error) {
+	if t.Dial != nil {
+		if o.ConnectTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.ConnectTimeout)
+			defer cancel()
+		}
+		return t.Dial(ctx, "tcp", addr)
+	}
+	to := o.ConnectTimeout
+	if to <= 0 {
+		to = t.ConnectTimeout
+	}
+	if to <= 0 {
+		to = defaultConnectTimeout
+	}
+	d := net.Dialer{Timeout: to, KeepAlive: tcpKeepAlive}
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+func (t *Transport) idleTimeout() time.Duration {
+	if t.IdleTimeout > 0 {
+		return t.IdleTimeout
+	}
+	return defaultIdleTimeout
+}
+
+// getIdle pops the most recently used idle connection to addr, or nil.
+func (t *Transport) getIdle(addr string) *conn {
+	if t.MaxIdlePerHost <= 0 {
+		return nil
+	}
+	now := time.Now()
+	limit := t.idleTimeout()
+	t.mu.Lock()
+	l := t.idle[addr]
+	if l == nil || len(l.conns) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	n := len(l.conns)
+	c := l.conns[n-1]
+	if now.Sub(c.idleAt) <= limit {
+		l.conns[n-1] = nil
+		l.conns = l.conns[:n-1]
+		t.mu.Unlock()
+		return c
+	}
+	// The newest has expired, so have all the older ones.
+	stale := l.conns
+	delete(t.idle, addr)
+	t.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
+	return nil
+}
+
+// putConn ends c's current exchange: it goes to the idle pool when reuse is
+// true and it is clean, else it is closed.
+func (t *Transport) putConn(c *conn, reuse bool) {
+	if c.stop != nil {
+		// stop false: the cancel callback ran or is running and has set,
+		// or will set, a deadline in the past. The connection is unusable.
+		if !c.stop() {
+			reuse = false
+		}
+		c.stop = nil
+	}
+	c.ctx = nil
+	if c.abort.Load() || t.MaxIdlePerHost <= 0 || c.br.Buffered() > 0 {
+		// Buffered bytes nobody asked for would be parsed as the next
+		// response: never reuse such a connection.
+		reuse = false
+	}
+	if !reuse {
+		c.close()
+		return
+	}
+	if c.deadlineSet {
+		c.nc.SetDeadline(time.Time{})
+		c.deadlineSet = false
+	}
+	c.idleAt = time.Now()
+	t.mu.Lock()
+	if t.idle == nil {
+		t.idle = make(map[string]*idleList)
+	}
+	l := t.idle[c.addr]
+	if l == nil {
+		l = &idleList{}
+		t.idle[c.addr] = l
+	}
+	if len(l.conns) >= t.MaxIdlePerHost {
+		t.mu.Unlock()
+		c.close()
+		return
+	}
+	l.conns = append(l.conns, c)
+	if !t.reaping {
+		t.reaping = true
+		if t.reaper == nil {
+			t.reaper = time.AfterFunc(t.idleTimeout(), t.reap)
+		} else {
+			t.reaper.Reset(t.idleTimeout())
+		}
+	}
+	t.mu.Unlock()
+}
+
+// reap closes expired idle connections, so that an address no longer used
+// does not hold connections (and file descriptors) forever. It runs on the
+// Transport's single timer.
+func (t *Transport) reap() {
+	limit := t.idleTimeout()
+	now := time.Now()
+	var stale []*conn
+	t.mu.Lock()
+	for addr, l := range t.idle {
+		i := 0
+		for i < len(l.conns) && now.Sub(l.conns[i].idleAt) > limit {
+			i++
+		}
+		if i == 0 {
+			continue
+		}
+		stale = append(stale, l.conns[:i]...)
+		if i == len(l.conns) {
+			delete(t.idle, addr)
+			continue
+		}
+		n := copy(l.conns, l.conns[i:])
+		clear(l.conns[n:])
+		l.conns = l.conns[:n]
+	}
+	if len(t.idle) > 0 {
+		t.reaper.Reset(limit)
+	} else {
+		t.reaping = false
+	}
+	t.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
+}
+
+// CloseIdleConnections closes all idle connections. Connections in use are
+// not affected and may still return to the pool afterwards.
+func (t *Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	if t.reaping {
+		t.reaper.Stop()
+		t.reaping = false
+	}
+	t.mu.Unlock()
+	for _, l := range idle {
+		for _, c := range l.conns {
+			c.close()
+		}
+	}
+}
+
+// hostPort returns u.Host with port 80 added when it has none.
+func hostPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i >= 0 && i > strings.LastIndexByte(host, ']') {
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), "80")
+}
