@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/gctune"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,7 +33,15 @@ import (
 
 // serve runs the configured roles until ctx ends, then shuts down: stop
 // accepting, finish in-flight requests, close the store.
+// gcHeadroom is how far the heap may grow past the live heap before a
+// collection (internal/gctune); GOGC or GOMEMLIMIT in the environment
+// turn the tuning off.
+const gcHeadroom = 64 << 20
+
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if gctune.Start(gcHeadroom) {
+		log.Debug("gc tuned", "headroom_bytes", gcHeadroom)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}

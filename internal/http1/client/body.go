@@ -169,10 +169,7 @@ func (b *body) wait(need bool) error {
 		return nil
 	}
 	c := b.c
-	if b.rt > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(b.rt))
-		c.deadlineSet = true
-	}
+	c.dl.Read(c.nc, b.rt)
 	if b.abortReq.Load() || c.abort.Load() {
 		return errAborted
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,11 @@ type conn struct {
 	bw   *bufio.Writer
 
 	idleAt      time.Time // when it entered the pool; guarded by Transport.mu
-	deadlineSet bool      // a deadline may be set; cleared before pooling
+	deadlineSet bool      // drain set a deadline directly; cleared before pooling
+	// dl sets the exchange deadlines coarsely: they stay on the pooled
+	// connection and are renewed only when they moved by more than a
+	// slack, saving runtime timer updates per request.
+	dl deadline.Tracker
 
 	// Per exchange: the request context, its AfterFunc stop function, and
 	// abort, set once the context was cancelled (the callback then sets a

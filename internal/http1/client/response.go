@@ -62,10 +62,7 @@ func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bo
 	var s string
 	var code int
 	for interim := 0; ; interim++ {
-		if rt > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(rt))
-			c.deadlineSet = true
-		}
+		c.dl.Read(c.nc, rt)
 		// After setting our deadline: a cancellation that set its past
 		// deadline before ours is seen here instead of being overwritten.
 		if c.abort.Load() {

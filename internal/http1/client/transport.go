@@ -204,10 +204,7 @@ func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.R
 		c.ctx = ctx
 		c.stop = context.AfterFunc(ctx, c.onCancel)
 	}
-	if o.SendTimeout > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(o.SendTimeout))
-		c.deadlineSet = true
-	}
+	c.dl.Write(c.nc, o.SendTimeout)
 	bodyErr, werr := c.writeRequest(req, ri, body)
 	if bodyErr != nil {
 		t.putConn(c, false)
@@ -324,8 +321,10 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 		return
 	}
 	if c.deadlineSet {
+		// drain set one directly; the coarse ones stay (see deadline)
 		c.nc.SetDeadline(time.Time{})
 		c.deadlineSet = false
+		c.dl.Forget()
 	}
 	c.idleAt = time.Now()
 	t.mu.Lock()

@@ -78,7 +78,7 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) readConn(p []byte) (int, error) {
 	c := b.c
 	if c.br.Buffered() == 0 {
-		_ = c.rwc.SetReadDeadline(timeNow().Add(c.srv.BodyReadTimeout))
+		c.dl.Read(c.rwc, c.srv.BodyReadTimeout)
 	}
 	return c.br.Read(p)
 }
@@ -121,7 +121,7 @@ func (b *body) readChunked(p []byte) (int, error) {
 func (b *body) line() ([]byte, error) {
 	c := b.c
 	if c.br.Buffered() == 0 {
-		_ = c.rwc.SetReadDeadline(timeNow().Add(c.srv.BodyReadTimeout))
+		c.dl.Read(c.rwc, c.srv.BodyReadTimeout)
 	}
 	l, err := c.br.ReadSlice('\n')
 	if err != nil {

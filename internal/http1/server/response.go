@@ -234,7 +234,7 @@ func (w *response) write(p []byte) (int, error) {
 		bw.WriteString("\r\n")
 	}
 	if len(p) > bw.Available() && bw.Buffered() > 0 {
-		_ = w.c.rwc.SetWriteDeadline(timeNow().Add(w.c.srv.WriteTimeout))
+		w.c.dl.Write(w.c.rwc, w.c.srv.WriteTimeout)
 	}
 	n, err := bw.Write(p)
 	w.written += int64(n)
@@ -282,7 +282,8 @@ func (w *response) ReadFrom(r io.Reader) (int64, error) {
 			w.err = err
 			return 0, err
 		}
-		_ = w.c.rwc.SetWriteDeadline(time.Time{})
+		_ = w.c.rwc.SetWriteDeadline(time.Time{}) // a big file may take long
+		w.c.dl.Forget()
 		n, err := w.c.rwc.(io.ReaderFrom).ReadFrom(io.LimitReader(f, w.contentLength-w.written))
 		w.written += n
 		if err != nil {
@@ -371,8 +372,15 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // SetReadDeadline and SetWriteDeadline serve http.ResponseController.
-func (w *response) SetReadDeadline(t time.Time) error  { return w.c.rwc.SetReadDeadline(t) }
-func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.dl.Forget()
+	return w.c.rwc.SetReadDeadline(t)
+}
+
+func (w *response) SetWriteDeadline(t time.Time) error {
+	w.c.dl.Forget()
+	return w.c.rwc.SetWriteDeadline(t)
+}
 
 // finish completes the response after the handler returned and reports
 // whether the connection may carry another request.

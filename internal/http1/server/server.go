@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"io"
 	"log/slog"
 	"net"
@@ -233,7 +234,8 @@ type conn struct {
 	bw     *bufio.Writer
 	state  atomic.Int32 // http.ConnState
 	tls    *tls.ConnectionState
-	hbuf   []byte        // header block scratch, reused across requests
+	hbuf   []byte // header block scratch, reused across requests
+	dl     deadline.Tracker
 	tmpl   *http.Request // carries the connection's context
 }
 
@@ -296,7 +298,7 @@ func (c *conn) serve() {
 	prev := http.StateNew
 	for {
 		if c.br.Buffered() == 0 {
-			_ = c.rwc.SetReadDeadline(time.Now().Add(s.IdleTimeout))
+			c.dl.Read(c.rwc, s.IdleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
@@ -304,7 +306,10 @@ func (c *conn) serve() {
 		if !c.setState(prev, http.StateActive) {
 			return // Shutdown closed us while idle
 		}
-		_ = c.rwc.SetReadDeadline(time.Now().Add(s.ReadHeaderTimeout))
+		if !c.headerBuffered() {
+			// The rest of the header must come from the network: bound it.
+			c.dl.Read(c.rwc, s.ReadHeaderTimeout)
+		}
 		if first && s.H2C {
 			first = false
 			if c.isH2Preface() {
@@ -341,12 +346,22 @@ func (c *conn) serve() {
 	}
 }
 
+// headerBuffered reports whether a whole header block is already in the
+// read buffer (the common case: one packet), so reading it needs no
+// header deadline.
+func (c *conn) headerBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+}
+
+var crlfcrlf, lflf = []byte("\r\n\r\n"), []byte("\n\n")
+
 // flush sends buffered response bytes under the write timeout.
 func (c *conn) flush() error {
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
-	_ = c.rwc.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout))
+	c.dl.Write(c.rwc, c.srv.WriteTimeout)
 	return c.bw.Flush()
 }
 
