@@ -277,14 +277,29 @@ func (w *response) ReadFrom(r io.Reader) (int64, error) {
 	if w.noBody || w.chunked || w.deferred || w.err != nil {
 		return io.Copy(writerOnly{w}, r)
 	}
-	if f, ok := r.(*os.File); ok && w.contentLength >= 0 {
+	if isFile(r) && w.contentLength >= 0 {
 		if err := w.c.flush(); err != nil {
 			w.err = err
 			return 0, err
 		}
 		_ = w.c.rwc.SetWriteDeadline(time.Time{}) // a big file may take long
 		w.c.dl.Forget()
-		n, err := w.c.rwc.(io.ReaderFrom).ReadFrom(io.LimitReader(f, w.contentLength-w.written))
+		rf, ok := w.c.rwc.(io.ReaderFrom)
+		if !ok {
+			rf = writerOnlyRF{w.c.rwc}
+		}
+		// The connection's ReadFrom uses sendfile for a file or ONE
+		// LimitedReader around one (the disk cache's body): do not nest.
+		remaining := w.contentLength - w.written
+		src := &io.LimitedReader{R: r, N: remaining}
+		lr, isLR := r.(*io.LimitedReader)
+		if isLR {
+			src = &io.LimitedReader{R: lr.R, N: min(lr.N, remaining)}
+		}
+		n, err := rf.ReadFrom(src)
+		if isLR {
+			lr.N -= n
+		}
 		w.written += n
 		if err != nil {
 			w.err = err
@@ -326,6 +341,21 @@ func (w *response) ReadFrom(r io.Reader) (int64, error) {
 
 type writerOnly struct{ io.Writer }
 
+// writerOnlyRF copies through a buffer for connections without ReadFrom.
+type writerOnlyRF struct{ w io.Writer }
+
+func (o writerOnlyRF) ReadFrom(r io.Reader) (int64, error) { return io.Copy(writerOnly{o.w}, r) }
+
+// isFile reports whether r reads a file, directly or through a
+// LimitedReader, so the kernel can send it (sendfile).
+func isFile(r io.Reader) bool {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	_, ok := r.(*os.File)
+	return ok
+}
+
 // Flush sends everything written so far.
 func (w *response) Flush() {
 	if !w.wroteHeader {
@@ -366,7 +396,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	c.srv.forget(c)
 	// The handler owns the buffers now; they do not go back to the pools.
-	rw := bufio.NewReadWriter(c.br, c.bw)
+	rw := bufio.NewReadWriter(c.br, bufio.NewWriterSize(c.rwc, outbufSize))
+	c.bw.Reset(nil)
+	outbufPool.Put(c.bw)
 	c.br, c.bw = nil, nil
 	return c.rwc, rw, nil
 }

@@ -231,7 +231,7 @@ type conn struct {
 	rwc    net.Conn
 	remote string
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	bw     *outbuf
 	state  atomic.Int32 // http.ConnState
 	tls    *tls.ConnectionState
 	hbuf   []byte // header block scratch, reused across requests
@@ -241,7 +241,6 @@ type conn struct {
 
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
 )
 
 // setState records a state change; it reports false when Shutdown closed
@@ -269,7 +268,7 @@ func (c *conn) close() {
 	}
 	if c.bw != nil {
 		c.bw.Reset(nil)
-		writerPool.Put(c.bw)
+		outbufPool.Put(c.bw)
 		c.bw = nil
 	}
 }
@@ -289,7 +288,7 @@ func (c *conn) serve() {
 	}()
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(c.rwc)
-	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw = outbufPool.Get().(*outbuf)
 	c.bw.Reset(c.rwc)
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, c.rwc.LocalAddr())
 	c.tmpl = (&http.Request{}).WithContext(ctx)
@@ -387,7 +386,7 @@ func (c *conn) serveH2() {
 	br.Reset(nil)
 	readerPool.Put(br)
 	bw.Reset(nil)
-	writerPool.Put(bw)
+	outbufPool.Put(bw)
 	c.srv.http2Server().ServeConn(pc, &http2.ServeConnOpts{
 		Handler:    c.srv.Handler,
 		BaseConfig: &http.Server{ReadHeaderTimeout: c.srv.ReadHeaderTimeout, IdleTimeout: c.srv.IdleTimeout},

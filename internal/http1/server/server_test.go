@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +143,11 @@ func TestRequestParsing(t *testing.T) {
 // HTTP/1.0 (close-delimited) and bodiless statuses.
 func TestResponseFraming(t *testing.T) {
 	big := strings.Repeat("x", 10000)
+	filePath := filepath.Join(t.TempDir(), "obj")
+	fileData := strings.Repeat("0123456789", 3000)
+	if err := os.WriteFile(filePath, []byte(fileData), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/declared":
@@ -164,6 +171,16 @@ func TestResponseFraming(t *testing.T) {
 		case "/readfrom":
 			w.Header().Set("Content-Length", "5")
 			w.(io.ReaderFrom).ReadFrom(strings.NewReader("12345"))
+		case "/file":
+			f, err := os.Open(filePath)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			f.Seek(3, io.SeekStart)
+			w.Header().Set("Content-Length", "20000")
+			io.Copy(w, &io.LimitedReader{R: f, N: 20000}) // the disk cache's body shape
 		case "/interim":
 			w.Header().Set("Link", "</s.css>; rel=preload")
 			w.WriteHeader(103)
@@ -186,6 +203,7 @@ func TestResponseFraming(t *testing.T) {
 		{"/empty", "1.1", 200, "", 0, nil},
 		{"/readfrom", "1.1", 200, "12345", 5, nil},
 		{"/interim", "1.1", 200, "done", 4, nil},
+		{"/file", "1.1", 200, fileData[3:20003], 20000, nil},
 		{"/big", "1.0", 200, big, -1, nil},
 	} {
 		t.Run(c.path+"@"+c.proto, func(t *testing.T) {
