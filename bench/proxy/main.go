@@ -65,6 +65,7 @@ type options struct {
 	routesCache     string
 	runTag          string // distinguishes this run's propagation routes
 	keep            bool
+	plugins         bool
 }
 
 func main() {
@@ -78,6 +79,7 @@ func main() {
 	flag.StringVar(&sizes, "routes", "10,10000,100000", "comma list of route counts for the router-scale and propagation phases; the throughput phase uses the first")
 	flag.IntVar(&o.hosts, "hosts", 100, "distinct route hosts")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent admin clients creating the routes")
+	flag.BoolVar(&o.plugins, "plugins", true, "also measure the 10-route instance with key-auth, limit-count and prometheus on the route (the plugin-cost figure)")
 	flag.IntVar(&o.changes, "changes", 200, "route creations timed per instance and round in the propagation phase")
 	flag.DurationVar(&o.perChange, "change-timeout", 10*time.Second, "time bound for one change to become visible; a change not visible by then is recorded at the bound and counted")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 90*time.Minute, "time bound for creating one instance's routes")
@@ -197,6 +199,12 @@ func run(ctx context.Context, o options) (err error) {
 		}
 		if err != nil {
 			return err
+		}
+	}
+
+	if o.plugins {
+		if err := setupPluginRoute(ctx, insts[o.sizes[0]]); err != nil {
+			return fmt.Errorf("plugin route: %w", err)
 		}
 	}
 
@@ -415,10 +423,16 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 		"nginx":    {name: "nginx proxy_pass", addr: front.addr, host: host, path: path, pids: front.pids, upstream: up.pids},
 		"upstream": {name: "upstream direct", addr: up.addr, host: host, path: path, pids: func() []int { return nil }, upstream: up.pids},
 	}
-	rr.tputOrder = rotate([]string{"stargate", "nginx", "upstream"}, r-1)
+	order := []string{"stargate", "nginx", "upstream"}
+	if o.plugins {
+		targets["plugins"] = target{name: "stargate + 3 plugins", addr: small.sg.proxy, host: pluginHost, path: pluginPath,
+			headers: []string{"apikey: " + pluginKey}, pids: func() []int { return []int{small.sg.p.pid()} }, upstream: up.pids}
+		order = append(order, "plugins")
+	}
+	rr.tputOrder = rotate(order, r-1)
 	for _, k := range rr.tputOrder {
 		pid := 0
-		if k == "stargate" {
+		if k == "stargate" || k == "plugins" {
 			pid = small.sg.p.pid()
 		}
 		res, err := measure("throughput", targets[k], pid)
@@ -495,3 +509,20 @@ func waitQuiet(ctx context.Context, limit time.Duration) float64 {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
+
+// The plugin-cost route: the plugins an API gateway typically runs on
+// every request (authentication, a rate limit, metrics), on the 10-route
+// instance, against the same upstream.
+const (
+	pluginHost = "plugins.bench"
+	pluginPath = "/plugins-bench"
+	pluginKey  = "bench-key-0123456789"
+)
+
+func setupPluginRoute(ctx context.Context, in *instance) error {
+	if err := in.a.put(ctx, "/apisix/admin/consumers/bench", `{"username":"bench","plugins":{"key-auth":{"key":"`+pluginKey+`"}}}`); err != nil {
+		return err
+	}
+	return in.a.put(ctx, "/apisix/admin/routes/plugins-bench", `{"uri":"`+pluginPath+`","hosts":["`+pluginHost+`"],"upstream_id":"u1",`+
+		`"plugins":{"key-auth":{},"limit-count":{"count":1000000000,"time_window":60},"prometheus":{}}}`)
+}

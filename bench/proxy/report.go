@@ -14,6 +14,7 @@ const (
 	goalTputRatio  = 1.0                   // Stargate req/s ÷ nginx req/s
 	goalScaleRatio = 0.95                  // largest-table req/s ÷ smallest-table req/s
 	goalProp99     = 10 * time.Millisecond // admin answer → first request seeing the change, p99
+	goalPluginCost = 0.10                  // throughput lost to key-auth + limit-count + prometheus (plugins issue)
 )
 
 func median(xs []float64) float64 {
@@ -318,6 +319,16 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
 		goalTputRatio, verdict(nr > 0 && sr/nr >= goalTputRatio), num(sr, 0), num(nr, 0), ratio(sr, nr),
 		medT("stargate", wrows[3].f), medT("nginx", wrows[3].f))
+	if o.plugins {
+		pr := medT("plugins", rps)
+		cost := 0.0
+		if sr > 0 {
+			cost = 1 - pr/sr
+		}
+		p("- Plugin cost (key-auth + limit-count + prometheus on the route) ≤ %.0f%%: **%s** (%s req/s with them, %s without: %.1f%% fewer; CPU per request %.1f µs vs %.1f µs).\n",
+			100*goalPluginCost, verdict(sr > 0 && cost <= goalPluginCost), num(pr, 0), num(sr, 0), 100*cost,
+			medT("plugins", wrows[3].f), medT("stargate", wrows[3].f))
+	}
 	ls, ss := medS(largest, rps), medS(small, rps)
 	p("- %s-route throughput ≥ %.2f× the %s-route figure: **%s** (%s vs %s req/s: %s).\n",
 		num(float64(largest), 0), goalScaleRatio, num(float64(small), 0), verdict(ss > 0 && ls/ss >= goalScaleRatio), num(ls, 0), num(ss, 0), ratio(ls, ss))
@@ -335,7 +346,8 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	// Per round.
 	p("### Per round\n\n")
 	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n")
-	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct"}
+	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
+		"plugins": "Stargate + key-auth, limit-count, prometheus"}
 	for _, r := range rounds {
 		for i, k := range r.tputOrder {
 			x := r.tput[k]

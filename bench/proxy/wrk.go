@@ -21,6 +21,7 @@ type target struct {
 	addr     string // host:port
 	host     string // Host header
 	path     string
+	headers  []string     // extra request headers, "Name: value"
 	pids     func() []int // the server's processes, whose CPU is metered
 	upstream func() []int // the upstream's processes ("" when none)
 }
@@ -65,6 +66,10 @@ func check(ctx context.Context, t target, want int) error {
 		return err
 	}
 	req.Host = t.host
+	for _, h := range t.headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -89,8 +94,11 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 		fmt.Sprintf("-t%d", o.threads), fmt.Sprintf("-c%d", o.conns), fmt.Sprintf("-d%ds", secs),
 		"--latency", "--timeout", "5s",
 		"-H", "Host: " + t.host,
-		"http://" + t.addr + t.path,
 	}
+	for _, h := range t.headers {
+		args = append(args, "-H", h)
+	}
+	args = append(args, "http://"+t.addr+t.path)
 	// Bound: wrk stops itself after -d; the context kills it if it hangs.
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
