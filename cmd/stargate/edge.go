@@ -130,7 +130,7 @@ func (m matcher) Match(method, host, uri, remote string) (any, bool) {
 	}
 	out := map[string]any{
 		"route_id": rt.ID, "name": rt.Name, "service_id": rt.ServiceID, "upstream_id": rt.UpstreamID,
-		"plugins": rt.Plugins.Names, "config": rt.Merged, "revision": snap.Revision,
+		"plugins": rt.Plugins.Names, "config": rt.Config(), "revision": snap.Revision,
 	}
 	if match.Params != nil {
 		out["params"] = match.Params

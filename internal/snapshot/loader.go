@@ -503,12 +503,9 @@ func (l *Loader) compileRoute(id string) (*router.Route, error) {
 			return nil, fmt.Errorf("service %s not found", sid)
 		}
 	}
-	rt := &Route{ID: id, ServiceID: sid, Merged: map[string]any{}, Org: l.owners[Prefix+"routes/"+id]}
-	for k, v := range svc {
-		rt.Merged[k] = v
-	}
-	for k, v := range m {
-		rt.Merged[k] = v
+	rt := &Route{ID: id, ServiceID: sid, Org: l.owners[Prefix+"routes/"+id], raw: l.objs["routes"][id].Value}
+	if sid != "" {
+		rt.svcRaw = l.objs["services"][sid].Value
 	}
 	rt.Name, _ = m["name"].(string)
 	rt.ServiceName, _ = svc["name"].(string)

@@ -14,7 +14,7 @@ import (
 	"github.com/stargate-edge/stargate/internal/store/boltstore"
 )
 
-func setup(t *testing.T) (store.Store, *snapshot.Loader, context.Context) {
+func setup(t testing.TB) (store.Store, *snapshot.Loader, context.Context) {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
 	if err != nil {
@@ -26,7 +26,7 @@ func setup(t *testing.T) (store.Store, *snapshot.Loader, context.Context) {
 	return st, snapshot.New(snapshot.Options{Store: st, Upstreams: ups}), ctx
 }
 
-func put(t *testing.T, st store.Store, key, val string) int64 {
+func put(t testing.TB, st store.Store, key, val string) int64 {
 	t.Helper()
 	kv, err := st.Put(context.Background(), key, []byte(val))
 	if err != nil {

@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"net/netip"
 	"strings"
 
@@ -48,8 +50,31 @@ type Route struct {
 	Timeout         *upstream.Timeouts // route-level override
 	EnableWebsocket bool
 	Plugins         *plugin.Chain
-	// Merged is the effective configuration (for /debug/match).
-	Merged map[string]any
+	// raw and svcRaw are the stored JSON of the route and its service,
+	// shared with the loader (not copied): Config decodes them on demand,
+	// so a snapshot does not keep a decoded tree per route (at 100k
+	// routes that was tens of megabytes for a debug endpoint).
+	raw, svcRaw []byte
+}
+
+// Config is the route's effective configuration, its service's fields
+// overlaid by its own (for /debug/match).
+func (r *Route) Config() map[string]any {
+	out := map[string]any{}
+	for _, b := range [][]byte{r.svcRaw, r.raw} {
+		if len(b) == 0 {
+			continue
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // Certs chooses a server certificate by SNI: an exact name beats a
