@@ -36,4 +36,7 @@ fuzz ./internal/authdns FuzzHandle
 fuzz ./internal/authdns FuzzParseZoneFile
 fuzz ./internal/authdns FuzzRecordNormalize
 fuzz ./internal/admin FuzzDNSAPI
+fuzz ./internal/http1/server FuzzRequest
+fuzz ./internal/http1/client FuzzResponse
+fuzz ./internal/vars FuzzCompile
 echo "== all tests passed"
