@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -64,4 +65,81 @@ func (w *nullWriter) ReadFrom(r io.Reader) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+// rawUpstream answers every request on a connection with a fixed 1 KiB
+// response, allocating nothing per request, so a profile of
+// BenchmarkServe shows Stargate's own cost.
+func rawUpstream(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1024\r\n\r\n" + strings.Repeat("x", 1024))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					// a request without a body ends with an empty line
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+					}
+					if _, err := c.Write(resp); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// BenchmarkServe: keep-alive GETs through the real plain-HTTP listener and
+// pipeline to a raw upstream, from raw client connections (no net/http on
+// either side), so -memprofile and -cpuprofile show Stargate alone.
+func BenchmarkServe(b *testing.B) {
+	e := newEnv(b)
+	e.put("/routes/b", fmt.Sprintf(`{"uri":"/bench","upstream":{"nodes":{"%s":1}}}`, rawUpstream(b)))
+	addr := strings.TrimPrefix(e.httpURL, "http://")
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 8192)
+		for pb.Next() {
+			if _, err := c.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != 200 {
+				b.Errorf("status %d, %v", res.StatusCode, err)
+				return
+			}
+			res.Body.Close()
+		}
+	})
 }

@@ -80,23 +80,24 @@ func Route(snap *snapshot.Snapshot, method, host, path string, remote netip.Addr
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.snaps.Current()
-	host := strings.ToLower(r.Host)
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		host = hh
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	host := routeHost(r.Host)
 	remote, _ := netip.ParseAddrPort(r.RemoteAddr)
 	scheme := "http"
 	if h.TLS {
 		scheme = "https"
 	}
-	rv := &reqVars{r: r, host: host, remote: remote.Addr().String(), scheme: scheme}
-	pc := &plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
+	// One allocation for the request's pipeline state.
+	st := &pipeState{}
+	rv := &st.rv
+	*rv = reqVars{r: r, host: host, remote: remoteIP(r.RemoteAddr, remote), scheme: scheme}
+	pc := &st.pc
+	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
 	rv.pc = pc
 	org := ""
-	pc.Upstreams = snap.Upstream
+	pc.Upstreams = snap.UpstreamFunc()
 
-	m, ok := snap.Router.Match(&router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv})
+	st.match = router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv}
+	m, ok := snap.Router.Match(&st.match)
 	var rt *snapshot.Route
 	chain := (*plugin.Chain)(nil)
 	if ok {
@@ -156,6 +157,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.forward(w, r, pc, rt, up, chain, rv, snap)
 }
 
+// routeHost is the Host header as the router sees it: lower case, without
+// port, brackets or a trailing dot. It allocates only when the header is
+// not already lower case.
+func routeHost(h string) string {
+	// Strip ":port" from "host:port" and "[v6]:port" (not from a bare
+	// IPv6 address, whose last group is not a port).
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && (h[0] == '[' && i > 0 && h[i-1] == ']' || strings.IndexByte(h, ':') == i) {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+// remoteIP is the client address without its port, sliced out of
+// RemoteAddr ("1.2.3.4:5" or "[::1]:5") rather than formatted again.
+func remoteIP(remoteAddr string, ap netip.AddrPort) string {
+	if i := strings.LastIndexByte(remoteAddr, ':'); i > 0 {
+		ip := remoteAddr[:i]
+		if len(ip) > 1 && ip[0] == '[' && ip[len(ip)-1] == ']' {
+			ip = ip[1 : len(ip)-1]
+		}
+		// RemoteAddr comes from the connection, already in canonical form.
+		if a, err := netip.ParseAddr(ip); err == nil && a == ap.Addr() {
+			return ip
+		}
+	}
+	return ap.Addr().String()
+}
+
+// pipeState is what one request needs through the pipeline, allocated
+// together.
+type pipeState struct {
+	pc    plugin.Ctx
+	rv    reqVars
+	match router.Request
+}
+
 // exit answers a request that a plugin (or Stargate itself) ended, through
 // the header and body filters like any other answer.
 func (h *Handler) exit(w http.ResponseWriter, pc *plugin.Ctx, snap *snapshot.Snapshot, chain *plugin.Chain) {
@@ -178,7 +222,13 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	if s := pc.StatusOverride(); s != 0 {
 		status = s // response-rewrite's status_code
 	}
-	cw := &countWriter{w: w}
+	var cw *countWriter
+	if rv, ok := pc.Vars.(*reqVars); ok {
+		cw = &rv.cw // lives in the request's pipeState: no allocation
+		*cw = countWriter{w: w}
+	} else {
+		cw = &countWriter{w: w}
+	}
 	bw, closeGlobal := snap.Global.WrapBody(pc, status, hdr, cw)
 	bw, closeRoute := chain.WrapBody(pc, status, hdr, bw)
 	filtered := bw != io.Writer(cw)
@@ -188,9 +238,13 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	} else if length >= 0 && hdr.Get("Content-Length") == "" {
 		hdr.Set("Content-Length", strconv.FormatInt(length, 10))
 	}
-	dst := w.Header()
-	for k, v := range hdr {
-		dst[k] = v
+	if rh, ok := w.(interface{ ReplaceHeader(http.Header) }); ok {
+		rh.ReplaceHeader(hdr) // the HTTP/1.1 listener takes the map as is
+	} else {
+		dst := w.Header()
+		for k, v := range hdr {
+			dst[k] = v
+		}
 	}
 	w.WriteHeader(status)
 	stream := length < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
@@ -447,22 +501,32 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 	return resp, cancel, nil
 }
 
+// outReq is an upstream request with its URL and forwarding header
+// values, allocated together.
+type outReq struct {
+	req  http.Request
+	url  url.URL
+	vals [4]string
+}
+
 // outbound builds the request to one node.
 func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte) *http.Request {
 	scheme := "http"
 	if up.Scheme == "https" || up.Scheme == "grpcs" {
 		scheme = "https"
 	}
-	u := &url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	out := &http.Request{
+	o := &outReq{}
+	o.url = url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	o.req = http.Request{
 		Method:     r.Method,
-		URL:        u,
+		URL:        &o.url,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     make(http.Header, len(r.Header)+5),
 		Host:       r.Host,
 	}
+	out := &o.req
 	// The value slices are shared with the client's request: nothing
 	// after this point appends to them in place (Set replaces a slice).
 	for k, v := range r.Header {
@@ -485,14 +549,17 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	}
 	// X-Forwarded-*: append the client to the chain; keep what a trusted
 	// hop said about proto and host only if nothing else is known.
-	if prior := out.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+rv.remote)
-	} else {
-		out.Header.Set("X-Forwarded-For", rv.remote)
+	// Values go into the request's own small array (canonical keys, no
+	// Set): one allocation less per header.
+	xff := rv.remote
+	if prior := out.Header["X-Forwarded-For"]; len(prior) > 0 {
+		xff = strings.Join(prior, ", ") + ", " + rv.remote
 	}
-	out.Header.Set("X-Real-IP", rv.remote)
-	out.Header.Set("X-Forwarded-Proto", rv.scheme)
-	out.Header.Set("X-Forwarded-Host", r.Host)
+	o.vals = [4]string{xff, rv.remote, rv.scheme, r.Host}
+	out.Header["X-Forwarded-For"] = o.vals[0:1:1]
+	out.Header["X-Real-Ip"] = o.vals[1:2:2]
+	out.Header["X-Forwarded-Proto"] = o.vals[2:3:3]
+	out.Header["X-Forwarded-Host"] = o.vals[3:4:4]
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // do not let Go add its own
 	}

@@ -24,6 +24,8 @@ type reqVars struct {
 	set map[string]string
 	// origin is the upstream handed to a Responder (the cache).
 	origin origin
+	// cw counts the bytes sent (send).
+	cw countWriter
 }
 
 // SetVar implements plugin.VarSetter.

@@ -168,7 +168,9 @@ func (l *Loader) compileConsumers() *Consumers {
 		out.count++
 		index(cons, auth)
 	}
-	out.views = map[string]plugin.Consumers{}
+	// The platform's view always exists: most routes have no owner, and a
+	// view built per request would be an allocation on the hot path.
+	out.views = map[string]plugin.Consumers{"": orgView{c: out, org: ""}}
 	for _, cons := range out.byName {
 		if _, ok := out.views[cons.Org]; !ok {
 			out.views[cons.Org] = orgView{c: out, org: cons.Org}

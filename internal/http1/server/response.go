@@ -49,6 +49,15 @@ func (w *response) Header() http.Header {
 	return w.hdr
 }
 
+// ReplaceHeader makes h the response header (before WriteHeader): the
+// proxy hands over its finished header map instead of copying it into a
+// new one.
+func (w *response) ReplaceHeader(h http.Header) {
+	if !w.wroteHeader && !w.hijacked {
+		w.hdr = h
+	}
+}
+
 // WriteHeader sends the status line and headers. 1xx codes other than
 // 101 are sent as interim responses; the final status may follow.
 func (w *response) WriteHeader(code int) {
