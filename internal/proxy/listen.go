@@ -32,7 +32,7 @@ type Options struct {
 // Servers are the running proxy listeners.
 type Servers struct {
 	httpSrv         *server.Server
-	httpsSrv        *http.Server
+	httpsSrv        *server.Server
 	httpLn, httpsLn net.Listener
 }
 
@@ -53,7 +53,6 @@ func Start(opts Options) (*Servers, error) {
 		opts.MaxHeaderBytes = 64 << 10
 	}
 	s := &Servers{}
-	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if opts.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", opts.HTTPAddr)
 		if err != nil {
@@ -80,9 +79,6 @@ func Start(opts Options) (*Servers, error) {
 			s.Close()
 			return nil, fmt.Errorf("proxy: https listener: %w", err)
 		}
-		var p http.Protocols
-		p.SetHTTP1(true)
-		p.SetHTTP2(true)
 		tlsConf := &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"},
@@ -94,19 +90,18 @@ func Start(opts Options) (*Servers, error) {
 			},
 		}
 		s.httpsLn = ln
-		s.httpsSrv = &http.Server{
+		// The same HTTP/1.1 server behind TLS (HTTP/2 by ALPN goes to
+		// x/net/http2), so both ports parse and defend alike.
+		s.httpsSrv = &server.Server{
 			Handler:           NewHandler(opts.Snapshots, log, true),
-			Protocols:         &p,
 			TLSConfig:         tlsConf,
 			ReadHeaderTimeout: opts.ReadHeaderTimeout,
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
-			ErrorLog:          errLog,
+			Logger:            log,
 			ConnState:         opts.ConnState,
 		}
-		// ServeTLS with no files: certificates come from GetCertificate,
-		// and it sets up HTTP/2 by ALPN.
-		go s.httpsSrv.ServeTLS(ln, "", "")
+		go s.httpsSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "https", "addr", ln.Addr().String())
 	}
 	return s, nil

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -441,6 +442,35 @@ func TestTLSAndHTTP2(t *testing.T) {
 	}
 	if _, _, err := dial("unknown.org"); err == nil {
 		t.Error("TLS handshake succeeded for a name with no certificate")
+	}
+	// HTTP/1.1 over TLS (no h2 offered): served by the same HTTP/1.1
+	// server as the plain port, scheme https, and refusing smuggling alike.
+	var h1 http.Protocols
+	h1.SetHTTP1(true)
+	tr1 := &http.Transport{Protocols: &h1, TLSClientConfig: &tls.Config{ServerName: "exact.example.com", InsecureSkipVerify: true},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", e.httpsAdr)
+		}}
+	defer tr1.CloseIdleConnections()
+	for i := 0; i < 3; i++ { // keep-alive over TLS
+		res, err := (&http.Client{Transport: tr1}).Get("https://exact.example.com/t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.ProtoMajor != 1 || res.StatusCode != 200 || field(t, string(b), "xfp") != "https" {
+			t.Errorf("HTTP/1.1 over TLS: %s %d %s", res.Proto, res.StatusCode, b)
+		}
+	}
+	tc, err := tls.Dial("tcp", e.httpsAdr, &tls.Config{ServerName: "exact.example.com", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.Write([]byte("POST /t HTTP/1.1\r\nHost: exact.example.com\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+	if res, err := http.ReadResponse(bufio.NewReader(tc), nil); err != nil || res.StatusCode != 400 {
+		t.Errorf("CL+TE over TLS: %v %v", res, err)
 	}
 	// h2c with prior knowledge on the plain listener.
 	var p http.Protocols

@@ -1,6 +1,7 @@
 // Package server is the data plane's HTTP/1.1 listener: a lean
-// replacement for net/http's server on the plain proxy port, with h2c
-// (HTTP/2 prior knowledge) handed to golang.org/x/net/http2.
+// replacement for net/http's server on the proxy ports, plain and TLS.
+// HTTP/2 — h2c by prior knowledge, h2 by ALPN — is handed to
+// golang.org/x/net/http2.
 //
 // Why not net/http: measured on the 2-core benchmark machine, a bare
 // net/http handler writing a prebuilt 1 KB answer reaches 0.87× nginx
@@ -16,8 +17,11 @@
 //
 // It still hands handlers a *http.Request and an http.ResponseWriter
 // (with Flush, Hijack and ReadFrom), so the plugin pipeline, the
-// WebSocket path (httputil.ReverseProxy) and the TLS listener (which stays
-// on net/http with HTTP/2 by ALPN) share one handler.
+// WebSocket path (httputil.ReverseProxy) and HTTP/2 share one handler.
+// DESIGN §5 planned TLS on the standard library; serving HTTP/1.1 over TLS
+// here too keeps both ports' parsing and defences identical (net/http lets
+// chunked win over a conflicting Content-Length where this server refuses
+// the request), and the TLS handshake itself is still crypto/tls.
 //
 // Stricter than net/http where a public edge should be (RFC 9112):
 // Content-Length together with Transfer-Encoding is refused with 400, as

@@ -41,6 +41,11 @@ type Server struct {
 	ConnState func(net.Conn, http.ConnState)
 	// H2C enables HTTP/2 with prior knowledge on this listener.
 	H2C bool
+	// TLSConfig, when set, makes the listener a TLS one: the handshake
+	// runs in the connection's goroutine (bounded by ReadHeaderTimeout),
+	// "h2" negotiated by ALPN goes to HTTP/2, anything else is served
+	// here as HTTP/1.1 with Request.TLS set.
+	TLSConfig *tls.Config
 	// Logger receives connection-level errors at debug level.
 	Logger *slog.Logger
 
@@ -92,6 +97,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
+	accept := ln
+	if s.TLSConfig != nil {
+		accept = tls.NewListener(ln, s.TLSConfig) // handshakes run per connection
+	}
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
@@ -99,7 +108,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}()
 	var delay time.Duration
 	for {
-		rwc, err := ln.Accept()
+		rwc, err := accept.Accept()
 		if err != nil {
 			if s.shutdown.Load() {
 				return ErrServerClosed
@@ -286,6 +295,16 @@ func (c *conn) serve() {
 			c.close()
 		}
 	}()
+	if tc, ok := c.rwc.(*tls.Conn); ok {
+		if !c.handshake(tc) {
+			return
+		}
+		if c.tls.NegotiatedProtocol == http2.NextProtoTLS {
+			hijacked = true
+			c.serveH2TLS(tc)
+			return
+		}
+	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(c.rwc)
 	c.bw = outbufPool.Get().(*outbuf)
@@ -362,6 +381,29 @@ func (c *conn) flush() error {
 	}
 	c.dl.Write(c.rwc, c.srv.WriteTimeout)
 	return c.bw.Flush()
+}
+
+// handshake runs the TLS handshake under the header timeout and records
+// the connection state for requests.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	_ = tc.SetDeadline(time.Now().Add(c.srv.ReadHeaderTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.srv.Logger.Debug("http1: TLS handshake", "remote", c.remote, "err", err)
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.tls = &st
+	return true
+}
+
+// serveH2TLS hands a TLS connection that negotiated h2 to HTTP/2.
+func (c *conn) serveH2TLS(tc *tls.Conn) {
+	c.srv.http2Server().ServeConn(tc, &http2.ServeConnOpts{
+		Handler:    c.srv.Handler,
+		BaseConfig: &http.Server{ReadHeaderTimeout: c.srv.ReadHeaderTimeout, IdleTimeout: c.srv.IdleTimeout},
+	})
+	c.close()
 }
 
 // isH2Preface reports whether the connection starts with the HTTP/2
