@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -58,6 +57,9 @@ type diskTier struct {
 	unlinkMu sync.Mutex
 	unlinkQ  []uint64
 	unlinkC  chan struct{}
+
+	// fds keeps verified object files open for HITs (fdcache.go).
+	fds *fdCache
 }
 
 func fileSize(e *Entry) int64 { return filePrefix + int64(e.hdrLen) + e.Size + fileTrailer }
@@ -74,7 +76,7 @@ func (t *diskTier) path(gen uint64) string {
 }
 
 func openDiskTier(z *Zone, dir string, cap int64) (*diskTier, error) {
-	t := &diskTier{z: z, dir: dir, cap: cap, m: map[string]*Entry{}, unlinkC: make(chan struct{}, 1)}
+	t := &diskTier{z: z, dir: dir, cap: cap, m: map[string]*Entry{}, unlinkC: make(chan struct{}, 1), fds: newFDCache(maxOpenFiles)}
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, err
 	}
@@ -221,6 +223,7 @@ func (t *diskTier) removeFiles(es []*Entry) {
 }
 
 func (t *diskTier) unlinkGen(gen uint64) {
+	t.fds.drop(gen)
 	if err := os.Remove(t.path(gen)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.z.log.Warn("cache: remove object", "err", err)
 	}
@@ -310,6 +313,7 @@ func (t *diskTier) stats() (int64, int) {
 func (t *diskTier) close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.fds.closeAll()
 	return t.log.close()
 }
 
@@ -475,29 +479,28 @@ func (w *diskWriter) abort() {
 	_ = os.Remove(w.tmp)
 }
 
-// smallObject is the largest object file a hit reads whole (one open,
-// one read, one close); larger ones are sent from the file with sendfile.
+// smallObject is the largest object file a hit reads whole (one pread
+// from the open-file cache); larger ones are sent from the file with
+// sendfile.
 const smallObject = 64 << 10
 
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallObject); return &b }}
 
 func (t *diskTier) open(z *Zone, e *Entry) (Object, error) {
-	if size := fileSize(e); size <= smallObject && e.ref.Load()&refVerified != 0 {
-		return t.openSmall(z, e, int(size))
+	if e.ref.Load()&refVerified != 0 {
+		return t.openCached(e)
 	}
 	f, err := os.Open(t.path(e.gen))
 	if err != nil {
 		t.remove(e.skey, e)
 		return Object{}, ErrGone
 	}
-	if e.ref.Load()&refVerified == 0 {
-		// First use in this process: check the whole file.
-		if err := t.verify(f, e); err != nil {
-			f.Close()
-			return Object{}, t.corrupt(e, err)
-		}
-		e.ref.Or(refVerified)
+	// First use in this process: check the whole file.
+	if err := t.verify(f, e); err != nil {
+		f.Close()
+		return Object{}, t.corrupt(e, err)
 	}
+	e.ref.Or(refVerified)
 	// Read the prefix and metadata exactly: the file offset is then at
 	// the body, ready for sendfile.
 	head := make([]byte, filePrefix+int(e.hdrLen))
@@ -514,38 +517,60 @@ func (t *diskTier) open(z *Zone, e *Entry) (Object, error) {
 	return Object{Header: h, Size: e.Size, file: f, off: off, pos: off}, nil
 }
 
-// openSmall reads a small verified object whole with raw system calls.
-func (t *diskTier) openSmall(z *Zone, e *Entry, size int) (Object, error) {
-	fd, err := syscall.Open(t.path(e.gen), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		t.remove(e.skey, e)
-		return Object{}, ErrGone
-	}
-	bp := smallBufs.Get().(*[]byte)
-	buf := (*bp)[:size+1] // one byte more: a longer file is caught
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Pread(fd, buf[n:], int64(n))
-		if err == syscall.EINTR {
-			continue
+// openCached serves a verified object from the open-file cache: small
+// objects are read whole with one pread, larger ones get their header
+// read and a body that preads or sendfiles at an offset.
+func (t *diskTier) openCached(e *Entry) (Object, error) {
+	of := t.fds.get(e.gen)
+	if of == nil {
+		var err error
+		if of, err = t.fds.open(e.gen, t.path(e.gen)); err != nil {
+			t.remove(e.skey, e)
+			return Object{}, ErrGone
 		}
-		if err != nil || m == 0 {
-			break
+	}
+	size := fileSize(e)
+	head := filePrefix + int(e.hdrLen)
+	if size <= smallObject {
+		bp := smallBufs.Get().(*[]byte)
+		buf := (*bp)[:size+1] // one byte more: a longer file is caught
+		n, _ := readFullAt(of.f, buf, 0)
+		of.release()
+		if int64(n) != size {
+			smallBufs.Put(bp)
+			return Object{}, t.corrupt(e, fmt.Errorf("read %d bytes, want %d", n, size))
 		}
-		n += m
+		h, err := t.header(buf[:head], e)
+		if err != nil {
+			smallBufs.Put(bp)
+			return Object{}, t.corrupt(e, err)
+		}
+		return Object{Header: h, Size: e.Size, body: buf[head : head+int(e.Size)], pooled: bp}, nil
 	}
-	syscall.Close(fd)
-	if n != size {
-		smallBufs.Put(bp)
-		return Object{}, t.corrupt(e, fmt.Errorf("read %d bytes, want %d", n, size))
+	hb := make([]byte, head)
+	if n, _ := readFullAt(of.f, hb, 0); n != head {
+		of.release()
+		return Object{}, t.corrupt(e, fmt.Errorf("short header read: %d bytes", n))
 	}
-	h, err := t.header(buf[:filePrefix+int(e.hdrLen)], e)
+	h, err := t.header(hb, e)
 	if err != nil {
-		smallBufs.Put(bp)
+		of.release()
 		return Object{}, t.corrupt(e, err)
 	}
-	off := filePrefix + int(e.hdrLen)
-	return Object{Header: h, Size: e.Size, body: buf[off : off+int(e.Size)], pooled: bp}, nil
+	return Object{Header: h, Size: e.Size, of: of, off: int64(head)}, nil
+}
+
+// readFullAt preads until buf is full or the file ends.
+func readFullAt(f *os.File, buf []byte, off int64) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := f.ReadAt(buf[n:], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // header checks an object's prefix and metadata against its entry and

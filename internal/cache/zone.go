@@ -254,13 +254,17 @@ type Object struct {
 	body   []byte
 	pooled *[]byte // body's buffer, returned to smallBufs when done
 	file   *os.File
-	off    int64 // where the body starts in file
-	pos    int64 // file's offset now
+	of     *openFile // a cached open file (one reference), instead of file
+	off    int64     // where the body starts in file
+	pos    int64     // file's offset now
 }
 
 // Body returns a reader of n bytes from start of the body; closing it
 // releases the object.
 func (o *Object) Body(start, n int64) io.ReadCloser {
+	if o.of != nil {
+		return &fileAtBody{of: o.of, off: o.off + start, n: n}
+	}
 	if o.file != nil {
 		return fileSection(o.file, o.pos, o.off+start, n)
 	}
@@ -271,6 +275,10 @@ func (o *Object) Body(start, n int64) io.ReadCloser {
 func (o *Object) Close() {
 	if o.file != nil {
 		o.file.Close()
+	}
+	if o.of != nil {
+		o.of.release()
+		o.of = nil
 	}
 	if o.pooled != nil {
 		smallBufs.Put(o.pooled)

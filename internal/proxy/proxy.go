@@ -286,6 +286,19 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// SendFileAt passes a disk-cache body's file range to the listener, which
+// sends it with sendfile at that offset (cache.SendFileAtWriter).
+func (c *countWriter) SendFileAt(fd int, off, n int64) (int64, error) {
+	if sw, ok := c.w.(interface {
+		SendFileAt(fd int, off, n int64) (int64, error)
+	}); ok {
+		m, err := sw.SendFileAt(fd, off, n)
+		c.n += m
+		return m, err
+	}
+	return 0, errors.ErrUnsupported // the body falls back to reading
+}
+
 // ReadFrom hands a file body (a disk cache hit) to the connection's
 // ReadFrom, which sends it with sendfile.
 func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,6 +182,19 @@ func TestResponseFraming(t *testing.T) {
 			f.Seek(3, io.SeekStart)
 			w.Header().Set("Content-Length", "20000")
 			io.Copy(w, &io.LimitedReader{R: f, N: 20000}) // the disk cache's body shape
+		case "/sendfileat":
+			fd, err := syscall.Open(filePath, syscall.O_RDONLY, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer syscall.Close(fd)
+			w.Header().Set("Content-Length", "20000")
+			if n, err := w.(interface {
+				SendFileAt(int, int64, int64) (int64, error)
+			}).SendFileAt(fd, 5, 20000); n != 20000 || err != nil {
+				t.Errorf("SendFileAt: %d %v", n, err)
+			}
 		case "/interim":
 			w.Header().Set("Link", "</s.css>; rel=preload")
 			w.WriteHeader(103)
@@ -204,6 +218,7 @@ func TestResponseFraming(t *testing.T) {
 		{"/readfrom", "1.1", 200, "12345", 5, nil},
 		{"/interim", "1.1", 200, "done", 4, nil},
 		{"/file", "1.1", 200, fileData[3:20003], 20000, nil},
+		{"/sendfileat", "1.1", 200, fileData[5:20005], 20000, nil},
 		{"/big", "1.0", 200, big, -1, nil},
 	} {
 		t.Run(c.path+"@"+c.proto, func(t *testing.T) {
