@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // loadResult is one bounded load loop.
@@ -34,7 +35,7 @@ func (l loadResult) rate() float64 {
 	return float64(l.acked) / l.elapsed.Seconds()
 }
 
-func (l loadResult) pct(p float64) time.Duration { return percentile(l.lat, p) }
+func (l loadResult) pct(p float64) time.Duration { return benchkit.Percentile(l.lat, p) }
 
 // listResult is the timed GETs of the full route list.
 type listResult struct {
@@ -87,23 +88,8 @@ func (c *client) close() { c.hc.CloseIdleConnections() }
 // putRoute PUTs one route and fails on anything but 200/201.
 func (c *client) putRoute(ctx context.Context, id string) error {
 	body := fmt.Sprintf(`{"uri":"/bench/%s","upstream":{"type":"roundrobin","nodes":{"127.0.0.1:1980":1}}}`, id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/apisix/admin/routes/"+id, bytes.NewReader([]byte(body)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-API-KEY", c.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	if err := benchkit.AdminPut(ctx, c.hc, c.base+"/apisix/admin/routes/"+id, c.key, body); err != nil {
 		return fmt.Errorf("PUT route %s: %w", id, err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("PUT route %s: reading answer: %w", id, err)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("PUT route %s: %s: %.500s", id, resp.Status, b)
 	}
 	return nil
 }
@@ -203,8 +189,8 @@ func (c *client) listRoutes(ctx context.Context) (time.Duration, int, int, error
 type instance struct {
 	backend string
 	dir     string
-	etcd    *proc
-	sg      *proc
+	etcd    *benchkit.Proc
+	sg      *benchkit.Proc
 	c       *client
 	have    int // routes stored so far
 	res     *backendResult
@@ -254,13 +240,13 @@ func (in *instance) stop() error {
 		in.c.close()
 	}
 	if in.sg != nil {
-		in.sg.stop()
-		if in.sg.waitErr != nil {
-			errs = append(errs, fmt.Errorf("%s: stargate exited with %v after SIGTERM\n%s", in.backend, in.sg.waitErr, in.sg.tail(2048)))
+		in.sg.Stop()
+		if in.sg.WaitErr() != nil {
+			errs = append(errs, fmt.Errorf("%s: stargate exited with %v after SIGTERM\n%s", in.backend, in.sg.WaitErr(), in.sg.Tail(2048)))
 			in.keep = true
 		}
 	}
-	in.etcd.stop()
+	in.etcd.Stop()
 	if !in.keep {
 		_ = os.RemoveAll(in.dir)
 	}
@@ -273,11 +259,11 @@ func (in *instance) startProfile(ctx context.Context, phase string) (func() erro
 	if in.profile == "" {
 		return func() error { return nil }, nil
 	}
-	pids := []int{in.sg.cmd.Process.Pid}
+	pids := []int{in.sg.Pid()}
 	if in.etcd != nil {
-		pids = append(pids, in.etcd.cmd.Process.Pid)
+		pids = append(pids, in.etcd.Pid())
 	}
-	return startProfile(ctx, in.profile+"."+phase, pids)
+	return benchkit.StartProfile(ctx, in.profile+"."+phase, pids)
 }
 
 // putPhase runs one bounded PUT loop on in, metering CPU (and profiling
@@ -341,7 +327,7 @@ func (in *instance) listPhase(ctx context.Context, want, gets int) error {
 	slices.Sort(lat)
 	l := &in.res.list
 	l.n = len(lat)
-	l.p50, l.p95 = percentile(lat, 50), percentile(lat, 95)
+	l.p50, l.p95 = benchkit.Percentile(lat, 50), benchkit.Percentile(lat, 95)
 	l.min, l.max = lat[0], lat[len(lat)-1]
 	return nil
 }
@@ -351,16 +337,6 @@ func (in *instance) finish() {
 	in.res.dials = in.c.dials.Load()
 	in.res.rssStar = peakRSS(in.sg)
 	in.res.rssEtcd = peakRSS(in.etcd)
-}
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.999999) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return sorted[i]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

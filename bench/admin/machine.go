@@ -7,17 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type machine struct {
-	cpus          int
-	cpuModel      string
-	memGiB        float64
-	kernel        string
+	benchkit.Host
 	dir           string
 	mount, fstype string
 	device        string
@@ -25,7 +23,6 @@ type machine struct {
 	fsyncP50      time.Duration
 	fsyncP99      time.Duration
 	fsyncN        int
-	goVersion     string
 	etcdVersion   string
 	stargateVer   string
 	commit        string
@@ -33,31 +30,11 @@ type machine struct {
 
 func (m machine) oneLine() string {
 	return fmt.Sprintf("%d CPUs (%s), %.0f GiB RAM, %s on %s (%s), fdatasync p50 %.2f ms p99 %.2f ms",
-		m.cpus, m.cpuModel, m.memGiB, m.fstype, m.device, m.diskInfo, ms(m.fsyncP50), ms(m.fsyncP99))
+		m.CPUs, m.CPUModel, m.MemGiB, m.fstype, m.device, m.diskInfo, ms(m.fsyncP50), ms(m.fsyncP99))
 }
 
 func describeMachine(ctx context.Context, dir, bin, etcdBin string) (machine, error) {
-	m := machine{cpus: runtime.NumCPU(), goVersion: runtime.Version(), dir: dir}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "model name"); ok {
-				m.cpuModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb float64
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
-				fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
-			}
-		}
-		m.memGiB = kb / (1 << 20)
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(b))
-	}
+	m := machine{Host: benchkit.DescribeHost(), dir: dir}
 	m.mount, m.fstype, m.device = mountOf(dir)
 	m.diskInfo = diskInfo(m.device)
 	var err error
@@ -69,12 +46,10 @@ func describeMachine(ctx context.Context, dir, bin, etcdBin string) (machine, er
 	} else {
 		return m, fmt.Errorf("%s --version: %w", etcdBin, err)
 	}
-	if out, err := exec.CommandContext(ctx, bin, "version").Output(); err == nil {
-		m.stargateVer = strings.TrimSpace(string(out))
-	}
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		m.commit = strings.TrimSpace(string(out))
-		if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+	m.stargateVer = benchkit.StargateVersion(ctx, bin)
+	if commit, dirty, ok := benchkit.GitCommit(ctx); ok {
+		m.commit = commit
+		if dirty {
 			m.commit += " (with uncommitted changes)"
 		}
 	}
@@ -166,5 +141,5 @@ func fsyncProbe(dir string, n int) (p50, p99 time.Duration, count int, err error
 		lat = append(lat, time.Since(t0))
 	}
 	slices.Sort(lat)
-	return percentile(lat, 50), percentile(lat, 99), n, nil
+	return benchkit.Percentile(lat, 50), benchkit.Percentile(lat, 99), n, nil
 }

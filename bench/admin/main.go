@@ -17,15 +17,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type options struct {
@@ -68,48 +66,25 @@ func main() {
 		fmt.Fprintf(os.Stderr, "admin bench: -routes (%d) must be at least 2*(-puts + -clients) = %d: the list is timed after the PUT loops, on their routes plus seeded ones\n", o.routes, 2*(o.puts+o.clients))
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "admin bench: FAILED:", err)
-		os.Exit(1)
-	}
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	benchkit.Main("admin bench", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) (err error) {
-	parent := o.dir
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	work, err := os.MkdirTemp(parent, "sg-admin-bench-")
+	work, release, err := benchkit.WorkDir(o.dir, "sg-admin-bench-")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if o.keep || err != nil {
-			logf("kept %s", work)
-			return
-		}
-		_ = os.RemoveAll(work)
-	}()
+	defer func() { release(o.keep || err != nil) }()
 
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(work, "stargate")
-		logf("building ./cmd/stargate -> %s", bin)
-		if err := buildStargate(ctx, bin); err != nil {
-			return err
-		}
+	bin, err := benchkit.StargateBinary(ctx, o.bin, work)
+	if err != nil {
+		return err
 	}
 	m, err := describeMachine(ctx, work, bin, o.etcdBin)
 	if err != nil {
 		return err
 	}
-	logf("machine: %s", m.oneLine())
+	benchkit.Logf("machine: %s", m.oneLine())
 
 	var results []roundResult
 	for r := 1; r <= o.rounds; r++ {
@@ -120,22 +95,7 @@ func run(ctx context.Context, o options) (err error) {
 		results = append(results, rr)
 	}
 
-	var w io.Writer = os.Stdout
-	var f *os.File
-	if o.out != "" {
-		if f, err = os.Create(o.out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = io.MultiWriter(os.Stdout, f)
-	}
-	report(w, o, m, results)
-	if f != nil {
-		if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-			return err
-		}
-	}
-	return nil
+	return benchkit.WriteReport(o.out, func(w io.Writer) { report(w, o, m, results) })
 }
 
 // runRound starts a fresh bolt backend and a fresh etcd backend and runs
@@ -152,7 +112,7 @@ func runRound(ctx context.Context, o options, work, bin string, r int) (rr round
 	if err != nil {
 		return rr, fmt.Errorf("fsync probe: %w", err)
 	}
-	logf("round %d/%d: fdatasync p50 %.2f ms p99 %.2f ms; order %v", r, o.rounds, ms(rr.fsyncP50), ms(rr.fsyncP99), order)
+	benchkit.Logf("round %d/%d: fdatasync p50 %.2f ms p99 %.2f ms; order %v", r, o.rounds, ms(rr.fsyncP50), ms(rr.fsyncP99), order)
 	ins := map[string]*instance{}
 	defer func() {
 		for _, in := range ins {
@@ -229,7 +189,7 @@ func runRound(ctx context.Context, o options, work, bin string, r int) (rr round
 	for _, b := range order {
 		ins[b].finish()
 		x := ins[b].res
-		logf("round %d %s: put1 %.0f/s  put%d %.0f/s  seed %.0f/s  list p50 %.1f ms p95 %.1f ms",
+		benchkit.Logf("round %d %s: put1 %.0f/s  put%d %.0f/s  seed %.0f/s  list p50 %.1f ms p95 %.1f ms",
 			r, b, x.put1.rate(), cn, x.putN.rate(), x.seed.rate(), ms(x.list.p50), ms(x.list.p95))
 	}
 	return rr, nil

@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type roundResult struct {
@@ -22,18 +23,6 @@ const (
 	goalList         = 50 * time.Millisecond // 10k-route list
 )
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func report(w io.Writer, o options, m machine, rounds []roundResult) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	med := func(b string, f func(*backendResult) float64) float64 {
@@ -41,7 +30,7 @@ func report(w io.Writer, o options, m machine, rounds []roundResult) {
 		for _, r := range rounds {
 			xs = append(xs, f(r.by[b]))
 		}
-		return median(xs)
+		return benchkit.Median(xs)
 	}
 	type row struct {
 		name     string
@@ -80,7 +69,7 @@ func report(w io.Writer, o options, m machine, rounds []roundResult) {
 		if e > 0 && b > 0 {
 			ratio = fmt.Sprintf("%.2f×", b/e)
 		}
-		p("| %s (%s) | %s | %s | %s | %s |\n", r.name, r.unit, num(b, r.prec), num(e, r.prec), ratio, r.goal)
+		p("| %s (%s) | %s | %s | %s | %s |\n", r.name, r.unit, benchkit.Num(b, r.prec), benchkit.Num(e, r.prec), ratio, r.goal)
 	}
 	p("\nbolt/etcd above 1 means bolt is faster for writes/s and slower for latencies.\n\n")
 
@@ -89,9 +78,9 @@ func report(w io.Writer, o options, m machine, rounds []roundResult) {
 	bl, el := med("bolt", rows[listRow].f), med("etcd", rows[listRow].f)
 	p("Goals:\n\n")
 	p("- ≥ %s acknowledged durable writes/s with %d clients on bolt: **%s** (%.0f/s; etcd %.0f/s; APISIX via etcd manages ~30/s, apache/apisix#6826).\n",
-		num(goalWritesPerSec, 0), cn, verdict(bw >= goalWritesPerSec), bw, ew)
+		benchkit.Num(goalWritesPerSec, 0), cn, benchkit.Verdict(bw >= goalWritesPerSec), bw, ew)
 	p("- %s-route list under %v ms: bolt **%s** (%.1f ms), etcd **%s** (%.1f ms).\n\n",
-		num(float64(o.routes), 0), ms(goalList), verdict(bl < ms(goalList)), bl, verdict(el < ms(goalList)), el)
+		benchkit.Num(float64(o.routes), 0), ms(goalList), benchkit.Verdict(bl < ms(goalList)), bl, benchkit.Verdict(el < ms(goalList)), el)
 
 	p("### Per round\n\n")
 	p("Backends alternate phase by phase; \"first\" is the backend that went first in the round's first phase.\n\n")
@@ -109,50 +98,16 @@ func report(w io.Writer, o options, m machine, rounds []roundResult) {
 	}
 
 	p("\n### Setup\n\n")
-	p("- Command: `%s`, %s.\n", commandLine(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	p("- Machine: %d CPUs (%s), %.0f GiB RAM, Linux %s. Client, stargate and etcd share these CPUs.\n", m.cpus, m.cpuModel, m.memGiB, m.kernel)
+	p("- Command: `%s`, %s.\n", benchkit.CommandLine("go run ./bench/admin"), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	p("- Machine: %d CPUs (%s), %.0f GiB RAM, Linux %s. Client, stargate and etcd share these CPUs.\n", m.CPUs, m.CPUModel, m.MemGiB, m.Kernel)
 	p("- Disk: bolt and etcd data dirs both under %s: %s on %s (%s), mounted at %s. 4 KiB append + fdatasync: p50 %.2f ms, p99 %.2f ms (%d samples).\n",
 		m.dir, m.fstype, m.device, m.diskInfo, m.mount, ms(m.fsyncP50), ms(m.fsyncP99), m.fsyncN)
-	p("- Versions: %s (commit %s), %s with default durability and timing, %s.\n", m.stargateVer, m.commit, m.etcdVersion, m.goVersion)
+	p("- Versions: %s (commit %s), %s with default durability and timing, %s.\n", m.stargateVer, m.commit, m.etcdVersion, m.GoVersion)
 	p("- Method: each round starts a fresh `stargate serve` on bolt and one on a fresh single-member etcd (own data dirs, same filesystem) and runs each phase on one backend, then the other, alternating which goes first from phase to phase and round to round. ")
 	p("Keep-alive HTTP/1.1 clients on loopback PUT distinct routes (id and uri); only 200/201 count and any other answer aborts the run. ")
 	p("Each PUT loop stops at %d acknowledged writes or %v, whichever comes first (after a %d-PUT warm-up). ", o.puts, o.duration, cn)
 	p("The store is then seeded to %d routes with %d clients and `GET /apisix/admin/routes` is timed %d times, one at a time, to the last byte of the body, checking total = %d.\n",
 		o.routes, cn, o.gets, o.routes)
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
-}
-
-func num(x float64, prec int) string {
-	s := fmt.Sprintf("%.*f", prec, x)
-	if prec == 0 && x >= 1000 {
-		// thousands separator for readability
-		var b strings.Builder
-		for i, c := range s {
-			if i > 0 && (len(s)-i)%3 == 0 {
-				b.WriteByte(',')
-			}
-			b.WriteRune(c)
-		}
-		return b.String()
-	}
-	return s
-}
-
-func commandLine() string {
-	args := []string{"go run ./bench/admin"}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " \t'\"") {
-			a = "'" + a + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
 }
 
 func perOp(d time.Duration, n int) float64 {

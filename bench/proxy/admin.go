@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // adminClient is a keep-alive HTTP/1.1 client of one admin API.
@@ -37,23 +39,8 @@ func (c *adminClient) close() { c.hc.CloseIdleConnections() }
 
 // put PUTs one object and fails on anything but 200/201.
 func (c *adminClient) put(ctx context.Context, path, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+path, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-API-KEY", c.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	if err := benchkit.AdminPut(ctx, c.hc, c.base+path, c.key, body); err != nil {
 		return fmt.Errorf("PUT %s: %w", path, err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("PUT %s: reading answer: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("PUT %s: %s: %.500s", path, resp.Status, b)
 	}
 	return nil
 }
@@ -190,7 +177,7 @@ func (c *adminClient) seed(ctx context.Context, from, to, hosts, clients int, li
 					marks = append(marks, d)
 					mu.Unlock()
 					if to-from >= 1000 {
-						logf("  %d routes created in %.1fs", v, d.Seconds())
+						benchkit.Logf("  %d routes created in %.1fs", v, d.Seconds())
 					}
 				}
 			}

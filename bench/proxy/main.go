@@ -24,19 +24,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type options struct {
@@ -114,16 +113,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "proxy bench: -rounds, -threads, -hosts, -clients, -changes, -body and the worker counts must be positive, -conns ≥ -threads, -duration ≥ 1s")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "proxy bench: FAILED:", err)
-		os.Exit(1)
-	}
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	benchkit.Main("proxy bench", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -132,35 +122,21 @@ func run(ctx context.Context, o options) (err error) {
 			return fmt.Errorf("%s not found (apt-get install nginx-light wrk): %w", b, err)
 		}
 	}
-	parent := o.dir
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	work, err := os.MkdirTemp(parent, "sg-proxy-bench-")
+	work, release, err := benchkit.WorkDir(o.dir, "sg-proxy-bench-")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if o.keep || err != nil {
-			logf("kept %s", work)
-			return
-		}
-		_ = os.RemoveAll(work)
-	}()
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(work, "stargate")
-		logf("building ./cmd/stargate -> %s", bin)
-		if err := buildStargate(ctx, bin); err != nil {
-			return err
-		}
+	defer func() { release(o.keep || err != nil) }()
+	bin, err := benchkit.StargateBinary(ctx, o.bin, work)
+	if err != nil {
+		return err
 	}
 	m := describeMachine(ctx, bin, o)
 	o.commitDesc = m.commit
 	tag := make([]byte, 3)
 	_, _ = rand.Read(tag)
 	o.runTag = hex.EncodeToString(tag)
-	logf("machine: %s", m.oneLine())
+	benchkit.Logf("machine: %s", m.oneLine())
 
 	// One static upstream and one nginx proxy for the whole run; they keep
 	// no state between requests.
@@ -175,7 +151,7 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("nginx proxy: %w", err)
 	}
 	defer front.stop()
-	logf("upstream nginx %s (%d worker), nginx proxy %s (%d workers)", up.addr, len(up.workers), front.addr, len(front.workers))
+	benchkit.Logf("upstream nginx %s (%d worker), nginx proxy %s (%d workers)", up.addr, len(up.workers), front.addr, len(front.workers))
 
 	// One Stargate per route count for the whole run: creating 100,000
 	// routes through the admin API takes minutes, so it is done once.
@@ -183,9 +159,9 @@ func run(ctx context.Context, o options) (err error) {
 	defer func() {
 		for _, in := range insts {
 			in.a.close()
-			in.sg.p.stop()
-			if in.sg.p.waitErr != nil && err == nil {
-				err = fmt.Errorf("stargate (%d routes) exited with %v after SIGTERM\n%s", in.size, in.sg.p.waitErr, in.sg.p.tail(2048))
+			in.sg.P.Stop()
+			if in.sg.P.WaitErr() != nil && err == nil {
+				err = fmt.Errorf("stargate (%d routes) exited with %v after SIGTERM\n%s", in.size, in.sg.P.WaitErr(), in.sg.P.Tail(2048))
 			}
 		}
 	}()
@@ -217,27 +193,12 @@ func run(ctx context.Context, o options) (err error) {
 		results = append(results, rr)
 	}
 	for _, n := range []*nginx{up, front} {
-		if !n.p.alive() {
-			return fmt.Errorf("nginx %s exited during the run: %v", n.addr, n.p.waitErr)
+		if !n.p.Alive() {
+			return fmt.Errorf("nginx %s exited during the run: %v", n.addr, n.p.WaitErr())
 		}
 	}
 
-	var w io.Writer = os.Stdout
-	var f *os.File
-	if o.out != "" {
-		if f, err = os.Create(o.out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = io.MultiWriter(os.Stdout, f)
-	}
-	report(w, o, m, insts, results)
-	if f != nil {
-		if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-			return err
-		}
-	}
-	return nil
+	return benchkit.WriteReport(o.out, func(w io.Writer) { report(w, o, m, insts, results) })
 }
 
 // instance is one Stargate holding `size` benchmark routes (plus the
@@ -245,19 +206,19 @@ func run(ctx context.Context, o options) (err error) {
 type instance struct {
 	size       int
 	routes     int // routes stored now
-	sg         *stargate
+	sg         *benchkit.Stargate
 	a          *adminClient
 	seed       seedResult
-	cached     bool    // routes copied from -routes-cache, not created in this run
-	cacheNote  string  // when and by what the cached routes were created
-	memBefore  memInfo // after start and the upstream object, before the routes
-	heapBefore float64 // go_memstats_heap_inuse_bytes
+	cached     bool             // routes copied from -routes-cache, not created in this run
+	cacheNote  string           // when and by what the cached routes were created
+	memBefore  benchkit.MemInfo // after start and the upstream object, before the routes
+	heapBefore float64          // go_memstats_heap_inuse_bytes
 	dbBytes    int64
 }
 
 // memSample is an instance's memory at the end of a round's load phases.
 type memSample struct {
-	mem    memInfo
+	mem    benchkit.MemInfo
 	heap   float64
 	routes int
 }
@@ -283,7 +244,7 @@ func newInstance(ctx context.Context, o options, work, bin, key string, n int, u
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{size: n, sg: sg, a: newAdminClient(sg.admin, key, o.clients), cached: cached}
+	in := &instance{size: n, sg: sg, a: newAdminClient(sg.Admin, key, o.clients), cached: cached}
 	// In a cached store u1 points at an earlier run's upstream: this PUT
 	// moves it (and recompiles every route using it).
 	if err := in.a.put(ctx, "/apisix/admin/upstreams/u1", upstreamBody(up.addr)); err != nil {
@@ -292,19 +253,19 @@ func newInstance(ctx context.Context, o options, work, bin, key string, n int, u
 	if cached {
 		in.seed = seedResult{acked: meta.Acked, elapsed: meta.Elapsed, step: meta.Step, marks: meta.Marks}
 		in.cacheNote = fmt.Sprintf("created %s by commit %s", meta.Created.UTC().Format("2006-01-02 15:04 UTC"), meta.Commit)
-		logf("stargate with %d routes from the routes cache (%s)", n, in.cacheNote)
+		benchkit.Logf("stargate with %d routes from the routes cache (%s)", n, in.cacheNote)
 	} else {
-		in.memBefore = readMem(sg.p.pid())
+		in.memBefore = benchkit.ReadMem(sg.P.Pid())
 		in.heapBefore, _ = in.a.metric(ctx, "go_memstats_heap_inuse_bytes")
-		logf("creating %d routes with %d clients", n, o.clients)
+		benchkit.Logf("creating %d routes with %d clients", n, o.clients)
 		if in.seed, err = in.a.seed(ctx, 0, n, o.hosts, o.clients, o.seedTimeout); err != nil {
 			return in, fmt.Errorf("creating %d routes: %w", n, err)
 		}
 		if in.seed.acked != n {
 			return in, fmt.Errorf("created %d of %d routes within -seed-timeout %v", in.seed.acked, n, o.seedTimeout)
 		}
-		logf("stargate with %d routes: created at %.0f/s overall (first tenth %.0f/s, last tenth %.0f/s), RSS %.0f MiB",
-			n, in.seed.rate(), in.seed.tenthRate(0), in.seed.tenthRate(9), mib(readMem(sg.p.pid()).rss))
+		benchkit.Logf("stargate with %d routes: created at %.0f/s overall (first tenth %.0f/s, last tenth %.0f/s), RSS %.0f MiB",
+			n, in.seed.rate(), in.seed.tenthRate(0), in.seed.tenthRate(9), mib(benchkit.ReadMem(sg.P.Pid()).RSS))
 	}
 	total, err := in.a.countRoutes(ctx)
 	if err != nil {
@@ -319,7 +280,7 @@ func newInstance(ctx context.Context, o options, work, bin, key string, n int, u
 		// recompiling every route that uses u1 can take longer: wait until
 		// the route the load hits proxies to this run's upstream.
 		path, host := in.mid(o.hosts)
-		t := target{name: fmt.Sprintf("stargate (%d routes)", n), addr: sg.proxy, host: host, path: path}
+		t := target{name: fmt.Sprintf("stargate (%d routes)", n), addr: sg.Proxy, host: host, path: path}
 		deadline := time.Now().Add(5 * time.Minute)
 		for {
 			err := check(ctx, t, o.bodySize)
@@ -371,12 +332,12 @@ func rotate[T any](xs []T, k int) []T {
 
 func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up, front *nginx) (*roundResult, error) {
 	rr := &roundResult{round: r, tput: map[string]wrkResult{}, scale: map[int]wrkResult{}, mem: map[int]memSample{}, prop: map[int]propResult{}}
-	logf("round %d/%d", r, o.rounds)
+	benchkit.Logf("round %d/%d", r, o.rounds)
 
 	sgTarget := func(in *instance) target {
 		path, host := in.mid(o.hosts)
-		return target{name: fmt.Sprintf("stargate (%d routes)", in.size), addr: in.sg.proxy, host: host, path: path,
-			pids: func() []int { return []int{in.sg.p.pid()} }, upstream: up.pids}
+		return target{name: fmt.Sprintf("stargate (%d routes)", in.size), addr: in.sg.Proxy, host: host, path: path,
+			pids: func() []int { return []int{in.sg.P.Pid()} }, upstream: up.pids}
 	}
 	measure := func(phase string, t target, pid int) (wrkResult, error) {
 		if err := check(ctx, t, o.bodySize); err != nil {
@@ -394,7 +355,7 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 		stopProf := func() error { return nil }
 		if o.cpuprofile != "" && r == o.rounds && pid > 0 {
 			var err error
-			if stopProf, err = startProfile(ctx, o.cpuprofile+"."+phase, []int{pid}); err != nil {
+			if stopProf, err = benchkit.StartProfile(ctx, o.cpuprofile+"."+phase, []int{pid}); err != nil {
 				return wrkResult{}, err
 			}
 		}
@@ -408,7 +369,7 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 			if len(t.pids()) == 0 { // the upstream itself
 				cpu = res.upstreamCPU
 			}
-			logf("round %d: %-24s %8.0f req/s  p99 %6.2f ms  server CPU %5.1f µs/req  (machine %3.0f%% busy, others %3.0f%%)",
+			benchkit.Logf("round %d: %-24s %8.0f req/s  p99 %6.2f ms  server CPU %5.1f µs/req  (machine %3.0f%% busy, others %3.0f%%)",
 				r, t.name, res.rps, ms(res.p99), res.perReq(cpu), 100*res.busy, 100*res.otherShare())
 		}
 		return res, err
@@ -425,15 +386,15 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 	}
 	order := []string{"stargate", "nginx", "upstream"}
 	if o.plugins {
-		targets["plugins"] = target{name: "stargate + 3 plugins", addr: small.sg.proxy, host: pluginHost, path: pluginPath,
-			headers: []string{"apikey: " + pluginKey}, pids: func() []int { return []int{small.sg.p.pid()} }, upstream: up.pids}
+		targets["plugins"] = target{name: "stargate + 3 plugins", addr: small.sg.Proxy, host: pluginHost, path: pluginPath,
+			headers: []string{"apikey: " + pluginKey}, pids: func() []int { return []int{small.sg.P.Pid()} }, upstream: up.pids}
 		order = append(order, "plugins")
 	}
 	rr.tputOrder = rotate(order, r-1)
 	for _, k := range rr.tputOrder {
 		pid := 0
 		if k == "stargate" || k == "plugins" {
-			pid = small.sg.p.pid()
+			pid = small.sg.P.Pid()
 		}
 		res, err := measure("throughput", targets[k], pid)
 		if err != nil {
@@ -445,7 +406,7 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 	// 2. Router scale: the same load on each instance, taking turns.
 	rr.scaleOrder = rotate(o.sizes, r-1)
 	for _, n := range rr.scaleOrder {
-		res, err := measure(fmt.Sprintf("routes%d", n), sgTarget(insts[n]), insts[n].sg.p.pid())
+		res, err := measure(fmt.Sprintf("routes%d", n), sgTarget(insts[n]), insts[n].sg.P.Pid())
 		if err != nil {
 			return rr, err
 		}
@@ -453,7 +414,7 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 	}
 	for _, n := range o.sizes {
 		in := insts[n]
-		smp := memSample{mem: readMem(in.sg.p.pid()), routes: in.routes}
+		smp := memSample{mem: benchkit.ReadMem(in.sg.P.Pid()), routes: in.routes}
 		smp.heap, _ = in.a.metric(ctx, "go_memstats_heap_inuse_bytes")
 		rr.mem[n] = smp
 	}
@@ -466,18 +427,18 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 	for _, n := range rr.propOrder {
 		in := insts[n]
 		limit := time.Duration(o.changes)*o.perChange + time.Minute
-		res, err := propagate(ctx, in.a, in.sg.proxy, fmt.Sprintf("p%s-%d", o.runTag, r), o.changes, o.hosts, o.perChange, limit)
+		res, err := propagate(ctx, in.a, in.sg.Proxy, fmt.Sprintf("p%s-%d", o.runTag, r), o.changes, o.hosts, o.perChange, limit)
 		in.routes += len(res.changes)
 		if err != nil {
 			return rr, fmt.Errorf("propagation with %d routes: %w", n, err)
 		}
 		rr.prop[n] = res
-		logf("round %d: propagation, %d routes: answer→200 p50 %.2f ms p99 %.2f ms; sent→200 p50 %.2f ms p99 %.2f ms",
+		benchkit.Logf("round %d: propagation, %d routes: answer→200 p50 %.2f ms p99 %.2f ms; sent→200 p50 %.2f ms p99 %.2f ms",
 			r, n, ms(res.pct(fromAnswer, 50)), ms(res.pct(fromAnswer, 99)), ms(res.pct(fromSent, 50)), ms(res.pct(fromSent, 99)))
 	}
 	for _, n := range o.sizes {
-		if !insts[n].sg.p.alive() {
-			return rr, fmt.Errorf("stargate (%d routes) exited: %v\n%s", n, insts[n].sg.p.waitErr, insts[n].sg.p.tail(2048))
+		if !insts[n].sg.P.Alive() {
+			return rr, fmt.Errorf("stargate (%d routes) exited: %v\n%s", n, insts[n].sg.P.WaitErr(), insts[n].sg.P.Tail(2048))
 		}
 	}
 	return rr, nil
@@ -494,14 +455,14 @@ func waitQuiet(ctx context.Context, limit time.Duration) float64 {
 	deadline := time.Now().Add(limit)
 	last := 0.0
 	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-		a := readSysCPU()
+		a := benchkit.ReadSysCPU()
 		time.Sleep(time.Second)
-		last = busyShare(a, readSysCPU())
+		last = benchkit.BusyShare(a, benchkit.ReadSysCPU())
 		if last < 0.15 {
 			return last
 		}
 		if i == 0 {
-			logf("machine %.0f%% busy; waiting up to %v for it to quieten", 100*last, limit)
+			benchkit.Logf("machine %.0f%% busy; waiting up to %v for it to quieten", 100*last, limit)
 		}
 	}
 	return last

@@ -11,22 +11,24 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // nginx is one nginx instance: a master in the foreground (daemon off)
 // and its workers.
 type nginx struct {
-	p       *proc
+	p       *benchkit.Proc
 	addr    string // 127.0.0.1:port
 	workers []int
 }
 
 // pids is the master and its workers, whose CPU the benchmark sums.
-func (n *nginx) pids() []int { return append([]int{n.p.pid()}, n.workers...) }
+func (n *nginx) pids() []int { return append([]int{n.p.Pid()}, n.workers...) }
 
 func (n *nginx) stop() {
 	if n != nil {
-		n.p.stop()
+		n.p.Stop()
 	}
 }
 
@@ -103,7 +105,7 @@ func startNginx(ctx context.Context, bin, dir string, prm nginxParams) (*nginx, 
 	}
 	var lastErr error
 	for range 3 {
-		ports, err := freePorts(1)
+		ports, err := benchkit.FreePorts(1)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +135,7 @@ func startNginxOnce(ctx context.Context, bin, dir string, prm nginxParams) (*ngi
 	// -e: the error log before the config is read (nginx ≥ 1.19.5);
 	// -p: the prefix, so nothing is written under /var or /usr.
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
-	p, err := startProc("nginx", filepath.Join(dir, "nginx.out"), cmd)
+	p, err := benchkit.StartProc("nginx", filepath.Join(dir, "nginx.out"), cmd, childEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -142,22 +144,22 @@ func startNginxOnce(ctx context.Context, bin, dir string, prm nginxParams) (*ngi
 	for {
 		if c, err := net.DialTimeout("tcp", n.addr, time.Second); err == nil {
 			c.Close()
-			n.workers = childPIDs(p.pid())
+			n.workers = childPIDs(p.Pid())
 			if len(n.workers) == prm.Workers {
 				return n, nil
 			}
 		}
 		select {
-		case <-p.exited:
-			return nil, fmt.Errorf("nginx exited at start: %v\n%s\n%s", p.waitErr, p.tail(2048), readFile(filepath.Join(dir, "error.log")))
+		case <-p.Exited():
+			return nil, fmt.Errorf("nginx exited at start: %v\n%s\n%s", p.WaitErr(), p.Tail(2048), benchkit.ReadFile(filepath.Join(dir, "error.log")))
 		case <-ctx.Done():
-			p.stop()
+			p.Stop()
 			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.stop()
-			return nil, errors.New("nginx did not start its workers within 10s: " + readFile(filepath.Join(dir, "error.log")))
+			p.Stop()
+			return nil, errors.New("nginx did not start its workers within 10s: " + benchkit.ReadFile(filepath.Join(dir, "error.log")))
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // poller is one keep-alive HTTP/1.1 connection to the proxy that sends a
@@ -92,7 +94,7 @@ func (r propResult) pct(f func(change) time.Duration, p float64) time.Duration {
 		xs = append(xs, f(c))
 	}
 	slices.Sort(xs)
-	return percentile(xs, p)
+	return benchkit.Percentile(xs, p)
 }
 
 // staleChanges counts changes in which a poll sent after the admin answer
@@ -210,7 +212,7 @@ func propagate(ctx context.Context, a *adminClient, proxyAddr, prefix string, n,
 		if ob.timedOut {
 			// Not visible within the bound: record the bound (a lower
 			// bound of the real figure) and go on; the report counts these.
-			logf("  %s: no 200 within %v of the PUT", uri, perChange)
+			benchkit.Logf("  %s: no 200 within %v of the PUT", uri, perChange)
 			ob.sent = ob.recv
 		}
 		stale := 0
@@ -234,14 +236,4 @@ func propagate(ctx context.Context, a *adminClient, proxyAddr, prefix string, n,
 		return res, errors.New("propagation: no changes")
 	}
 	return res, nil
-}
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.999999) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return sorted[i]
 }

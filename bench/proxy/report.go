@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // Goals from the data-plane issue.
@@ -17,45 +17,6 @@ const (
 	goalPluginCost = 0.10                  // throughput lost to key-auth + limit-count + prometheus (plugins issue)
 )
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
-}
-
-func num(x float64, prec int) string {
-	s := fmt.Sprintf("%.*f", prec, x)
-	if prec == 0 && (x >= 1000 || x <= -1000) {
-		neg := strings.HasPrefix(s, "-")
-		s = strings.TrimPrefix(s, "-")
-		var b strings.Builder
-		for i, c := range s {
-			if i > 0 && (len(s)-i)%3 == 0 {
-				b.WriteByte(',')
-			}
-			b.WriteRune(c)
-		}
-		if neg {
-			return "-" + b.String()
-		}
-		return b.String()
-	}
-	return s
-}
-
 func ratio(a, b float64) string {
 	if a <= 0 || b <= 0 {
 		return "–"
@@ -63,18 +24,7 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-func sizeName(n int) string { return num(float64(n), 0) + " routes" }
-
-func commandLine() string {
-	args := []string{"go run ./bench/proxy"}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " \t'\"") {
-			a = "'" + a + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
-}
+func sizeName(n int) string { return benchkit.Num(float64(n), 0) + " routes" }
 
 func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds []*roundResult) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
@@ -83,14 +33,14 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		for _, r := range rounds {
 			xs = append(xs, f(r.tput[k]))
 		}
-		return median(xs)
+		return benchkit.Median(xs)
 	}
 	medS := func(n int, f func(wrkResult) float64) float64 {
 		var xs []float64
 		for _, r := range rounds {
 			xs = append(xs, f(r.scale[n]))
 		}
-		return median(xs)
+		return benchkit.Median(xs)
 	}
 	type wrow struct {
 		name     string
@@ -115,7 +65,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		if v == 0 && !r.showZero {
 			return "–"
 		}
-		return num(v, r.prec)
+		return benchkit.Num(v, r.prec)
 	}
 	label := func(r wrow) string {
 		if r.unit == "" {
@@ -139,7 +89,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		p("| %s | %s | %s | %s | %s | %s |\n", label(r), cell(s, r), cell(n, r), ratio(s, n), cell(u, r), g)
 	}
 	p("\nProxy CPU is the Stargate process, or the nginx master plus its workers (utime+stime from /proc, over the measured run), divided by the requests wrk completed. ")
-	p("For \"upstream direct\" wrk talks to the upstream itself, so only upstream CPU applies. Every process shares the machine's %d CPUs with wrk.\n\n", m.cpus)
+	p("For \"upstream direct\" wrk talks to the upstream itself, so only upstream CPU applies. Every process shares the machine's %d CPUs with wrk.\n\n", m.CPUs)
 
 	// 2. Router scale.
 	p("### 2. Router scale (medians of %d rounds)\n\n", len(rounds))
@@ -149,7 +99,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		p(" %s |", sizeName(n))
 	}
 	largest := o.sizes[len(o.sizes)-1]
-	p(" %s ÷ %s | goal |\n|---|", num(float64(largest), 0), num(float64(small), 0))
+	p(" %s ÷ %s | goal |\n|---|", benchkit.Num(float64(largest), 0), benchkit.Num(float64(small), 0))
 	for range o.sizes {
 		p("--:|")
 	}
@@ -200,7 +150,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 					xs = append(xs, (get(r.mem[in.size])-get(r.mem[small]))/float64(d))
 				}
 			}
-			return median(xs), len(xs) > 0
+			return benchkit.Median(xs), len(xs) > 0
 		}
 	}
 	irows := []irow{
@@ -208,17 +158,17 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		{"route creation, first tenth (routes/s)", 0, big(func(in *instance, _ memSample) float64 { return in.seed.tenthRate(0) })},
 		{"route creation, last tenth (routes/s)", 0, big(func(in *instance, _ memSample) float64 { return in.seed.tenthRate(9) })},
 		{"time to create the routes (s)", 1, always(func(in *instance, _ memSample) float64 { return in.seed.elapsed.Seconds() })},
-		{"RSS before the routes (MiB)", 1, func(in *instance, _ memSample) (float64, bool) { return mib(in.memBefore.rss), !in.cached }},
-		{"RSS with the routes, after load (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rss) })},
-		{"anonymous RSS with the routes (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rssAnon) })},
-		{"file-backed RSS with the routes (MiB; bolt mmap, binary)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.rssFile) })},
+		{"RSS before the routes (MiB)", 1, func(in *instance, _ memSample) (float64, bool) { return mib(in.memBefore.RSS), !in.cached }},
+		{"RSS with the routes, after load (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.RSS) })},
+		{"anonymous RSS with the routes (MiB)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.RSSAnon) })},
+		{"file-backed RSS with the routes (MiB; bolt mmap, binary)", 1, always(func(_ *instance, s memSample) float64 { return mib(s.mem.RSSFile) })},
 		{"Go heap in use with the routes (MiB)", 1, always(func(_ *instance, s memSample) float64 { return s.heap / (1 << 20) })},
 		{"anonymous RSS growth since before the routes, per route (bytes)", 0, fresh(func(in *instance, s memSample) float64 {
-			return float64(s.mem.rssAnon-in.memBefore.rssAnon) / float64(s.routes)
+			return float64(s.mem.RSSAnon-in.memBefore.RSSAnon) / float64(s.routes)
 		})},
 		{"Go heap growth since before the routes, per route (bytes)", 0, fresh(func(in *instance, s memSample) float64 { return (s.heap - in.heapBefore) / float64(s.routes) })},
-		{"anonymous RSS per route over the " + num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return float64(s.mem.rssAnon) })},
-		{"Go heap per route over the " + num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return s.heap })},
+		{"anonymous RSS per route over the " + benchkit.Num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return float64(s.mem.RSSAnon) })},
+		{"Go heap per route over the " + benchkit.Num(float64(small), 0) + "-route instance (bytes)", 0, overSmall(func(s memSample) float64 { return s.heap })},
 		{"bolt file with the routes (MiB)", 1, always(func(in *instance, _ memSample) float64 { return mib(in.dbBytes) })},
 	}
 	for _, r := range irows {
@@ -240,12 +190,12 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 				okAll = false
 				continue
 			}
-			v := median(xs)
+			v := benchkit.Median(xs)
 			if i == 0 {
 				first = v
 			}
 			last = v
-			p(" %s |", num(v, r.prec))
+			p(" %s |", benchkit.Num(v, r.prec))
 		}
 		rt := "–"
 		if okAll {
@@ -317,7 +267,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	sr, nr := medT("stargate", rps), medT("nginx", rps)
 	p("### Goals\n\n")
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
-		goalTputRatio, verdict(nr > 0 && sr/nr >= goalTputRatio), num(sr, 0), num(nr, 0), ratio(sr, nr),
+		goalTputRatio, benchkit.Verdict(nr > 0 && sr/nr >= goalTputRatio), benchkit.Num(sr, 0), benchkit.Num(nr, 0), ratio(sr, nr),
 		medT("stargate", wrows[3].f), medT("nginx", wrows[3].f))
 	if o.plugins {
 		pr := medT("plugins", rps)
@@ -326,17 +276,17 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			cost = 1 - pr/sr
 		}
 		p("- Plugin cost (key-auth + limit-count + prometheus on the route) ≤ %.0f%%: **%s** (%s req/s with them, %s without: %.1f%% fewer; CPU per request %.1f µs vs %.1f µs).\n",
-			100*goalPluginCost, verdict(sr > 0 && cost <= goalPluginCost), num(pr, 0), num(sr, 0), 100*cost,
+			100*goalPluginCost, benchkit.Verdict(sr > 0 && cost <= goalPluginCost), benchkit.Num(pr, 0), benchkit.Num(sr, 0), 100*cost,
 			medT("plugins", wrows[3].f), medT("stargate", wrows[3].f))
 	}
 	ls, ss := medS(largest, rps), medS(small, rps)
 	p("- %s-route throughput ≥ %.2f× the %s-route figure: **%s** (%s vs %s req/s: %s).\n",
-		num(float64(largest), 0), goalScaleRatio, num(float64(small), 0), verdict(ss > 0 && ls/ss >= goalScaleRatio), num(ls, 0), num(ss, 0), ratio(ls, ss))
+		benchkit.Num(float64(largest), 0), goalScaleRatio, benchkit.Num(float64(small), 0), benchkit.Verdict(ss > 0 && ls/ss >= goalScaleRatio), benchkit.Num(ls, 0), benchkit.Num(ss, 0), ratio(ls, ss))
 	for _, n := range []int{small, largest} {
 		pr := pooled(n)
 		p99 := pr.pct(fromAnswer, 99)
 		p("- Propagation p99 < %v with %s: **%s** (admin answer → first 200: p99 %.2f ms; PUT sent → first 200: p99 %.2f ms).\n",
-			goalProp99, sizeName(n), verdict(p99 < goalProp99), ms(p99), ms(pr.pct(fromSent, 99)))
+			goalProp99, sizeName(n), benchkit.Verdict(p99 < goalProp99), ms(p99), ms(pr.pct(fromSent, 99)))
 		if small == largest {
 			break
 		}
@@ -355,27 +305,27 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			if k == "upstream" {
 				cpu = x.perReq(x.upstreamCPU)
 			}
-			p("| %d | throughput | %d | %s | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, names[k], num(x.rps, 0), ms(x.p99), cpu, 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+			p("| %d | throughput | %d | %s | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, names[k], benchkit.Num(x.rps, 0), ms(x.p99), cpu, 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
 		}
 		for i, n := range r.scaleOrder {
 			x := r.scale[n]
-			p("| %d | router scale | %d | Stargate (%s) | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, sizeName(n), num(x.rps, 0), ms(x.p99), x.perReq(x.proxyCPU), 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+			p("| %d | router scale | %d | Stargate (%s) | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, sizeName(n), benchkit.Num(x.rps, 0), ms(x.p99), x.perReq(x.proxyCPU), 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
 		}
 	}
 	p("\n| round | routes | routes present | answer → 200 p50 / p99 / max (ms) | sent → 200 p50 / p99 (ms) | PUT p50 / p99 (ms) | stale 404s | machine busy before the phase |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rounds {
 		for _, n := range r.propOrder {
 			x := r.prop[n]
-			p("| %d | %s | %s | %.2f / %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %d | %.0f%% |\n", r.round, num(float64(n), 0), num(float64(r.mem[n].routes), 0),
+			p("| %d | %s | %s | %.2f / %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %d | %.0f%% |\n", r.round, benchkit.Num(float64(n), 0), benchkit.Num(float64(r.mem[n].routes), 0),
 				ms(x.pct(fromAnswer, 50)), ms(x.pct(fromAnswer, 99)), ms(x.pct(fromAnswer, 100)),
 				ms(x.pct(fromSent, 50)), ms(x.pct(fromSent, 99)), ms(x.pct(putLat, 50)), ms(x.pct(putLat, 99)), x.staleChanges(), 100*r.quietBusy)
 		}
 	}
 
 	p("\n### Setup\n\n")
-	p("- Command: `%s`, %s.\n", commandLine(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	p("- Machine: %d CPUs (%s), %.0f GiB RAM, Linux %s. wrk, the proxies, the upstream and the benchmark share these CPUs; everything is on loopback.\n", m.cpus, m.cpuModel, m.memGiB, m.kernel)
-	p("- Versions: %s (commit %s, bolt store, GOMAXPROCS = %d), %s, %s, %s.\n", m.stargateVer, m.commit, m.cpus, m.nginxVersion, m.wrkVersion, m.goVersion)
+	p("- Command: `%s`, %s.\n", benchkit.CommandLine("go run ./bench/proxy"), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	p("- Machine: %d CPUs (%s), %.0f GiB RAM, Linux %s. wrk, the proxies, the upstream and the benchmark share these CPUs; everything is on loopback.\n", m.CPUs, m.CPUModel, m.MemGiB, m.Kernel)
+	p("- Versions: %s (commit %s, bolt store, GOMAXPROCS = %d), %s, %s, %s.\n", m.stargateVer, m.commit, m.CPUs, m.nginxVersion, m.wrkVersion, m.GoVersion)
 	p("- Upstream: one nginx, `worker_processes %d`, `return 200` with a %d-byte body, access log off. nginx proxy: `worker_processes %d`, `listen ... reuseport`, `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, plus Host/X-Forwarded-For/-Proto/-Host/X-Real-IP like Stargate; `keepalive_requests 1000000` on both nginx sides (Stargate never closes a keep-alive connection after N requests), access log off. Stargate: `stargate serve --store bolt --log-level info` (nothing logged per request), upstream object with default keepalive pool (320).\n",
 		o.upstreamWorkers, o.bodySize, o.nginxWorkers)
 	p("- Method: the benchmark starts one Stargate per route count and creates its routes once, before the rounds (creating 100,000 routes takes minutes); nginx too runs for the whole benchmark. Every measured wrk run is preceded by a %v warm-up run against the same server and by one checked GET (200, %d bytes); any non-2xx answer or socket error in wrk aborts the run. ", o.warmup, o.bodySize)

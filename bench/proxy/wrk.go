@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 // target is one server wrk is pointed at.
@@ -103,8 +105,8 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(wctx, o.wrk, args...)
-	cmd.Env = cleanEnv()
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.Env = benchkit.CleanEnv(childEnv)
+	cmd.SysProcAttr = benchkit.SysProcAttr()
 	var out strings.Builder
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -114,17 +116,17 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 		up = t.upstream()
 	}
 	px := t.pids()
-	p0, u0, s0, t0 := pidsCPU(px), pidsCPU(up), readSysCPU(), time.Now()
+	p0, u0, s0, t0 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU(), time.Now()
 	err := cmd.Run()
-	p1, u1, s1 := pidsCPU(px), pidsCPU(up), readSysCPU()
+	p1, u1, s1 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU()
 	res.wall = time.Since(t0)
 	if err != nil {
 		return res, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out.String())
 	}
 	res.proxyCPU, res.upstreamCPU = p1-p0, u1-u0
 	res.wrkCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	res.busy = busyShare(s0, s1)
-	res.otherCPU = max(0, ticksToCPU((s1.total-s0.total)-(s1.idle-s0.idle))-res.proxyCPU-res.upstreamCPU-res.wrkCPU)
+	res.busy = benchkit.BusyShare(s0, s1)
+	res.otherCPU = max(0, benchkit.TicksToCPU(s1.Busy()-s0.Busy())-res.proxyCPU-res.upstreamCPU-res.wrkCPU)
 	if err := parseWrk(out.String(), &res); err != nil {
 		return res, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out.String())
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/stargate-edge/stargate/internal/schema"
 )
 
 // readBody reads the whole request body, mapping an oversized body to
@@ -94,25 +96,6 @@ func jsonType(v any) string {
 	return "unknown"
 }
 
-// deepCopy copies a decoded JSON value so merges never alias stored data.
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, e := range t {
-			a[i] = deepCopy(e)
-		}
-		return a
-	}
-	return v
-}
-
 // mergePatch applies APISIX's core.table.merge: objects merge recursively,
 // arrays and scalars replace, null deletes.
 func mergePatch(dst, patch map[string]any) map[string]any {
@@ -127,7 +110,7 @@ func mergePatch(dst, patch map[string]any) map[string]any {
 			dst[k] = mergePatch(dm, pm)
 			continue
 		}
-		dst[k] = deepCopy(pv)
+		dst[k] = schema.DeepCopy(pv)
 	}
 	return dst
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/authdns"
+	"github.com/stargate-edge/stargate/internal/schema"
 	"github.com/stargate-edge/stargate/internal/store"
 )
 
@@ -256,7 +257,7 @@ func (s *Server) dnsPatchZone(ctx context.Context, w http.ResponseWriter, r *htt
 			return false, err
 		}
 		m = numbersExact(m)
-		m = mergePatch(m, deepCopy(patch).(map[string]any))
+		m = mergePatch(m, schema.DeepCopy(patch).(map[string]any))
 		nz, err := zoneFromMap(m)
 		if err != nil {
 			return false, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/resource"
+	"github.com/stargate-edge/stargate/internal/schema"
 )
 
 // servePlugins answers /plugins/list, /plugins/{name}, /plugins?all=true and
@@ -180,7 +181,7 @@ func (s *Server) validateDetached(r *http.Request, k *resource.Kind, sname strin
 		t.id = "validate"
 	}
 	sc, _ := resource.Schema(sname)
-	value := deepCopy(conf).(map[string]any)
+	value := schema.DeepCopy(conf).(map[string]any)
 	value[k.IDField] = t.id
 	if err := sc.Validate(value); err != nil {
 		return badRequest("invalid configuration: %s", err.Error())

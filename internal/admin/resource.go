@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/resource"
+	"github.com/stargate-edge/stargate/internal/schema"
 	"github.com/stargate-edge/stargate/internal/store"
 )
 
@@ -222,7 +223,7 @@ func (s *Server) put(ctx context.Context, w http.ResponseWriter, r *http.Request
 		if exists && !s.canSee(ctx, prev.Key) {
 			return idTaken(t)
 		}
-		value := deepCopy(conf).(map[string]any)
+		value := schema.DeepCopy(conf).(map[string]any)
 		now := time.Now().Unix()
 		value["create_time"] = now
 		if exists {
@@ -375,7 +376,7 @@ func (s *Server) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		}
 	}
 	if len(t.sub) > 0 {
-		if err := patchPath(value, t.sub, deepCopy(patchVal)); err != nil {
+		if err := patchPath(value, t.sub, schema.DeepCopy(patchVal)); err != nil {
 			return err
 		}
 		value["update_time"] = time.Now().Unix()

@@ -84,7 +84,7 @@ func Decode(data []byte) (any, error) {
 // policy's default. doc itself is not modified: Stargate stores what the
 // client sent.
 func (s *Schema) Validate(doc any) error {
-	doc = withDefaults(s.doc, s.doc, deepCopy(doc), 0)
+	doc = WithDefaults(s.doc, DeepCopy(doc))
 	err := s.compiled.Validate(doc)
 	if err == nil {
 		return nil
@@ -276,9 +276,16 @@ func jsonString(v any) string {
 	return string(b)
 }
 
-// withDefaults fills missing properties that have a "default", walking
-// properties, items and local $refs. Compound keywords are not followed:
-// their defaults would depend on which branch applies.
+// WithDefaults fills into inst, in place, the properties it lacks that
+// the schema document root gives a "default", as lua-resty-jsonschema
+// does while it validates, and returns inst. root is a schema document as
+// Decode returns it; the defaults are copied, so inst never aliases it.
+// Validate applies it to a copy of what it checks; request-validation
+// applies it to the body it forwards.
+func WithDefaults(root, inst any) any { return withDefaults(root, root, inst, 0) }
+
+// withDefaults walks properties, items and local $refs. Compound keywords
+// are not followed: their defaults would depend on which branch applies.
 func withDefaults(root, node, inst any, depth int) any {
 	sm, ok := node.(map[string]any)
 	if !ok || depth > 32 {
@@ -294,7 +301,7 @@ func withDefaults(root, node, inst any, depth int) any {
 			if _, present := v[name]; !present {
 				if psm, ok := ps.(map[string]any); ok {
 					if d, ok := psm["default"]; ok {
-						v[name] = deepCopy(d)
+						v[name] = DeepCopy(d)
 					}
 				}
 			}
@@ -333,18 +340,21 @@ func resolve(root any, ref string) any {
 	return cur
 }
 
-func deepCopy(v any) any {
+// DeepCopy copies a decoded JSON value (maps, slices and scalars as
+// Decode returns them), so that changing the copy, by filling in defaults
+// or merging a patch, never changes stored or shared data.
+func DeepCopy(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(t))
 		for k, e := range t {
-			m[k] = deepCopy(e)
+			m[k] = DeepCopy(e)
 		}
 		return m
 	case []any:
 		a := make([]any, len(t))
 		for i, e := range t {
-			a[i] = deepCopy(e)
+			a[i] = DeepCopy(e)
 		}
 		return a
 	}

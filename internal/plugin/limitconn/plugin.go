@@ -4,6 +4,7 @@ import (
 	_ "embed"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 )
 
 //go:embed schema.json
@@ -19,7 +20,7 @@ func init() {
 		Version:  "0.1",
 		Stream:   true,
 		Schema:   schemaJSON,
-		Check:    Check,
+		Check:    limitrule.CheckUniqueKeys,
 		NewEnv:   newLimiter,
 	})
 }

@@ -2,7 +2,6 @@ package limitconn
 
 import (
 	"encoding/json"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
 )
 
@@ -20,19 +20,9 @@ import (
 // they are rejected. The count goes up in the access phase and down in the
 // log phase.
 type limiter struct {
-	rules        []rule
-	fromRules    bool
-	onlyDefault  bool
-	degrade      bool
-	rejectedCode int
-	rejectedBody []byte
-	state        *state
-}
-
-type rule struct {
-	conn, burst traffic.NumVar
-	key         traffic.Key
-	keyTpl      traffic.Template
+	limitrule.Config // rules: conn and burst
+	onlyDefault      bool
+	state            *state
 }
 
 // state survives configuration swaps: per rule, the in-flight counts and
@@ -97,60 +87,17 @@ func pendingFor(c *plugin.Ctx) *pending {
 func gaugeIdle(g *gauge, _ int64) bool { return g.n <= 0 }
 
 func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
-	if err := traffic.LocalPolicy(conf); err != nil {
+	cfg, err := limitrule.Parse(conf, [2]string{"conn", "burst"}, "")
+	if err != nil {
 		return nil, err
 	}
-	l := &limiter{rejectedCode: 503}
-	if n, ok := conf["rejected_code"].(json.Number); ok {
-		if v, err := n.Int64(); err == nil {
-			l.rejectedCode = int(v)
-		}
-	}
+	l := &limiter{Config: cfg}
 	l.onlyDefault, _ = conf["only_use_default_delay"].(bool)
-	l.degrade, _ = conf["allow_degradation"].(bool)
-	if msg, ok := conf["rejected_msg"].(string); ok {
-		l.rejectedBody = traffic.MessageBody(msg)
-	}
 	delay := 0.0
 	if n, ok := conf["default_conn_delay"].(json.Number); ok {
 		delay, _ = n.Float64()
 	}
-	parse := func(r *rule, m map[string]any, where string) error {
-		var err error
-		if r.conn, err = traffic.ParseNumVar(m["conn"]); err != nil {
-			return fmt.Errorf("%sconn: %w", where, err)
-		}
-		if r.burst, err = traffic.ParseNumVar(m["burst"]); err != nil {
-			return fmt.Errorf("%sburst: %w", where, err)
-		}
-		return nil
-	}
-	if rules, ok := conf["rules"].([]any); ok {
-		l.fromRules = true
-		for i, x := range rules {
-			rc, _ := x.(map[string]any)
-			var r rule
-			if err := parse(&r, rc, fmt.Sprintf("rules[%d].", i)); err != nil {
-				return nil, err
-			}
-			key, _ := rc["key"].(string)
-			r.keyTpl = traffic.CompileTemplate(key)
-			l.rules = append(l.rules, r)
-		}
-	} else {
-		var r rule
-		if err := parse(&r, conf, ""); err != nil {
-			return nil, err
-		}
-		key, _ := conf["key"].(string)
-		kt, _ := conf["key_type"].(string)
-		var err error
-		if r.key, err = traffic.NewKey(kt, key); err != nil {
-			return nil, err
-		}
-		l.rules = []rule{r}
-	}
-	n := len(l.rules)
+	n := len(l.Rules)
 	l.state = registry.Get(traffic.StateKey(env.Key, conf), func() *state {
 		s := &state{rules: make([]ruleState, n)}
 		for i := range s.rules {
@@ -164,40 +111,18 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 	return l, nil
 }
 
-func (l *limiter) fail(c *plugin.Ctx) {
-	if !l.degrade {
-		c.Exit(http.StatusInternalServerError, nil)
-	}
-}
-
 func (l *limiter) Access(c *plugin.Ctx) {
-	matched := 0
-	for i := range l.rules {
-		r := &l.rules[i]
-		maxConn, ok1 := r.conn.Get(c)
-		burst, ok2 := r.burst.Get(c)
-		if !ok1 || !ok2 {
-			if l.fromRules {
-				continue
-			}
-			l.fail(c)
-			return
+	matched := false
+	for i := range l.Rules {
+		key, maxConn, burst, ok := l.Resolve(c, i)
+		if !ok {
+			continue
 		}
-		var key string
-		if l.fromRules {
-			k, n := r.keyTpl.Resolve(c)
-			if n == 0 {
-				continue
-			}
-			key = k
-		} else {
-			key = r.key.Resolve(c)
-		}
-		matched++
+		matched = true
 		rs := &l.state.rules[i]
 		delay, ok := rs.incoming(key, maxConn, burst)
 		if !ok {
-			c.Exit(l.rejectedCode, l.rejectedBody)
+			l.Reject(c)
 			return
 		}
 		l.hold(c, i, held{rs: rs, key: key, delay: delay, req: c.Req})
@@ -205,8 +130,8 @@ func (l *limiter) Access(c *plugin.Ctx) {
 			traffic.Sleep(c, traffic.Seconds(delay))
 		}
 	}
-	if matched == 0 && l.fromRules {
-		l.fail(c)
+	if !matched {
+		l.Fail(c)
 	}
 }
 
@@ -282,7 +207,7 @@ func (l *limiter) hold(c *plugin.Ctx, i int, h held) {
 // time minus the delay it was given).
 func (l *limiter) Log(c *plugin.Ctx) {
 	p := pendingFor(c)
-	for i := range l.rules {
+	for i := range l.Rules {
 		k := heldKey{c, l, i}
 		p.mu.Lock()
 		h, ok := p.m[k]

@@ -2,9 +2,9 @@ package limitcount
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/stargate-edge/stargate/internal/plugin/confcheck"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 )
 
 // noDelayedSync is APISIX's NO_DELAYED_SYNC, the default sync_interval.
@@ -16,7 +16,7 @@ const noDelayedSync = -1
 // "group conf mismatched"; that needs every route and is left to the
 // layer that sees them.)
 func Check(conf map[string]any) error {
-	rules, hasRules := confcheck.Objects(conf, "rules")
+	_, hasRules := confcheck.Objects(conf, "rules")
 	_, hasCount := conf["count"]
 	_, hasWindow := conf["time_window"]
 	if hasRules && (hasCount || hasWindow) {
@@ -42,13 +42,5 @@ func Check(conf map[string]any) error {
 		}
 	}
 
-	seen := map[string]bool{}
-	for _, rule := range rules {
-		key, _ := confcheck.String(rule, "key")
-		if seen[key] {
-			return fmt.Errorf("duplicate key '%s' in rules", key)
-		}
-		seen[key] = true
-	}
-	return nil
+	return limitrule.CheckUniqueKeys(conf)
 }

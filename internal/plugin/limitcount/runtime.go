@@ -1,8 +1,6 @@
 package limitcount
 
 import (
-	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
 )
 
@@ -18,22 +17,16 @@ import (
 // time_window per key), each with its own counters, checked in order in
 // the access phase.
 type limiter struct {
-	rules        []rule
-	fromRules    bool
-	sliding      bool
-	showHeaders  bool
-	degrade      bool
-	rejectedCode int
-	rejectedBody []byte // nil: nginx's page
-	state        *state
+	limitrule.Config        // rules: count and time_window
+	rules            []rule // what limit-count adds to each of Config.Rules
+	sliding          bool
+	showHeaders      bool
+	state            *state
 }
 
-// rule is one count/time_window/key; a plain configuration is one rule.
+// rule is what limit-count keeps per rule besides its numbers and key.
 type rule struct {
-	count, window traffic.NumVar
-	limitStr      string // count as the header shows it, when constant
-	key           traffic.Key
-	keyTpl        traffic.Template // rules[]: resolved, then used as a constant
+	limitStr string // count as the header shows it, when constant
 	// The quota headers of a rules[] entry (a plain configuration uses
 	// headerNames).
 	hLimit     string
@@ -91,72 +84,34 @@ func idle(c *counter, now int64) bool {
 	return now >= c.expire
 }
 
-func num(v any, def int) int {
-	if n, ok := v.(json.Number); ok {
-		if i, err := n.Int64(); err == nil {
-			return int(i)
-		}
-	}
-	return def
-}
-
 func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
-	if err := traffic.LocalPolicy(conf); err != nil {
+	cfg, err := limitrule.Parse(conf, [2]string{"count", "time_window"}, "remote_addr")
+	if err != nil {
 		return nil, err
 	}
-	l := &limiter{rejectedCode: num(conf["rejected_code"], 503), showHeaders: true}
+	l := &limiter{Config: cfg, rules: make([]rule, len(cfg.Rules)), showHeaders: true}
 	if b, ok := conf["show_limit_quota_header"].(bool); ok {
 		l.showHeaders = b
 	}
-	l.degrade, _ = conf["allow_degradation"].(bool)
 	if wt, _ := conf["window_type"].(string); wt == "sliding" {
 		l.sliding = true
 	}
-	if msg, ok := conf["rejected_msg"].(string); ok {
-		l.rejectedBody = traffic.MessageBody(msg)
-	}
-
-	if rules, ok := conf["rules"].([]any); ok {
-		l.fromRules = true
+	// A rules[] entry names its quota headers after header_prefix (its
+	// position by default); a plain configuration takes them from
+	// plugin_metadata, per request.
+	if l.FromRules {
+		rules, _ := conf["rules"].([]any)
 		for i, x := range rules {
 			rc, _ := x.(map[string]any)
-			var r rule
-			var err error
-			if r.count, err = traffic.ParseNumVar(rc["count"]); err != nil {
-				return nil, fmt.Errorf("rules[%d].count: %w", i, err)
-			}
-			if r.window, err = traffic.ParseNumVar(rc["time_window"]); err != nil {
-				return nil, fmt.Errorf("rules[%d].time_window: %w", i, err)
-			}
-			key, _ := rc["key"].(string)
-			r.keyTpl = traffic.CompileTemplate(key)
 			prefix, ok := rc["header_prefix"].(string)
 			if !ok {
 				prefix = strconv.Itoa(i + 1)
 			}
+			r := &l.rules[i]
 			r.hLimit = http.CanonicalHeaderKey("X-" + prefix + "-RateLimit-Limit")
 			r.hRemaining = http.CanonicalHeaderKey("X-" + prefix + "-RateLimit-Remaining")
 			r.hReset = http.CanonicalHeaderKey("X-" + prefix + "-RateLimit-Reset")
-			l.rules = append(l.rules, r)
 		}
-	} else {
-		var r rule
-		var err error
-		if r.count, err = traffic.ParseNumVar(conf["count"]); err != nil {
-			return nil, fmt.Errorf("count: %w", err)
-		}
-		if r.window, err = traffic.ParseNumVar(conf["time_window"]); err != nil {
-			return nil, fmt.Errorf("time_window: %w", err)
-		}
-		key, ok := conf["key"].(string)
-		if !ok {
-			key = "remote_addr"
-		}
-		kt, _ := conf["key_type"].(string)
-		if r.key, err = traffic.NewKey(kt, key); err != nil {
-			return nil, err
-		}
-		l.rules = []rule{r} // header names from plugin_metadata, per request
 	}
 
 	// Counters live as long as some compiled instance of the same
@@ -169,12 +124,13 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 		if l.sliding {
 			wt = "sliding"
 		}
-		stateKey = "group\x00" + strings.Join([]string{g, l.rules[0].count.Raw(), l.rules[0].window.Raw(), wt}, "_")
+		count, window := &l.Rules[0].Nums[0], &l.Rules[0].Nums[1]
+		stateKey = "group\x00" + strings.Join([]string{g, count.Raw(), window.Raw(), wt}, "_")
 	}
 	for i := range l.rules {
-		if r := &l.rules[i]; !r.count.IsVar() {
-			v, _ := r.count.Get(nil)
-			r.limitStr = strconv.FormatInt(int64(v), 10)
+		if count := &l.Rules[i].Nums[0]; !count.IsVar() {
+			v, _ := count.Get(nil)
+			l.rules[i].limitStr = strconv.FormatInt(int64(v), 10)
 		}
 	}
 	n := len(l.rules)
@@ -188,43 +144,21 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 	return l, nil
 }
 
-func (l *limiter) fail(c *plugin.Ctx) {
-	if !l.degrade {
-		c.Exit(http.StatusInternalServerError, nil)
-	}
-}
-
 func (l *limiter) Access(c *plugin.Ctx) {
 	now := time.Now().UnixNano()
-	matched := 0
-	for i := range l.rules {
-		r := &l.rules[i]
-		limit, ok1 := r.count.Get(c)
-		window, ok2 := r.window.Get(c)
-		if !ok1 || !ok2 {
-			if l.fromRules {
-				continue // APISIX skips a rule whose values do not resolve
-			}
-			l.fail(c)
-			return
+	matched := false
+	for i := range l.Rules {
+		key, limit, window, ok := l.Resolve(c, i)
+		if !ok {
+			continue
 		}
-		var key string
-		if l.fromRules {
-			k, n := r.keyTpl.Resolve(c)
-			if n == 0 {
-				continue
-			}
-			key = k
-		} else {
-			key = r.key.Resolve(c)
-		}
-		matched++
-		if !l.check(c, i, r, key, int64(limit), window, now) {
+		matched = true
+		if !l.check(c, i, &l.rules[i], key, int64(limit), window, now) {
 			return
 		}
 	}
-	if matched == 0 && l.fromRules {
-		l.fail(c)
+	if !matched {
+		l.Fail(c)
 	}
 }
 
@@ -247,7 +181,7 @@ func (l *limiter) check(c *plugin.Ctx, i int, r *rule, key string, limit int64, 
 
 	if l.showHeaders {
 		hLimit, hRemaining, hReset := r.hLimit, r.hRemaining, r.hReset
-		if !l.fromRules {
+		if !l.FromRules {
 			n := headerNames.Load()
 			hLimit, hRemaining, hReset = n.limit, n.remaining, n.reset
 		}
@@ -266,7 +200,7 @@ func (l *limiter) check(c *plugin.Ctx, i int, r *rule, key string, limit int64, 
 		h[hReset] = vals[2:3:3]
 	}
 	if !ok {
-		c.Exit(l.rejectedCode, l.rejectedBody)
+		l.Reject(c)
 	}
 	return ok
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 )
 
 //go:embed schema.json
@@ -18,7 +19,7 @@ func init() {
 		Priority: 1001,
 		Version:  "0.1",
 		Schema:   schemaJSON,
-		Check:    Check,
+		Check:    limitrule.CheckUniqueKeys,
 		NewEnv:   newLimiter,
 	})
 }

@@ -1,13 +1,11 @@
 package limitreq
 
 import (
-	"encoding/json"
-	"fmt"
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/plugin/limitrule"
 	"github.com/stargate-edge/stargate/internal/plugin/traffic"
 )
 
@@ -16,19 +14,9 @@ import (
 // delayed (unless nodelay) so that they leave at the rate; beyond, they
 // are rejected.
 type limiter struct {
-	rules        []rule
-	fromRules    bool
-	nodelay      bool
-	degrade      bool
-	rejectedCode int
-	rejectedBody []byte
-	state        *state
-}
-
-type rule struct {
-	rate, burst traffic.NumVar
-	key         traffic.Key
-	keyTpl      traffic.Template // rules[]
+	limitrule.Config // rules: rate and burst
+	nodelay          bool
+	state            *state
 }
 
 type state struct {
@@ -56,56 +44,13 @@ func idle(b *bucket, now int64) bool {
 }
 
 func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
-	if err := traffic.LocalPolicy(conf); err != nil {
+	cfg, err := limitrule.Parse(conf, [2]string{"rate", "burst"}, "")
+	if err != nil {
 		return nil, err
 	}
-	l := &limiter{rejectedCode: 503}
-	if n, ok := conf["rejected_code"].(json.Number); ok {
-		if v, err := n.Int64(); err == nil {
-			l.rejectedCode = int(v)
-		}
-	}
+	l := &limiter{Config: cfg}
 	l.nodelay, _ = conf["nodelay"].(bool)
-	l.degrade, _ = conf["allow_degradation"].(bool)
-	if msg, ok := conf["rejected_msg"].(string); ok {
-		l.rejectedBody = traffic.MessageBody(msg)
-	}
-	parse := func(r *rule, m map[string]any, where string) error {
-		var err error
-		if r.rate, err = traffic.ParseNumVar(m["rate"]); err != nil {
-			return fmt.Errorf("%srate: %w", where, err)
-		}
-		if r.burst, err = traffic.ParseNumVar(m["burst"]); err != nil {
-			return fmt.Errorf("%sburst: %w", where, err)
-		}
-		return nil
-	}
-	if rules, ok := conf["rules"].([]any); ok {
-		l.fromRules = true
-		for i, x := range rules {
-			rc, _ := x.(map[string]any)
-			var r rule
-			if err := parse(&r, rc, fmt.Sprintf("rules[%d].", i)); err != nil {
-				return nil, err
-			}
-			key, _ := rc["key"].(string)
-			r.keyTpl = traffic.CompileTemplate(key)
-			l.rules = append(l.rules, r)
-		}
-	} else {
-		var r rule
-		if err := parse(&r, conf, ""); err != nil {
-			return nil, err
-		}
-		key, _ := conf["key"].(string)
-		kt, _ := conf["key_type"].(string)
-		var err error
-		if r.key, err = traffic.NewKey(kt, key); err != nil {
-			return nil, err
-		}
-		l.rules = []rule{r}
-	}
-	n := len(l.rules)
+	n := len(l.Rules)
 	l.state = registry.Get(traffic.StateKey(env.Key, conf), func() *state {
 		s := &state{tables: make([]*traffic.Table[bucket], n)}
 		for i := range s.tables {
@@ -116,52 +61,30 @@ func newLimiter(conf map[string]any, env plugin.Env) (any, error) {
 	return l, nil
 }
 
-func (l *limiter) fail(c *plugin.Ctx) {
-	if !l.degrade {
-		c.Exit(http.StatusInternalServerError, nil)
-	}
-}
-
 func (l *limiter) Access(c *plugin.Ctx) {
 	now := time.Now().UnixNano()
-	matched := 0
-	for i := range l.rules {
-		r := &l.rules[i]
-		rate, ok1 := r.rate.Get(c)
-		burst, ok2 := r.burst.Get(c)
-		if !ok1 || !ok2 {
-			if l.fromRules {
-				continue
-			}
-			l.fail(c)
-			return
+	matched := false
+	for i := range l.Rules {
+		key, rate, burst, ok := l.Resolve(c, i)
+		if !ok {
+			continue
 		}
-		var key string
-		if l.fromRules {
-			k, n := r.keyTpl.Resolve(c)
-			if n == 0 {
-				continue
-			}
-			key = k
-		} else {
-			key = r.key.Resolve(c)
-		}
-		matched++
+		matched = true
 		t := l.state.tables[i]
 		s := t.Shard(key)
 		s.Lock()
 		delay, ok := t.Get(s, key, now).incoming(rate, burst, now)
 		s.Unlock()
 		if !ok {
-			c.Exit(l.rejectedCode, l.rejectedBody)
+			l.Reject(c)
 			return
 		}
 		if delay >= 0.001 && !l.nodelay {
 			traffic.Sleep(c, traffic.Seconds(delay))
 		}
 	}
-	if matched == 0 && l.fromRules {
-		l.fail(c)
+	if !matched {
+		l.Fail(c)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/plugin/confcheck"
+	"github.com/stargate-edge/stargate/internal/plugin/tmpl"
 )
 
 // MockBy is the x-mock-by header value. APISIX sends "APISIX/<version>";
@@ -25,7 +26,7 @@ const MockBy = "APISIX/3.18.0"
 type mock struct {
 	status  int
 	ct      string
-	example *tmpl          // response_example
+	example *tmpl.Template // response_example
 	schema  map[string]any // response_schema, when no example
 	format  string         // "json", "xml" or "" (nothing generated)
 	mockBy  bool
@@ -44,7 +45,7 @@ func newMock(conf map[string]any) (any, error) {
 		m.ct = ct
 	}
 	if ex, ok := confcheck.String(conf, "response_example"); ok {
-		t := compileTmpl(ex)
+		t := tmpl.Compile(ex)
 		m.example = &t
 	} else if s, ok := confcheck.Object(conf, "response_schema"); ok {
 		m.schema = s
@@ -79,7 +80,7 @@ func (m *mock) Access(c *plugin.Ctx) {
 	var body string
 	switch {
 	case m.example != nil:
-		body = m.example.render(c.Vars)
+		body = m.example.Render(c.Vars)
 	case m.format == "json":
 		b, _ := json.Marshal(genObject(m.schema))
 		body = string(b)

@@ -171,7 +171,7 @@ func (v *validator) Rewrite(c *plugin.Ctx) {
 		v.reject(c, cjsonError(body, err))
 		return
 	}
-	doc = withDefaults(v.bodyDefaults, v.bodyDefaults, doc, 0)
+	doc = schema.WithDefaults(v.bodyDefaults, doc)
 	if err := v.body.Validate(doc); err != nil {
 		v.reject(c, err.Error())
 		return
@@ -265,78 +265,4 @@ func cjsonError(body []byte, err error) string {
 		return fmt.Sprintf("Expected value but found T_END at character %d", len(body)+1)
 	}
 	return err.Error()
-}
-
-// withDefaults fills missing properties that declare a "default", walking
-// properties, items and local $refs, as lua-resty-jsonschema does while it
-// validates.
-func withDefaults(root, node, inst any, depth int) any {
-	sm, ok := node.(map[string]any)
-	if !ok || depth > 32 {
-		return inst
-	}
-	if ref, ok := sm["$ref"].(string); ok {
-		return withDefaults(root, resolveRef(root, ref), inst, depth+1)
-	}
-	switch v := inst.(type) {
-	case map[string]any:
-		props, _ := sm["properties"].(map[string]any)
-		for name, ps := range props {
-			if _, present := v[name]; !present {
-				if psm, ok := ps.(map[string]any); ok {
-					if d, ok := psm["default"]; ok {
-						v[name] = deepCopy(d)
-					}
-				}
-			}
-			if child, present := v[name]; present {
-				v[name] = withDefaults(root, ps, child, depth+1)
-			}
-		}
-	case []any:
-		if items, ok := sm["items"].(map[string]any); ok {
-			for i := range v {
-				v[i] = withDefaults(root, items, v[i], depth+1)
-			}
-		}
-	}
-	return inst
-}
-
-func resolveRef(root any, ref string) any {
-	if ref == "#" {
-		return root
-	}
-	p, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return nil
-	}
-	cur := root
-	for _, seg := range strings.Split(p, "/") {
-		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[seg]
-	}
-	return cur
-}
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, e := range t {
-			a[i] = deepCopy(e)
-		}
-		return a
-	}
-	return v
 }

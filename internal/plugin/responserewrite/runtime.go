@@ -15,6 +15,7 @@ import (
 
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/plugin/confcheck"
+	"github.com/stargate-edge/stargate/internal/plugin/tmpl"
 	"github.com/stargate-edge/stargate/internal/vars"
 )
 
@@ -38,7 +39,7 @@ const varBodyRewritten = "response_rewrite_matched"
 
 type header struct {
 	name string
-	val  tmpl
+	val  tmpl.Template
 }
 
 type filter struct {
@@ -167,11 +168,11 @@ func newRewriter(conf map[string]any) (any, error) {
 				if m == nil {
 					return nil, fmt.Errorf("invalid header to add: %q", a)
 				}
-				r.add = append(r.add, header{http.CanonicalHeaderKey(m[1]), compileTmpl(m[2])})
+				r.add = append(r.add, header{http.CanonicalHeaderKey(m[1]), tmpl.Compile(m[2])})
 			}
 			if set, ok := confcheck.Object(h, "set"); ok {
 				for k, v := range set {
-					r.set = append(r.set, header{http.CanonicalHeaderKey(k), compileTmpl(luaString(v))})
+					r.set = append(r.set, header{http.CanonicalHeaderKey(k), tmpl.Compile(luaString(v))})
 				}
 			}
 			r.remove, _ = confcheck.Strings(h, "remove")
@@ -180,7 +181,7 @@ func newRewriter(conf map[string]any) (any, error) {
 			}
 		} else {
 			for k, v := range h {
-				r.set = append(r.set, header{http.CanonicalHeaderKey(k), compileTmpl(luaString(v))})
+				r.set = append(r.set, header{http.CanonicalHeaderKey(k), tmpl.Compile(luaString(v))})
 			}
 		}
 	}
@@ -245,10 +246,10 @@ func (r *rewriter) HeaderFilter(c *plugin.Ctx, status int, h http.Header) {
 		}
 	}
 	for _, a := range r.add {
-		h.Add(a.name, a.val.render(c.Vars))
+		h.Add(a.name, a.val.Render(c.Vars))
 	}
 	for _, s := range r.set {
-		h.Set(s.name, s.val.render(c.Vars))
+		h.Set(s.name, s.val.Render(c.Vars))
 	}
 	for _, k := range r.remove {
 		h.Del(k)

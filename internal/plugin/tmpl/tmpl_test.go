@@ -1,4 +1,4 @@
-package responserewrite
+package tmpl
 
 import (
 	"strings"
@@ -25,7 +25,7 @@ func TestTmpl(t *testing.T) {
 		"$ and $-":        "$ and $-",
 		"cost: $$uri end": "cost: $/p end",
 	} {
-		if got := compileTmpl(in).render(v); got != want {
+		if got := Compile(in).Render(v); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}
@@ -36,7 +36,7 @@ func FuzzTmpl(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := compileTmpl(s).render(mapVars{})
+		got := Compile(s).Render(mapVars{})
 		if !strings.Contains(s, "$") && got != s {
 			t.Fatalf("%q rendered %q", s, got)
 		}

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// startProfile samples the given processes (a stargate) with perf during
-// one measured run; stop ends it and writes path (perf.data) and path.txt
-// (a flat perf report). perf needs no change to the server, which has no
-// /debug/pprof.
-func startProfile(ctx context.Context, path string, pids []int) (stop func() error, err error) {
+// StartProfile samples the given processes (a stargate, and an etcd when
+// there is one) with perf during one phase or measured run; stop ends it
+// and writes path (perf.data) and path.txt (a flat perf report). perf
+// needs no change to the server, which has no /debug/pprof, and sees
+// other processes too, which a Go profile of stargate would not.
+func StartProfile(ctx context.Context, path string, pids []int) (stop func() error, err error) {
 	perf, err := exec.LookPath("perf")
 	if err != nil {
 		return nil, fmt.Errorf("-cpuprofile needs perf on PATH: %w", err)
@@ -26,13 +27,13 @@ func startProfile(ctx context.Context, path string, pids []int) (stop func() err
 		ps = append(ps, strconv.Itoa(p))
 	}
 	cmd := exec.Command(perf, "record", "-F", "999", "-g", "-o", path, "-p", strings.Join(ps, ","))
-	logf, err := os.Create(path + ".log")
+	logFile, err := os.Create(path + ".log")
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		logFile.Close()
 		return nil, fmt.Errorf("perf record: %w", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let perf attach
@@ -42,7 +43,7 @@ func startProfile(ctx context.Context, path string, pids []int) (stop func() err
 			return nil
 		}
 		done = true
-		defer logf.Close()
+		defer logFile.Close()
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		// perf re-raises the SIGINT it handled, so "killed by SIGINT"
 		// after writing its data is its normal exit.
@@ -56,16 +57,14 @@ func startProfile(ctx context.Context, path string, pids []int) (stop func() err
 		defer out.Close()
 		rep := exec.CommandContext(ctx, perf, "report", "-i", path, "--stdio", "--no-children",
 			"--sort", "comm,dso,sym", "--percent-limit", "0.3", "-g", "none")
-		rep.Stdout, rep.Stderr = out, logf
+		rep.Stdout, rep.Stderr = out, logFile
 		if err := rep.Run(); err != nil {
 			return fmt.Errorf("perf report: %w", err)
 		}
-		logfOut(path)
+		Logf("profile written: %s (perf.data), %s.txt (flat report)", path, path)
 		return nil
 	}, nil
 }
-
-func logfOut(path string) { logf("profile written: %s (perf.data), %s.txt (flat report)", path, path) }
 
 func killedBy(err error, sig syscall.Signal) bool {
 	var ee *exec.ExitError

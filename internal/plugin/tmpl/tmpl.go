@@ -1,4 +1,13 @@
-package mocking
+// Package tmpl compiles the $var / ${var} strings of mocking's
+// response_example and response-rewrite's header values, which APISIX
+// resolves with core.utils.resolve_var, once at configuration time, so a
+// request only concatenates literals and variable values.
+//
+// Its reading of a reference is the loose `(?<!\\)\$\{?(\w+)\}?` those two
+// plugins use (a stray "}" after a name is eaten, "${uri" is a reference);
+// traffic.Template is the stricter one of the limit plugins' keys, which
+// also counts the variables that were set.
+package tmpl
 
 import (
 	"strings"
@@ -6,16 +15,17 @@ import (
 	"github.com/stargate-edge/stargate/internal/plugin"
 )
 
-// tmpl is a string with $var / ${var} references, resolved per request as
-// APISIX's core.utils.resolve_var does: `(?<!\\)\$\{?(\w+)\}?` replaced by
+// Template is a string with $var / ${var} references, resolved per request
+// as APISIX's core.utils.resolve_var does: `(?<!\\)\$\{?(\w+)\}?` replaced by
 // the variable's value ("" when unset). A "\$" is left as it is.
-type tmpl struct {
+type Template struct {
 	lits  []string // len(names)+1 literal pieces around the references
 	names []string
 }
 
-func compileTmpl(s string) tmpl {
-	t := tmpl{}
+// Compile parses s; every string is a valid template.
+func Compile(s string) Template {
+	t := Template{}
 	if !strings.Contains(s, "$") {
 		t.lits = []string{s}
 		return t
@@ -55,7 +65,9 @@ func isWord(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-func (t tmpl) render(v plugin.Vars) string {
+// Render substitutes the request's variables; with nil Vars every
+// reference renders as "".
+func (t Template) Render(v plugin.Vars) string {
 	if len(t.names) == 0 {
 		return t.lits[0]
 	}

@@ -2,11 +2,6 @@
 
 package main
 
-import (
-	"os"
-	"syscall"
-)
-
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+import "os"
 
 func fdatasync(f *os.File) error { return f.Sync() }
