@@ -111,10 +111,20 @@ func rawUpstream(b *testing.B) string {
 // pipeline to a raw upstream, from raw client connections (no net/http on
 // either side), so -memprofile and -cpuprofile show Stargate alone.
 func BenchmarkServe(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchServe(b, `{}`, "") })
+	// The plugin-cost route of bench/proxy: authentication, a rate limit
+	// and metrics on every request.
+	b.Run("key-auth+limit-count+prometheus", func(b *testing.B) {
+		benchServe(b, `{"key-auth":{},"limit-count":{"count":1000000000,"time_window":60},"prometheus":{}}`, "apikey: bench-key\r\n")
+	})
+}
+
+func benchServe(b *testing.B, plugins, hdr string) {
 	e := newEnv(b)
-	e.put("/routes/b", fmt.Sprintf(`{"uri":"/bench","upstream":{"nodes":{"%s":1}}}`, rawUpstream(b)))
+	e.put("/consumers/bench", `{"username":"bench","plugins":{"key-auth":{"key":"bench-key"}}}`)
+	e.put("/routes/b", fmt.Sprintf(`{"uri":"/bench","plugins":%s,"upstream":{"nodes":{"%s":1}}}`, plugins, rawUpstream(b)))
 	addr := strings.TrimPrefix(e.httpURL, "http://")
-	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n" + hdr + "\r\n")
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
