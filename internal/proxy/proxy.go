@@ -389,9 +389,14 @@ type origin struct {
 // Fetch implements plugin.Origin.
 func (o *origin) Fetch(req *http.Request, background bool) (*http.Response, error) {
 	if background {
-		bv := *o.rv
-		bv.r, bv.query, bv.origin = req, nil, origin{}
-		return o.h.roundTrip(req, nil, o.rt, o.up, &bv, o.consumer, nil, true)
+		// A refresh runs after (or while) the client's answer is sent:
+		// take only the fields fixed before the upstream phase, never a
+		// copy of the whole reqVars, whose query cache and byte counter
+		// the foreground keeps writing.
+		rv := o.rv
+		bv := &reqVars{r: req, host: rv.host, remote: rv.remote, scheme: rv.scheme,
+			params: rv.params, pc: rv.pc, route: rv.route, set: rv.set}
+		return o.h.roundTrip(req, nil, o.rt, o.up, bv, o.consumer, nil, true)
 	}
 	return o.h.roundTrip(req, o.pc, o.rt, o.up, o.rv, o.consumer, o.body, o.retryable)
 }
