@@ -2,8 +2,9 @@
 # The whole test suite, on a fresh machine: installs what the tests need
 # (a real etcd server from Debian, curl, dig and a BIND secondary for the
 # DNS tests), then vet, the unit, integration
-# and end-to-end tests (both store backends, the crash test), and a short
-# run of each fuzzer. `go test -short ./...` is the quick inner loop.
+# and end-to-end tests (both store backends, the crash test), the race
+# detector on the concurrent data-plane packages, and a short run of each
+# fuzzer. `go test -short ./...` is the quick inner loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +28,10 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 go test -count=1 -timeout 20m ./...
+echo "== race detector (the concurrent data-plane packages)"
+go test -race -count=1 ./internal/http1/... ./internal/proxy/... ./internal/cache/... ./internal/plugin/proxycache/ ./internal/snapshot/
 echo "== fuzz (short runs)"
-fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-20s}" "$1"; }
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-15s}" "$1"; }
 fuzz ./internal/admin FuzzAdmin
 fuzz ./internal/schema FuzzValidate
 fuzz ./internal/cache/httpcache FuzzCacheControl

@@ -248,7 +248,7 @@ func (c *conn) setupBody(st *reqState) error {
 		r.Body = b
 	}
 	w := &st.w
-	*w = response{c: c, req: r, status: 0, contentLength: -1}
+	*w = response{c: c, req: r, status: 0, contentLength: -1, clLine: -1}
 	w.head = r.Method == http.MethodHead
 	w.closeAfter = wantsClose(r)
 	r.Close = w.closeAfter

@@ -30,6 +30,9 @@ type response struct {
 	closeAfter    bool
 	hijacked      bool
 	deferred      bool   // header held back until the length is known
+	skipCL        bool   // the handler's Content-Length is not sent (invalid, or 204/1xx)
+	clLine        int64  // a Content-Length the server sends itself; -1 none
+	implicitEmpty bool   // the handler returned without writing: length 0
 	pend          []byte // body written while deferred
 	contentLength int64  // -1 unknown
 	written       int64
@@ -79,17 +82,22 @@ func (w *response) WriteHeader(code int) {
 	w.status = code
 	h := w.Header()
 	w.noBody = w.head || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
+	// The handler's map is never changed here: the proxy's log phase may
+	// still read it from another goroutine (an async logger). Fields the
+	// server must not send are skipped when writing (writeFields), and a
+	// length the server computes is its own line (clLine).
 	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
 		if n, err := parseContentLength(cl[0]); err == nil {
 			w.contentLength = n
 		} else {
-			delete(h, "Content-Length")
+			w.skipCL = true
 		}
+	} else if w.implicitEmpty {
+		w.contentLength, w.clLine = 0, 0
 	}
-	delete(h, "Transfer-Encoding")
 	switch {
 	case code == http.StatusNoContent || code < 200:
-		delete(h, "Content-Length")
+		w.skipCL, w.clLine = true, -1
 	case w.noBody:
 	case w.contentLength >= 0:
 	case w.req.ProtoMinor == 1:
@@ -128,6 +136,12 @@ func (w *response) writeHead() {
 		bw.WriteString("\r\n")
 	}
 	w.writeFields(h)
+	if w.clLine >= 0 {
+		var num [20]byte
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(num[:0], w.clLine, 10))
+		bw.WriteString("\r\n")
+	}
 	if w.chunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
@@ -155,7 +169,7 @@ func (w *response) commit(final bool) {
 			w.closeAfter = wantsClose(w.req)
 		}
 		w.contentLength = int64(len(w.pend))
-		w.hdr["Content-Length"] = []string{strconv.Itoa(len(w.pend))}
+		w.clLine = w.contentLength
 	}
 	w.writeHead()
 	if len(w.pend) > 0 {
@@ -185,8 +199,9 @@ func hasCloseToken(vs []string) bool {
 func (w *response) writeFields(h http.Header) {
 	bw := w.c.bw
 	for k, vs := range h {
-		if !validToken(k) {
-			continue
+		if !validToken(k) || k == "Transfer-Encoding" ||
+			k == "Content-Length" && (w.skipCL || w.clLine >= 0) {
+			continue // the server frames the body itself
 		}
 		for _, v := range vs {
 			bw.WriteString(k)
@@ -427,9 +442,7 @@ func (w *response) SetWriteDeadline(t time.Time) error {
 // whether the connection may carry another request.
 func (w *response) finish() bool {
 	if !w.wroteHeader {
-		if w.hdr == nil || w.hdr["Content-Length"] == nil {
-			w.Header()["Content-Length"] = zeroLength
-		}
+		w.implicitEmpty = true // nothing written: Content-Length: 0
 		w.WriteHeader(http.StatusOK)
 	}
 	w.commit(true)
@@ -447,8 +460,6 @@ func (w *response) finish() bool {
 	}
 	return true
 }
-
-var zeroLength = []string{"0"}
 
 // statusLines holds prebuilt status lines for the codes in use.
 var statusLines = func() map[int]string {
