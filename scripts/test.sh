@@ -29,7 +29,7 @@ go vet ./...
 echo "== go test"
 go test -count=1 -timeout 20m ./...
 echo "== race detector (the concurrent data-plane packages)"
-go test -race -count=1 ./internal/http1/... ./internal/proxy/... ./internal/cache/... ./internal/plugin/proxycache/ ./internal/snapshot/
+go test -race -count=1 ./internal/http1/... ./internal/proxy/... ./internal/cache/... ./internal/plugin/proxycache/ ./internal/plugin/httplogger/ ./internal/snapshot/
 echo "== fuzz (short runs)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-15s}" "$1"; }
 fuzz ./internal/admin FuzzAdmin
