@@ -55,6 +55,14 @@ func runRFC(t *testing.T, strategy string) {
 	o := newOrigin(t)
 	var failing atomic.Value // "", "500", "slow", "reset"
 	failing.Store("")
+	slowAfter := func(first int, d time.Duration, inner func(http.ResponseWriter, *http.Request, int)) func(http.ResponseWriter, *http.Request, int) {
+		return func(w http.ResponseWriter, r *http.Request, n int) {
+			if n > first {
+				time.Sleep(d)
+			}
+			inner(w, r, n)
+		}
+	}
 	faulty := func(inner func(http.ResponseWriter, *http.Request, int)) func(http.ResponseWriter, *http.Request, int) {
 		return func(w http.ResponseWriter, r *http.Request, n int) {
 			switch failing.Load().(string) {
@@ -198,7 +206,11 @@ func runRFC(t *testing.T, strategy string) {
 			{before: sleep(1100 * time.Millisecond), cache: "EXPIRED", body: "v2", origin: 2},
 			{cache: "HIT", body: "v2", origin: 2},
 		}},
-		{desc: "stale-while-revalidate", handler: body("Cache-Control", "max-age=1, stale-while-revalidate=30"), steps: []step{
+		// The refresh's origin answer is delayed so that it cannot land
+		// before the stale answer is sent (otherwise, on a slow machine,
+		// the stale object may already be replaced and the answer is a
+		// HIT of v2, which is also correct).
+		{desc: "stale-while-revalidate", handler: slowAfter(1, 100*time.Millisecond, body("Cache-Control", "max-age=1, stale-while-revalidate=30")), steps: []step{
 			{cache: "MISS", body: "v1", origin: 1},
 			{before: sleep(1100 * time.Millisecond), cache: "UPDATING", body: "v1", origin: -1},
 			{before: sleep(300 * time.Millisecond), cache: "HIT", body: "v2", origin: 2},
