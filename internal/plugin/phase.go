@@ -69,7 +69,7 @@ type Ctx struct {
 	// upstream for this request. Upstreams resolves upstream objects by id
 	// in the request's snapshot.
 	Upstream  *upstream.Upstream
-	Upstreams func(id string) (*upstream.Upstream, bool)
+	Upstreams UpstreamResolver
 
 	// MatchedURI and MatchedHost are the route's uri and host patterns
 	// that matched ("/api/*", "*.example.com"); empty without a route.
@@ -94,6 +94,13 @@ type Ctx struct {
 	exitStatus    int
 	exitBody      []byte
 	errorResponse []byte // the running plugin's _meta.error_response
+}
+
+// UpstreamResolver finds upstream objects by id; the request's snapshot
+// is one (an interface, not a func field, so setting it per request
+// allocates nothing).
+type UpstreamResolver interface {
+	Upstream(id string) (*upstream.Upstream, bool)
 }
 
 // Value returns what a plugin stored for this request under key.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/proxy"
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
 // nullWriter is a ResponseWriter that keeps nothing, so the benchmark
@@ -67,44 +68,10 @@ func (w *nullWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// rawUpstream answers every request on a connection with a fixed 1 KiB
-// response, allocating nothing per request, so a profile of
-// BenchmarkServe shows Stargate's own cost.
+// rawUpstream is a 1 KiB origin that allocates nothing per request, so a
+// profile of BenchmarkServe shows Stargate's own cost.
 func rawUpstream(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1024\r\n\r\n" + strings.Repeat("x", 1024))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					// a request without a body ends with an empty line
-					for {
-						line, err := br.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return rawhttp.Upstream(b, []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1024\r\n\r\n"+strings.Repeat("x", 1024)))
 }
 
 // BenchmarkServe: keep-alive GETs through the real plain-HTTP listener and

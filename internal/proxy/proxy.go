@@ -94,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
 	rv.pc = pc
 	org := ""
-	pc.Upstreams = snap.UpstreamFunc()
+	pc.Upstreams = snap
 
 	st.match = router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv}
 	m, ok := snap.Router.Match(&st.match)
@@ -176,18 +176,12 @@ func routeHost(h string) string {
 	return h
 }
 
-// remoteIP is the client address without its port, sliced out of
-// RemoteAddr ("1.2.3.4:5" or "[::1]:5") rather than formatted again.
+// remoteIP is the client address without its port. RemoteAddr comes
+// from the connection in canonical form, so net.SplitHostPort's substring
+// is the address as netip would print it, without formatting it again.
 func remoteIP(remoteAddr string, ap netip.AddrPort) string {
-	if i := strings.LastIndexByte(remoteAddr, ':'); i > 0 {
-		ip := remoteAddr[:i]
-		if len(ip) > 1 && ip[0] == '[' && ip[len(ip)-1] == ']' {
-			ip = ip[1 : len(ip)-1]
-		}
-		// RemoteAddr comes from the connection, already in canonical form.
-		if a, err := netip.ParseAddr(ip); err == nil && a == ap.Addr() {
-			return ip
-		}
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
 	}
 	return ap.Addr().String()
 }
@@ -438,10 +432,7 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		out := h.outbound(r, up, node, rv, body)
 		t0 := time.Now()
 		resp, cancel, err := h.attempt(r, out, rt, up, timeouts)
-		if err != nil {
-			if cancel != nil {
-				cancel()
-			}
+		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -482,11 +473,11 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 // attempt sends one try upstream. Plain-http upstreams use the lean client, which
 // applies the timeouts on the connection itself (no context or timer per
 // attempt); TLS upstreams use net/http's transport with a cancel context
-// that the returned cancel (nil for the lean client) ends.
+// that the returned cancel (nil for the lean client, and on error) ends.
 func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts) (*http.Response, context.CancelFunc, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
-			out = out.WithContext(ctx) // net/http listeners: a client that leaves cancels
+			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
 		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read}
 		if rt.Timeout != nil {

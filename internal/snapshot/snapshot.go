@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy/router"
@@ -29,22 +28,9 @@ type Snapshot struct {
 	Problems map[string]string
 
 	upstreams map[string]*upstream.Upstream // by upstream id; never mutated
-
-	upstreamFn atomic.Pointer[func(string) (*upstream.Upstream, bool)]
 }
 
 // Upstream returns an upstream object by id (traffic-split targets).
-// UpstreamFunc is s.Upstream as a func value made once per snapshot (a
-// method value taken per request would allocate).
-func (s *Snapshot) UpstreamFunc() func(string) (*upstream.Upstream, bool) {
-	if f := s.upstreamFn.Load(); f != nil {
-		return *f
-	}
-	f := s.Upstream
-	s.upstreamFn.Store(&f)
-	return f
-}
-
 func (s *Snapshot) Upstream(id string) (*upstream.Upstream, bool) {
 	u, ok := s.upstreams[id]
 	return u, ok

@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 	"io"
 	"net"
 	"net/http"
@@ -26,21 +27,7 @@ func benchServers(b *testing.B) map[string]string {
 	b.Cleanup(srv.Close)
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1024\r\n\r\n" + payload)
 	raw := newRawServer(b, func(c net.Conn, br *bufio.Reader, _ int) {
-		for {
-			// Requests carry no body: skip to the blank line.
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					return
-				}
-				if len(line) <= 2 {
-					break
-				}
-			}
-			if _, err := c.Write(resp); err != nil {
-				return
-			}
-		}
+		rawhttp.ServeCanned(c, br, resp)
 	})
 	return map[string]string{"server=nethttp": srv.URL + "/bench", "server=raw": "http://" + raw.addr + "/bench"}
 }

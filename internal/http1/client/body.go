@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -293,7 +294,7 @@ func (b *body) step() error {
 		if err != nil {
 			return unexpected(err)
 		}
-		size, ok := parseChunkSize(line)
+		size, ok := parseChunkLine(line)
 		if !ok {
 			return errBadChunk
 		}
@@ -327,52 +328,14 @@ func (b *body) step() error {
 	return nil
 }
 
-// parseChunkSize parses "HEX[ws][;ext]\r\n". Extensions are ignored but must
-// not contain CTLs; a bare LF is refused: lenient chunk parsing is a
-// classic request/response smuggling vector.
-func parseChunkSize(line []byte) (int64, bool) {
+// parseChunkLine parses "HEX[ws][;ext]\r\n" (wire.ParseChunkSize after
+// the line ending); a bare LF is refused.
+func parseChunkLine(line []byte) (int64, bool) {
 	n := len(line)
 	if n < 3 || line[n-2] != '\r' {
 		return 0, false
 	}
-	line = line[:n-2]
-	var size int64
-	i := 0
-	for ; i < len(line); i++ {
-		c := line[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			goto rest
-		}
-		if size >= 1<<58 {
-			return 0, false // would overflow
-		}
-		size = size<<4 | int64(d)
-	}
-rest:
-	if i == 0 {
-		return 0, false
-	}
-	line = line[i:]
-	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-		line = line[1:]
-	}
-	if len(line) > 0 && line[0] != ';' {
-		return 0, false
-	}
-	for _, c := range line {
-		if !vchar[c] {
-			return 0, false
-		}
-	}
-	return size, true
+	return wire.ParseChunkSize(line[:n-2])
 }
 
 // drain reads the rest of a body that Close was called on early, to keep

@@ -1120,12 +1120,12 @@ func TestParseChunkSize(t *testing.T) {
 		"\r\n":               -1, "x\r\n": -1, "1 2\r\n": -1, "1\n": -1, "1;\x00\r\n": -1, "-1\r\n": -1,
 		"fffffffffffffffff\r\n": -1, " 1\r\n": -1,
 	} {
-		got, ok := parseChunkSize([]byte(in))
+		got, ok := parseChunkLine([]byte(in))
 		if !ok {
 			got = -1
 		}
 		if got != want {
-			t.Errorf("parseChunkSize(%q) = %d, want %d", in, got, want)
+			t.Errorf("parseChunkLine(%q) = %d, want %d", in, got, want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net/http"
 	"strconv"
@@ -77,7 +79,7 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 	if ri.method == "" {
 		ri.method = http.MethodGet
 	}
-	if !validToken(ri.method) {
+	if !httpguts.ValidHeaderFieldName(ri.method) {
 		return "", fmt.Errorf("http1 client: invalid method %q", ri.method)
 	}
 	if ri.method == http.MethodConnect {
@@ -96,14 +98,14 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 			ri.path = "/"
 		}
 	}
-	if !validTarget(ri.path) || !validTarget(u.RawQuery) {
+	if !wire.ValidTarget(ri.path) || !wire.ValidTarget(u.RawQuery) {
 		return "", fmt.Errorf("http1 client: invalid request target %q", u.String())
 	}
 	ri.host = req.Host
 	if ri.host == "" {
 		ri.host = u.Host
 	}
-	if !validTarget(ri.host) {
+	if !wire.ValidTarget(ri.host) {
 		return "", fmt.Errorf("http1 client: invalid Host %q", ri.host)
 	}
 
@@ -133,20 +135,18 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 		switch ownHeader(k) {
 		case hdrOther:
 		case hdrConnection:
-			for _, v := range vv {
-				if hasToken(v, "close") {
-					ri.closeConn = true
-				}
+			if httpguts.HeaderValuesContainsToken(vv, "close") {
+				ri.closeConn = true
 			}
 			continue
 		default:
 			continue
 		}
-		if !validToken(k) {
+		if !httpguts.ValidHeaderFieldName(k) {
 			return "", fmt.Errorf("http1 client: invalid header name %q", k)
 		}
 		for _, v := range vv {
-			if !validValue(v) {
+			if !httpguts.ValidHeaderFieldValue(v) {
 				return "", fmt.Errorf("http1 client: invalid value for header %q", k)
 			}
 		}
@@ -176,7 +176,7 @@ func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) 
 		for _, v := range vv {
 			bw.WriteString(k)
 			bw.WriteString(": ")
-			bw.WriteString(trimOWS(v))
+			bw.WriteString(wire.TrimOWS(v))
 			bw.WriteString("\r\n")
 		}
 	}
@@ -289,73 +289,4 @@ func (c *conn) writeChunked(body io.Reader) (bodyErr, werr error) {
 			return err, nil
 		}
 	}
-}
-
-// tchar per RFC 9110 §5.6.2; vchar: bytes allowed in a field value (VCHAR,
-// SP, HTAB, obs-text), i.e. anything but CTLs. Table lookups keep the
-// per-byte checks branch-light.
-var tchar, vchar [256]bool
-
-func init() {
-	for c := 0; c < 256; c++ {
-		vchar[c] = c >= 0x20 && c != 0x7f || c == '\t'
-		tchar[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
-	}
-}
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tchar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validValue rejects CTLs (CR and LF in particular: they would split the
-// header), like net/http.
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !vchar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validTarget rejects CTLs and spaces, which would break the request line.
-func validTarget(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// hasToken reports whether the comma-separated list v contains token
-// (case-insensitively).
-func hasToken(v, token string) bool {
-	for v != "" {
-		var elem string
-		elem, v, _ = strings.Cut(v, ",")
-		if strings.EqualFold(trimOWS(elem), token) {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -294,7 +296,7 @@ func parseStatusLine[S string | []byte](line S) (code, minor int) {
 			return 0, 0
 		}
 		for i := 13; i < len(line); i++ {
-			if !vchar[line[i]] {
+			if !wire.FieldByte(line[i]) {
 				return 0, 0
 			}
 		}
@@ -360,11 +362,11 @@ func (rb *respBody) parse(s string, f *framing) error {
 			return errHeaderLine
 		}
 		name := line[:colon]
-		if !validToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return errHeaderLine // includes whitespace before the colon
 		}
-		v := trimOWS(line[colon+1:])
-		if !validValue(v) {
+		v := wire.TrimOWS(line[colon+1:])
+		if !httpguts.ValidHeaderFieldValue(v) {
 			return errHeaderLine
 		}
 		key := canonicalKey(name)
@@ -392,18 +394,10 @@ func (rb *respBody) parse(s string, f *framing) error {
 func (f *framing) addCL(v string) {
 	for {
 		elem, more, found := strings.Cut(v, ",")
-		elem = trimOWS(elem)
-		n := int64(0)
-		if elem == "" || len(elem) > 18 {
+		n, ok := wire.ParseLength(wire.TrimOWS(elem))
+		if !ok {
 			f.clBad = true
 			return
-		}
-		for i := 0; i < len(elem); i++ {
-			if !isDigit(elem[i]) {
-				f.clBad = true
-				return
-			}
-			n = n*10 + int64(elem[i]-'0')
 		}
 		if f.cl >= 0 && f.cl != n {
 			f.clBad = true
@@ -422,7 +416,7 @@ func (f *framing) addTE(v string) {
 	for v != "" {
 		var elem string
 		elem, v, _ = strings.Cut(v, ",")
-		elem = trimOWS(elem)
+		elem = wire.TrimOWS(elem)
 		if elem == "" {
 			continue
 		}
@@ -437,7 +431,7 @@ func (f *framing) addConnection(v string) {
 	for v != "" {
 		var elem string
 		elem, v, _ = strings.Cut(v, ",")
-		elem = trimOWS(elem)
+		elem = wire.TrimOWS(elem)
 		if strings.EqualFold(elem, "close") {
 			f.close = true
 		} else if strings.EqualFold(elem, "keep-alive") {

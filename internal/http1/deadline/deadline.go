@@ -25,36 +25,35 @@ func within(cur, want time.Time, d time.Duration) bool {
 
 // Read makes the read deadline now+d; d <= 0 means none.
 func (t *Tracker) Read(c net.Conn, d time.Duration) {
-	if d <= 0 {
-		if !t.read.IsZero() {
-			t.read = time.Time{}
-			_ = c.SetReadDeadline(time.Time{})
-		}
-		return
+	if want, ok := update(&t.read, d); ok {
+		_ = c.SetReadDeadline(want)
 	}
-	want := time.Now().Add(d)
-	if within(t.read, want, d) {
-		return
-	}
-	t.read = want
-	_ = c.SetReadDeadline(want)
 }
 
 // Write makes the write deadline now+d; d <= 0 means none.
 func (t *Tracker) Write(c net.Conn, d time.Duration) {
+	if want, ok := update(&t.write, d); ok {
+		_ = c.SetWriteDeadline(want)
+	}
+}
+
+// update records the deadline d asks for in cur and reports whether the
+// connection must be told (it moved by more than the slack, or a
+// deadline is to be set or cleared).
+func update(cur *time.Time, d time.Duration) (time.Time, bool) {
 	if d <= 0 {
-		if !t.write.IsZero() {
-			t.write = time.Time{}
-			_ = c.SetWriteDeadline(time.Time{})
+		if cur.IsZero() {
+			return time.Time{}, false
 		}
-		return
+		*cur = time.Time{}
+		return time.Time{}, true
 	}
 	want := time.Now().Add(d)
-	if within(t.write, want, d) {
-		return
+	if within(*cur, want, d) {
+		return want, false
 	}
-	t.write = want
-	_ = c.SetWriteDeadline(want)
+	*cur = want
+	return want, true
 }
 
 // Forget records that the deadlines are unknown (set elsewhere).

@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
-	"time"
 )
 
 // body reads a request body framed by Content-Length or chunked coding
@@ -19,14 +19,9 @@ type body struct {
 }
 
 var (
-	errBodyClosed   = errors.New("http1: read on closed request body")
-	errBadChunk     = errors.New("http1: malformed chunked request body")
-	errBodyTooLarge = errors.New("http1: request body chunk size too large")
+	errBodyClosed = errors.New("http1: read on closed request body")
+	errBadChunk   = errors.New("http1: malformed chunked request body")
 )
-
-// timeNow is time.Now; a variable so the Date cache and deadlines share
-// one clock.
-var timeNow = time.Now
 
 func (b *body) Read(p []byte) (int, error) {
 	if b.closed {
@@ -143,33 +138,11 @@ func (b *body) chunkHeader() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// chunk-ext is ignored (RFC 9112 section 7.1.1)
-	for i, ch := range l {
-		if ch == ';' || ch == ' ' || ch == '\t' {
-			l = l[:i]
-			break
-		}
-	}
-	if len(l) == 0 || len(l) > 15 {
-		if len(l) > 15 {
-			return 0, errBodyTooLarge
-		}
+	// chunk-ext is ignored (RFC 9112 section 7.1.1); the syntax is the
+	// client's too (wire), so both sides refuse the same lines.
+	n, ok := wire.ParseChunkSize(l)
+	if !ok {
 		return 0, errBadChunk
-	}
-	var n int64
-	for _, ch := range l {
-		var d byte
-		switch {
-		case ch >= '0' && ch <= '9':
-			d = ch - '0'
-		case ch >= 'a' && ch <= 'f':
-			d = ch - 'a' + 10
-		case ch >= 'A' && ch <= 'F':
-			d = ch - 'A' + 10
-		default:
-			return 0, errBadChunk
-		}
-		n = n<<4 | int64(d)
 	}
 	return n, nil
 }

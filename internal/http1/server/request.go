@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // reqState is everything one request needs, allocated together.
@@ -18,11 +21,6 @@ type reqState struct {
 	w    response
 	body body
 }
-
-// newReqState returns a fresh request state. States are not pooled: the
-// request escapes into plugin contexts and log entries that may outlive
-// the response.
-func newReqState() *reqState { return new(reqState) }
 
 // httpError is a request the server refuses before any handler sees it.
 type httpError struct {
@@ -46,7 +44,7 @@ func (c *conn) refuse(err error) {
 	}
 	c.srv.Logger.Debug("http1: refused request", "remote", c.remote, "status", he.status, "reason", he.msg)
 	body := errorPage(he.status)
-	_ = c.rwc.SetWriteDeadline(timeNow().Add(c.srv.WriteTimeout))
+	_ = c.rwc.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout))
 	c.bw.WriteString(statusLine(he.status))
 	c.bw.WriteString("Content-Type: text/html; charset=utf-8\r\nConnection: close\r\nContent-Length: ")
 	c.bw.WriteString(strconv.Itoa(len(body)))
@@ -109,7 +107,7 @@ func (c *conn) readRequest(st *reqState) error {
 		return badRequest("malformed request line")
 	}
 	target, proto := line[sp1+1:sp2], line[sp2+1:]
-	if !validToken(method) || target == "" || !validTarget(target) {
+	if !httpguts.ValidHeaderFieldName(method) || target == "" || !wire.ValidTarget(target) {
 		return badRequest("malformed request line")
 	}
 	r := &st.req
@@ -156,11 +154,11 @@ func (c *conn) readRequest(st *reqState) error {
 			return badRequest("malformed header line")
 		}
 		name := line[:colon]
-		if !validToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return badRequest("malformed header name")
 		}
-		v := strings.Trim(line[colon+1:], " \t")
-		if !validValue(v) {
+		v := wire.TrimOWS(line[colon+1:])
+		if !httpguts.ValidHeaderFieldValue(v) {
 			return badRequest("invalid header value")
 		}
 		key := textproto.CanonicalMIMEHeaderKey(name)
@@ -224,8 +222,8 @@ func (c *conn) setupBody(st *reqState) error {
 		n := int64(-1)
 		for _, v := range cl {
 			for _, f := range strings.Split(v, ",") {
-				m, err := parseContentLength(strings.TrimSpace(f))
-				if err != nil || (n >= 0 && m != n) {
+				m, ok := wire.ParseLength(wire.TrimOWS(f))
+				if !ok || (n >= 0 && m != n) {
 					return badRequest("invalid Content-Length")
 				}
 				n = m
@@ -263,49 +261,9 @@ var chunkedTE = []string{"chunked"}
 func wantsClose(r *http.Request) bool {
 	conn := r.Header["Connection"]
 	if r.ProtoMinor == 0 {
-		for _, v := range conn {
-			if hasToken(v, "keep-alive") {
-				return false
-			}
-		}
-		return true
+		return !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
 	}
-	for _, v := range conn {
-		if hasToken(v, "close") {
-			return true
-		}
-	}
-	return false
-}
-
-func hasToken(v, tok string) bool {
-	for v != "" {
-		f := v
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			f, v = v[:i], v[i+1:]
-		} else {
-			v = ""
-		}
-		if strings.EqualFold(strings.TrimSpace(f), tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func parseContentLength(s string) (int64, error) {
-	if s == "" || len(s) > 18 {
-		return 0, errors.New("bad length")
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		d := s[i]
-		if d < '0' || d > '9' {
-			return 0, errors.New("bad length")
-		}
-		n = n*10 + int64(d-'0')
-	}
-	return n, nil
+	return httpguts.HeaderValuesContainsToken(conn, "close")
 }
 
 func trimCR(s string) string {
@@ -375,55 +333,6 @@ var pathChar = func() (t [256]bool) {
 	}
 	return t
 }()
-
-var tokenChar = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validTarget refuses controls, spaces and DEL in the request target.
-func validTarget(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// validValue refuses control characters other than HTAB (RFC 9110
-// section 5.5); obs-text (0x80-0xff) is allowed.
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
 
 // validHost accepts reg-name, IPv4 and [IPv6] hosts with an optional
 // port; it refuses what could confuse routing or logs.

@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net"
 	"net/http"
@@ -87,7 +89,7 @@ func (w *response) WriteHeader(code int) {
 	// server must not send are skipped when writing (writeFields), and a
 	// length the server computes is its own line (clLine).
 	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
-		if n, err := parseContentLength(cl[0]); err == nil {
+		if n, ok := wire.ParseLength(cl[0]); ok {
 			w.contentLength = n
 		} else {
 			w.skipCL = true
@@ -105,7 +107,7 @@ func (w *response) WriteHeader(code int) {
 	default:
 		w.closeAfter = true // HTTP/1.0 without a length: the close ends it
 	}
-	if hasCloseToken(h["Connection"]) {
+	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if w.c.srv.shutdown.Load() {
@@ -179,19 +181,12 @@ func (w *response) commit(final bool) {
 	}
 }
 
-func (w *response) hasCloseHeader() bool { return hasCloseToken(w.hdr["Connection"]) }
+func (w *response) hasCloseHeader() bool {
+	return httpguts.HeaderValuesContainsToken(w.hdr["Connection"], "close")
+}
 
 // maxPending is the body a deferred header waits for.
 const maxPending = 4 << 10
-
-func hasCloseToken(vs []string) bool {
-	for _, v := range vs {
-		if hasToken(v, "close") {
-			return true
-		}
-	}
-	return false
-}
 
 // writeFields writes header fields; a CR or LF inside a value (from a
 // plugin's configured header, say) becomes a space so it cannot split the
@@ -199,7 +194,7 @@ func hasCloseToken(vs []string) bool {
 func (w *response) writeFields(h http.Header) {
 	bw := w.c.bw
 	for k, vs := range h {
-		if !validToken(k) || k == "Transfer-Encoding" ||
+		if !httpguts.ValidHeaderFieldName(k) || k == "Transfer-Encoding" ||
 			k == "Content-Length" && (w.skipCL || w.clLine >= 0) {
 			continue // the server frames the body itself
 		}
@@ -488,7 +483,7 @@ type dateValue struct {
 var dateCache atomic.Pointer[dateValue]
 
 func httpDate() string {
-	now := timeNow()
+	now := time.Now()
 	sec := now.Unix()
 	if d := dateCache.Load(); d != nil && d.sec == sec {
 		return d.s

@@ -336,7 +336,9 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		st := newReqState()
+		// Not pooled: the request escapes into plugin contexts and log
+		// entries that may outlive the response.
+		st := new(reqState)
 		if err := c.readRequest(st); err != nil {
 			c.refuse(err)
 			return

@@ -197,7 +197,7 @@ func (s *splitter) Access(c *plugin.Ctx) {
 		var up *upstream.Upstream
 		ok := false
 		if c.Upstreams != nil {
-			up, ok = c.Upstreams(t.id)
+			up, ok = c.Upstreams.Upstream(t.id)
 		}
 		if !ok || up == nil {
 			// APISIX: the upstream_id picked does not exist.
