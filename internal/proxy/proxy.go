@@ -144,7 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.exit(w, pc, snap, chain)
 		return
 	}
-	up := rt.Upstream
+	up := rt.UpstreamIn(snap)
 	if pc.Upstream != nil {
 		up = pc.Upstream // a plugin chose (traffic-split)
 	}

@@ -75,7 +75,7 @@ func TestBadObjectsAreLeftOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = l.Current()
-	if r := match(s, "/nosvc"); r == nil || r.Upstream == nil {
+	if r := match(s, "/nosvc"); r == nil || r.UpstreamIn(s) == nil {
 		t.Fatal("route not served once its service exists")
 	}
 	if s.Errors != 2 {
@@ -83,9 +83,10 @@ func TestBadObjectsAreLeftOut(t *testing.T) {
 	}
 }
 
-// TestDependentsRecompiled: changing an upstream reaches the routes using
-// it directly and through a service; other routes keep their compiled form.
-func TestDependentsRecompiled(t *testing.T) {
+// TestUpstreamChange: changing an upstream reaches the routes using it
+// directly and through a service at once, without recompiling any route
+// (a shared upstream may have 100k routes).
+func TestUpstreamChange(t *testing.T) {
 	st, l, ctx := setup(t)
 	put(t, st, "/apisix/upstreams/u", `{"nodes":{"127.0.0.1:1":1}}`)
 	put(t, st, "/apisix/upstreams/other", `{"nodes":{"127.0.0.1:3":1}}`)
@@ -96,7 +97,10 @@ func TestDependentsRecompiled(t *testing.T) {
 	if err := l.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := match(l.Current(), "/other")
+	before := map[string]*snapshot.Route{}
+	for _, p := range []string{"/direct", "/via", "/other"} {
+		before[p] = match(l.Current(), p)
+	}
 	rev := put(t, st, "/apisix/upstreams/u", `{"nodes":{"127.0.0.1:2":1}}`)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -106,12 +110,23 @@ func TestDependentsRecompiled(t *testing.T) {
 	s := l.Current()
 	for _, p := range []string{"/direct", "/via"} {
 		r := match(s, p)
-		if r == nil || r.Upstream == nil || r.Upstream.Nodes()[0].Addr != "127.0.0.1:2" {
-			t.Errorf("%s not recompiled with the new upstream: %+v", p, r)
+		if r == nil || r.UpstreamIn(s) == nil || r.UpstreamIn(s).Nodes()[0].Addr != "127.0.0.1:2" {
+			t.Errorf("%s does not use the new upstream: %+v", p, r)
 		}
 	}
-	if match(s, "/other") != before {
-		t.Error("an unrelated route was recompiled")
+	for p, r := range before {
+		if match(s, p) != r {
+			t.Errorf("%s was recompiled for an upstream change", p)
+		}
+	}
+	// A service that switches upstream does recompile its routes.
+	rev = put(t, st, "/apisix/services/s", `{"upstream_id":"other"}`)
+	if err := l.WaitRevision(wctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	s = l.Current()
+	if r := match(s, "/via"); r == nil || r.UpstreamIn(s).Nodes()[0].Addr != "127.0.0.1:3" {
+		t.Errorf("/via did not follow its service to upstream other: %+v", r)
 	}
 	// A write outside /apisix/ still advances the served revision.
 	rev = put(t, st, "/stargate/dns/zones/x", `{}`)

@@ -44,9 +44,12 @@ type Route struct {
 	ServiceID   string
 	ServiceName string
 	// Org owns the route ("" for the platform operator).
-	Org             string
+	Org string
+	// Upstream is an inline upstream (the route's or its service's);
+	// otherwise UpstreamID names the upstream object, resolved per request
+	// by UpstreamIn so that an upstream change does not recompile routes.
 	UpstreamID      string
-	Upstream        *upstream.Upstream // nil: 502 missing upstream
+	Upstream        *upstream.Upstream
 	Timeout         *upstream.Timeouts // route-level override
 	EnableWebsocket bool
 	Plugins         *plugin.Chain
@@ -55,6 +58,16 @@ type Route struct {
 	// so a snapshot does not keep a decoded tree per route (at 100k
 	// routes that was tens of megabytes for a debug endpoint).
 	raw, svcRaw []byte
+}
+
+// UpstreamIn is the upstream the route proxies to in snapshot s: its
+// inline upstream, or the upstream object it names; nil when it has none
+// (the proxy answers 502).
+func (r *Route) UpstreamIn(s *Snapshot) *upstream.Upstream {
+	if r.Upstream != nil || r.UpstreamID == "" {
+		return r.Upstream
+	}
+	return s.upstreams[r.UpstreamID]
 }
 
 // Config is the route's effective configuration, its service's fields
