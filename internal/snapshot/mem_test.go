@@ -54,5 +54,7 @@ func BenchmarkMemoryPerRoute(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n, "heap-B/route")
+	// Objects are what every garbage collection has to mark.
+	b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "heap-objects/route")
 	runtime.KeepAlive(l)
 }

@@ -166,6 +166,42 @@ func TestWithIsPersistent(t *testing.T) {
 	if r1.Len() != 2 || r2.Len() != 1 {
 		t.Errorf("len %d %d", r1.Len(), r2.Len())
 	}
+
+	// Extending an older router again (a branch) must see that router's
+	// routes, not the newest ones, and leave both lines intact.
+	r3, err := r1.With([]*router.Route{rt("b", []string{"/b3"})}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r4, err := r2.With([]*router.Route{rt("c", []string{"/c"})}, []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		r    *router.Router
+		path string
+		want string
+	}{
+		{r1, "/a", "a"}, {r1, "/b", "b"}, {r1, "/b3", ""},
+		{r2, "/a2", "a"}, {r2, "/c", ""},
+		{r3, "/a", "a"}, {r3, "/b", ""}, {r3, "/b3", "b"}, {r3, "/a2", ""},
+		{r4, "/a2", ""}, {r4, "/c", "c"}, {r4, "/b", ""},
+	} {
+		if got := match(c.r, c.path); got != c.want {
+			t.Errorf("branch %s: got %q, want %q", c.path, got, c.want)
+		}
+	}
+	if r3.Len() != 2 || r4.Len() != 1 {
+		t.Errorf("branch len %d %d", r3.Len(), r4.Len())
+	}
+	// And the newest of a line keeps extending: replace r3's b.
+	r5, err := r3.With([]*router.Route{rt("b", []string{"/b5"})}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if match(r5, "/b3") != "" || match(r5, "/b5") != "b" || match(r5, "/a") != "a" || r5.Len() != 2 {
+		t.Error("r5 wrong")
+	}
 }
 
 func TestInvalid(t *testing.T) {
