@@ -23,7 +23,7 @@ import (
 // The index is kept in memory and follows the store, so the check costs one
 // map lookup however many routes exist.
 type conflictIndex struct {
-	mu    sync.Mutex
+	mu sync.Mutex
 	// byFP maps a fingerprint to the routes having it: almost always
 	// one, so a slice rather than a set (a map per route was a tenth of
 	// the process's heap objects at 100k routes).
