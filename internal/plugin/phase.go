@@ -254,8 +254,15 @@ type Chain struct {
 	Names     []string
 }
 
+// emptyChain is shared by every route without plugins (most of them):
+// chains are never modified once built.
+var emptyChain = &Chain{}
+
 // NewChain orders instances by priority, higher first.
 func NewChain(ins []Instance) *Chain {
+	if len(ins) == 0 {
+		return emptyChain
+	}
 	sort.SliceStable(ins, func(i, j int) bool {
 		if ins[i].Priority != ins[j].Priority {
 			return ins[i].Priority > ins[j].Priority
