@@ -88,7 +88,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	var matcherImpl admin.Matcher
-	var applied func(context.Context, int64)
+	var applied func(context.Context, int64) error
 	var problem func(string) string
 	var caches admin.CacheService
 	if cfg.Role == "all" || cfg.Role == "edge" {
@@ -104,11 +104,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		matcherImpl = matcher{loader: e.loader}
 		caches = admin.CacheRegistry{}
 		problem = func(key string) string { return e.loader.Current().Problems[key] }
-		applied = func(ctx context.Context, rev int64) {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			_ = e.loader.WaitRevision(c, rev)
-		}
+		applied = e.loader.Served
 	} else {
 		// A control node compiles the configuration too, to answer
 		// /debug/match, but serves no traffic.

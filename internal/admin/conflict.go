@@ -193,15 +193,26 @@ func fingerprint(v map[string]any) string {
 }
 
 // afterWrite updates in-process indexes right after a successful write.
-func (s *Server) afterWrite(ctx context.Context, t *target, kv store.KV) {
+func (s *Server) afterWrite(ctx context.Context, w http.ResponseWriter, t *target, kv store.KV) {
 	if t.kind.Name == "routes" {
 		s.conf.apply(t.id, kv.Value, kv.ModRevision, false)
 	}
 	if hostKinds[t.kind.Name] {
 		s.hosts.Apply(kv.Key, kv.Value, kv.ModRevision, false)
 	}
-	if s.opts.Applied != nil {
-		s.opts.Applied(ctx, kv.ModRevision)
+	s.applied(ctx, w, kv.ModRevision)
+}
+
+// applied waits for the local data plane to serve revision rev and says in
+// a warning header when it did not in time: the write is stored and will
+// be served, but the client should not expect the next request to see it.
+func (s *Server) applied(ctx context.Context, w http.ResponseWriter, rev int64) {
+	if s.opts.Applied == nil {
+		return
+	}
+	if err := s.opts.Applied(ctx, rev); err != nil {
+		s.log.Warn("admin: write answered before the data plane served it", "revision", rev, "err", err)
+		w.Header().Add("X-Stargate-Warning", fmt.Sprintf("stored, but not served yet: the data plane is still compiling revision %d", rev))
 	}
 }
 
@@ -215,15 +226,13 @@ func (s *Server) warn(w http.ResponseWriter, t *target) {
 	}
 }
 
-func (s *Server) afterDelete(ctx context.Context, t *target, old store.KV) {
+func (s *Server) afterDelete(ctx context.Context, w http.ResponseWriter, t *target, old store.KV) {
 	if hostKinds[t.kind.Name] {
 		s.hosts.Apply(old.Key, nil, old.ModRevision+1, true)
 	}
 	defer func() {
-		if s.opts.Applied != nil {
-			if rev, err := s.st.Revision(ctx); err == nil {
-				s.opts.Applied(ctx, rev)
-			}
+		if rev, err := s.st.Revision(ctx); err == nil {
+			s.applied(ctx, w, rev)
 		}
 	}()
 	if t.kind.Name == "routes" {

@@ -258,7 +258,7 @@ func (s *Server) put(ctx context.Context, w http.ResponseWriter, r *http.Request
 		if p := principalOf(ctx); p != nil {
 			p.auditID = t.id
 		}
-		s.afterWrite(ctx, t, kv)
+		s.afterWrite(ctx, w, t, kv)
 		s.warn(w, t)
 		status := http.StatusCreated
 		if exists {
@@ -324,7 +324,7 @@ func (s *Server) post(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err := s.ownNew(ctx, t, kv, opts); err != nil {
 		return err
 	}
-	s.afterWrite(ctx, t, kv)
+	s.afterWrite(ctx, w, t, kv)
 	s.warn(w, t)
 	val, err := s.present(t, raw)
 	if err != nil {
@@ -394,7 +394,7 @@ func (s *Server) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return storeError(err)
 	}
-	s.afterWrite(ctx, t, kv)
+	s.afterWrite(ctx, w, t, kv)
 	s.warn(w, t)
 	val, err := s.present(t, raw)
 	if err != nil {
@@ -424,7 +424,7 @@ func (s *Server) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return storeError(err)
 	}
 	s.dropOwner(ctx, t.key())
-	s.afterDelete(ctx, t, old)
+	s.afterDelete(ctx, w, t, old)
 	if t.kind.Name == "consumers" {
 		// A consumer's credentials go with it.
 		creds, _, err := s.st.List(ctx, t.key()+"/credentials/")

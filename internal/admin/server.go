@@ -52,7 +52,9 @@ type Options struct {
 	// store revision and delays the answer until it returns: in one
 	// process it waits for the local data plane to serve that revision,
 	// so the request after the admin API's answer already sees the change.
-	Applied func(ctx context.Context, rev int64)
+	// An error (not served in time) answers the write anyway, with an
+	// X-Stargate-Warning saying the change is not served yet.
+	Applied func(ctx context.Context, rev int64) error
 	// Problem, when set, tells why the data plane left an object out
 	// ("routes/1"), or "". Writes answer it in an X-Stargate-Warning
 	// header, so a route that cannot be served does not fail silently.

@@ -67,11 +67,7 @@ func newEnv(t testing.TB) *env {
 	}
 	adm := admin.New(admin.Options{Store: st, Keyring: ring, KeyRequired: false,
 		Problem: func(key string) string { return loader.Current().Problems[key] },
-		Applied: func(ctx context.Context, rev int64) {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			_ = loader.WaitRevision(c, rev)
-		}})
+		Applied: loader.Served})
 	if err := adm.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,24 @@ func (l *Loader) WaitRevision(ctx context.Context, rev int64) error {
 	return nil
 }
 
+// ServeWait bounds how long Served holds an admin API answer. A change that
+// recompiles a great many routes (a service or plugin_config shared by
+// 100k of them) can take longer; the answer then says so instead of
+// holding the client further.
+const ServeWait = 2 * time.Second
+
+// Served waits, at most ServeWait, until the data plane serves store
+// revision rev: the admin API's Applied hook, so the request after a
+// write's answer already sees the write.
+func (l *Loader) Served(ctx context.Context, rev int64) error {
+	c, cancel := context.WithTimeout(ctx, ServeWait)
+	defer cancel()
+	if err := l.WaitRevision(c, rev); err != nil {
+		return fmt.Errorf("revision %d not served after %s: %w", rev, ServeWait, err)
+	}
+	return nil
+}
+
 // Start loads the full configuration, swaps in the first snapshot and
 // follows the store in the background until ctx ends.
 func (l *Loader) Start(ctx context.Context) error {
