@@ -73,7 +73,7 @@ func newEnv(t *testing.T) *env {
 	}
 	a := admin.New(admin.Options{Store: st, Keyring: ring, KeyRequired: false,
 		CacheZones: map[string]string{"memory_cache": "memory", "disk_cache_one": "disk"},
-		Applied: loader.Served})
+		Applied:    loader.Served})
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

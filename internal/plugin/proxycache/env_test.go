@@ -67,7 +67,7 @@ func newEnv(t testing.TB, diskDir string) *env {
 	}
 	adm := admin.New(admin.Options{Store: st, Keyring: ring, KeyRequired: false,
 		CacheZones: map[string]string{"memory_cache": "memory", "disk_cache_one": "disk", "ghost_zone": "memory"},
-		Applied: loader.Served})
+		Applied:    loader.Served})
 	if err := adm.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func New(t testing.TB) *Env {
 	}
 	adm := admin.New(admin.Options{Store: st, Keyring: ring, KeyRequired: false,
 		CacheZones: map[string]string{"disk_cache_one": "disk", "memory_cache": "memory"},
-		Applied: loader.Served})
+		Applied:    loader.Served})
 	if err := adm.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
