@@ -71,13 +71,13 @@ type entry struct {
 
 // table holds the routes of one host (or of no host).
 type table struct {
-	exact  *iradix.Tree[[]*entry]
+	exact  *exactMap
 	prefix *iradix.Tree[[]*entry]
 	params *iradix.Tree[[]*entry] // keyed by the static head before the first ':'
 }
 
 func newTable() *table {
-	return &table{exact: iradix.New[[]*entry](), prefix: iradix.New[[]*entry](), params: iradix.New[[]*entry]()}
+	return &table{exact: emptyExact, prefix: iradix.New[[]*entry](), params: iradix.New[[]*entry]()}
 }
 
 func (t *table) empty() bool {
@@ -161,7 +161,12 @@ func (r *Router) With(upsert []*Route, remove []string) (*Router, error) {
 func (r *Router) routesByID() map[string]*Route {
 	m := make(map[string]*Route, r.count)
 	collect := func(t *table) {
-		for _, tr := range []*iradix.Tree[[]*entry]{t.exact, t.prefix, t.params} {
+		t.exact.walk(func(_ string, es []*entry) {
+			for _, e := range es {
+				m[e.route.ID] = e.route
+			}
+		})
+		for _, tr := range []*iradix.Tree[[]*entry]{t.prefix, t.params} {
 			tr.Root().Walk(func(_ []byte, es []*entry) bool {
 				for _, e := range es {
 					m[e.route.ID] = e.route
@@ -198,10 +203,25 @@ func validate(rt *Route) error {
 // tableTxn batches the edits of one table.
 type tableTxn struct {
 	hostKey string // "" for anyHost, "=host" exact, "~rev" wildcard
-	exact   *iradix.Txn[[]*entry]
-	prefix  *iradix.Txn[[]*entry]
-	params  *iradix.Txn[[]*entry]
+	exact   *exactTxn
+	prefix  radixTxn
+	params  radixTxn
 }
+
+// entryTxn is an edit batch on one kind of path table.
+type entryTxn interface {
+	get(key string) ([]*entry, bool)
+	insert(key string, es []*entry)
+	del(key string)
+}
+
+// radixTxn edits a radix tree (prefix and param paths, which need
+// longest-prefix walks).
+type radixTxn struct{ *iradix.Txn[[]*entry] }
+
+func (t radixTxn) get(k string) ([]*entry, bool) { return t.Get([]byte(k)) }
+func (t radixTxn) insert(k string, es []*entry)  { t.Insert([]byte(k), es) }
+func (t radixTxn) del(k string)                  { t.Delete([]byte(k)) }
 
 type builder struct {
 	r      *Router
@@ -251,7 +271,7 @@ func (b *builder) table(key string) *tableTxn {
 	if cur == nil {
 		cur = newTable()
 	}
-	t := &tableTxn{hostKey: key, exact: cur.exact.Txn(), prefix: cur.prefix.Txn(), params: cur.params.Txn()}
+	t := &tableTxn{hostKey: key, exact: cur.exact.txn(), prefix: radixTxn{cur.prefix.Txn()}, params: radixTxn{cur.params.Txn()}}
 	b.tables[key] = t
 	return t
 }
@@ -277,7 +297,7 @@ func entriesOf(rt *Route) []*entry {
 	return out
 }
 
-func (t *tableTxn) tree(k uriKind) *iradix.Txn[[]*entry] {
+func (t *tableTxn) tree(k uriKind) entryTxn {
 	switch k {
 	case prefix:
 		return t.prefix
@@ -292,12 +312,12 @@ func (b *builder) add(rt *Route) {
 		t := b.table(hk)
 		for _, e := range entriesOf(rt) {
 			tr := t.tree(e.kind)
-			cur, _ := tr.Get([]byte(e.key))
+			cur, _ := tr.get(e.key)
 			next := make([]*entry, 0, len(cur)+1)
 			next = append(next, cur...)
 			next = append(next, e)
 			sortEntries(next)
-			tr.Insert([]byte(e.key), next)
+			tr.insert(e.key, next)
 		}
 	}
 }
@@ -307,7 +327,7 @@ func (b *builder) remove(rt *Route) {
 		t := b.table(hk)
 		for _, e := range entriesOf(rt) {
 			tr := t.tree(e.kind)
-			cur, ok := tr.Get([]byte(e.key))
+			cur, ok := tr.get(e.key)
 			if !ok {
 				continue
 			}
@@ -318,9 +338,9 @@ func (b *builder) remove(rt *Route) {
 				}
 			}
 			if len(next) == 0 {
-				tr.Delete([]byte(e.key))
+				tr.del(e.key)
 			} else {
-				tr.Insert([]byte(e.key), next)
+				tr.insert(e.key, next)
 			}
 		}
 	}
@@ -340,7 +360,7 @@ func sortEntries(es []*entry) {
 func (b *builder) commit() {
 	var hosts, wilds *iradix.Txn[*table]
 	for key, t := range b.tables {
-		tb := &table{exact: t.exact.Commit(), prefix: t.prefix.Commit(), params: t.params.Commit()}
+		tb := &table{exact: t.exact.commit(), prefix: t.prefix.Commit(), params: t.params.Commit()}
 		switch {
 		case key == "":
 			b.r.anyHost = tb
@@ -410,7 +430,7 @@ func (r *Router) Match(req *Request) (Match, bool) {
 
 func (t *table) match(req *Request) (Match, bool) {
 	path := req.Path
-	if es, ok := t.exact.Root().Get([]byte(path)); ok {
+	if es, ok := t.exact.get(path); ok {
 		for _, e := range es {
 			if e.route.check(req) {
 				return Match{Route: e.route, URI: e.uri}, true
