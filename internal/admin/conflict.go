@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -26,19 +27,20 @@ type conflictIndex struct {
 	mu sync.Mutex
 	// byFP maps a fingerprint to the routes having it: almost always
 	// one, so a slice rather than a set (a map per route was a tenth of
-	// the process's heap objects at 100k routes).
-	byFP  map[string][]string
+	// the process's heap objects at 100k routes). Fingerprints are
+	// hashes, so neither map holds a string per route for them.
+	byFP  map[fpHash][]string
 	byID  map[string]indexed
 	ready bool
 }
 
 type indexed struct {
-	fp  string // empty when the route is disabled
+	fp  fpHash // zero when the route is disabled
 	rev int64
 }
 
 func newConflictIndex() *conflictIndex {
-	return &conflictIndex{byFP: map[string][]string{}, byID: map[string]indexed{}}
+	return &conflictIndex{byFP: map[fpHash][]string{}, byID: map[string]indexed{}}
 }
 
 // start loads every route, then follows changes until ctx ends. A
@@ -52,7 +54,7 @@ func (c *conflictIndex) start(ctx context.Context, st store.Store, log *slog.Log
 			return 0, err
 		}
 		c.mu.Lock()
-		c.byFP, c.byID = map[string][]string{}, map[string]indexed{}
+		c.byFP, c.byID = map[fpHash][]string{}, map[string]indexed{}
 		for _, kv := range kvs {
 			c.applyLocked(idFromKey(kv.Key, prefix), kv.Value, kv.ModRevision, false)
 		}
@@ -124,7 +126,7 @@ func (c *conflictIndex) applyLocked(id string, value []byte, rev int64, deleted 
 	}
 	fp := fingerprint(m)
 	c.byID[id] = indexed{fp: fp, rev: rev}
-	if fp == "" {
+	if fp == (fpHash{}) {
 		return
 	}
 	c.byFP[fp] = append(c.byFP[fp], id)
@@ -134,7 +136,7 @@ func (c *conflictIndex) applyLocked(id string, value []byte, rev int64, deleted 
 // route id (with value v) would match.
 func (c *conflictIndex) check(id string, v map[string]any) (string, bool) {
 	fp := fingerprint(v)
-	if fp == "" {
+	if fp == (fpHash{}) {
 		return "", false
 	}
 	c.mu.Lock()
@@ -154,9 +156,13 @@ func (c *conflictIndex) check(id string, v map[string]any) (string, bool) {
 
 // fingerprint canonicalises the matching fields of an enabled route; a
 // disabled route (status 0) has none.
-func fingerprint(v map[string]any) string {
+// fpHash is a route's matching fields, hashed (SHA-256, first 16 bytes):
+// a collision would need 2^64 routes.
+type fpHash [16]byte
+
+func fingerprint(v map[string]any) fpHash {
 	if st, ok := v["status"]; ok && idString(st) == "0" {
-		return ""
+		return fpHash{}
 	}
 	list := func(single, multi string) []string {
 		var out []string
@@ -179,7 +185,7 @@ func fingerprint(v map[string]any) string {
 	}
 	uris := list("uri", "uris")
 	if len(uris) == 0 {
-		return ""
+		return fpHash{}
 	}
 	methods := list("", "methods")
 	priority := "0"
@@ -189,7 +195,8 @@ func fingerprint(v map[string]any) string {
 	vars, _ := json.Marshal(v["vars"])
 	remote := list("remote_addr", "remote_addrs")
 	fp, _ := json.Marshal([]any{hosts, uris, methods, priority, string(vars), remote})
-	return string(fp)
+	sum := sha256.Sum256(fp)
+	return fpHash(sum[:16])
 }
 
 // afterWrite updates in-process indexes right after a successful write.

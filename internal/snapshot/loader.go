@@ -576,9 +576,10 @@ func (l *Loader) compileRoute(id string) (*router.Route, error) {
 	if len(hosts) == 0 && svc != nil {
 		hosts = strList(svc, "host", "hosts")
 	}
-	for _, h := range hosts {
-		r.Hosts = append(r.Hosts, strings.ToLower(h))
+	for i, h := range hosts { // strList's slice is ours: lower-case in place
+		hosts[i] = strings.ToLower(h)
 	}
+	r.Hosts = hosts
 	r.URIs = strList(m, "uri", "uris")
 	for _, meth := range strList(m, "", "methods") {
 		r.Methods |= router.MethodBit(meth)
@@ -780,14 +781,24 @@ func num(v any) float64 {
 
 func seconds(v any) time.Duration { return time.Duration(num(v) * float64(time.Second)) }
 
+// strList collects a string field and a string-array field into one
+// slice, allocated once at its final size (compiled routes keep it).
 func strList(m map[string]any, single, multi string) []string {
-	var out []string
-	if single != "" {
-		if s, ok := m[single].(string); ok {
-			out = append(out, s)
-		}
+	n := 0
+	s1, ok1 := m[single].(string)
+	if single != "" && ok1 {
+		n++
 	}
-	if arr, ok := m[multi].([]any); ok {
+	arr, _ := m[multi].([]any)
+	n += len(arr)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	if single != "" && ok1 {
+		out = append(out, s1)
+	}
+	if arr != nil {
 		for _, e := range arr {
 			if s, ok := e.(string); ok {
 				out = append(out, s)
