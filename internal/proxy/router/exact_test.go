@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -169,4 +170,85 @@ func bruteExact(live map[string]*Route, host, path string) string {
 		}
 	}
 	return best(func(rt *Route) bool { return len(rt.Hosts) == 0 })
+}
+
+// TestRouterConcurrentReaders: readers keep matching on every published
+// router while a writer derives new ones from the newest (what the proxy
+// and the snapshot loader do). Under -race this fails if a published
+// router's tables are ever written; each reader also checks that its
+// router still answers as it did when published.
+func TestRouterConcurrentReaders(t *testing.T) {
+	const paths = 2000
+	r := New()
+	var routes []*Route
+	for i := range paths {
+		routes = append(routes, &Route{ID: fmt.Sprint(i), URIs: []string{fmt.Sprintf("/c/%d", i)}})
+	}
+	r, err := r.With(routes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := make(chan *Router, 64)
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	var readers sync.WaitGroup
+	for w := range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for rt := range published {
+				// Route i serves /c/i, or /moved/i once moved: record which.
+				want := map[int]string{}
+				for range 50 {
+					i := rng.IntN(paths)
+					if m, ok := rt.Match(&Request{Method: "GET", Path: fmt.Sprintf("/c/%d", i)}); ok {
+						want[i] = m.Route.URIs[0]
+					} else {
+						want[i] = ""
+					}
+				}
+				for range 3 {
+					for i, uri := range want {
+						m, ok := rt.Match(&Request{Method: "GET", Path: fmt.Sprintf("/c/%d", i)})
+						got := ""
+						if ok {
+							got = m.Route.URIs[0]
+						}
+						if got != uri {
+							errs <- fmt.Errorf("a published router changed: /c/%d %q then %q", i, uri, got)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(done)
+		defer close(published)
+		rng := rand.New(rand.NewPCG(7, 7))
+		cur := r
+		for step := range 300 {
+			i := rng.IntN(paths)
+			uri := fmt.Sprintf("/c/%d", i)
+			if step%2 == 0 {
+				uri = fmt.Sprintf("/moved/%d", i)
+			}
+			next, err := cur.With([]*Route{{ID: fmt.Sprint(i), URIs: []string{uri}}}, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			cur = next
+			published <- cur
+		}
+	}()
+	<-done
+	readers.Wait()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
 }
