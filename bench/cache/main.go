@@ -35,13 +35,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type options struct {
@@ -767,18 +767,6 @@ func cacheMeasurements() (purge, memPer string) {
 	return purge, memPer
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func render(o options, targets []target, res map[string]map[int][]runResult, profile, purge, memPer string) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
@@ -794,7 +782,7 @@ func render(o options, targets []target, res map[string]map[int][]runResult, pro
 			for _, r := range res[name][size] {
 				v = append(v, f(r))
 			}
-			return median(v)
+			return benchkit.Median(v)
 		}
 		rps := func(r runResult) float64 { return r.rps }
 		nginxRPS, varnishRPS := med(targets[0].name, rps), med(targets[1].name, rps)

@@ -44,6 +44,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
 
 type options struct {
@@ -568,18 +570,6 @@ func treeCPU(root int) (float64, error) {
 	return float64(total) / clockTicks, nil
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func version(args ...string) string {
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil && len(out) == 0 {
@@ -637,11 +627,11 @@ func renderReport(o options, servers []*server, results map[string][]result) str
 		}
 		b.WriteString("\n")
 	}
-	nsdQPS := median(qpsOf(results["nsd"]))
+	nsdQPS := benchkit.Median(qpsOf(results["nsd"]))
 	b.WriteString("\n| server (median of rounds) | queries/s | µs server CPU/query | lost | q/s vs NSD |\n|---|---:|---:|---:|---:|\n")
 	for _, s := range servers {
 		rs := results[s.name]
-		q := median(qpsOf(rs))
+		q := benchkit.Median(qpsOf(rs))
 		var cpu []float64
 		var lost int64
 		for _, r := range rs {
@@ -652,10 +642,10 @@ func renderReport(o options, servers []*server, results map[string][]result) str
 		if nsdQPS > 0 {
 			ratio = fmt.Sprintf("%.2f×", q/nsdQPS)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %d | %s |\n", s.name, q, median(cpu), lost, ratio)
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %d | %s |\n", s.name, q, benchkit.Median(cpu), lost, ratio)
 	}
 	if nsdQPS > 0 && len(results["stargate"]) > 0 {
-		r := median(qpsOf(results["stargate"])) / nsdQPS
+		r := benchkit.Median(qpsOf(results["stargate"])) / nsdQPS
 		verdict := "met"
 		if r < 1.0 {
 			verdict = "NOT met"

@@ -154,12 +154,12 @@ func (c *conflictIndex) check(id string, v map[string]any) (string, bool) {
 	return others[0], true
 }
 
-// fingerprint canonicalises the matching fields of an enabled route; a
-// disabled route (status 0) has none.
 // fpHash is a route's matching fields, hashed (SHA-256, first 16 bytes):
 // a collision would need 2^64 routes.
 type fpHash [16]byte
 
+// fingerprint canonicalises the matching fields of an enabled route; a
+// disabled route (status 0) has none (the zero hash).
 func fingerprint(v map[string]any) fpHash {
 	if st, ok := v["status"]; ok && idString(st) == "0" {
 		return fpHash{}

@@ -784,25 +784,23 @@ func seconds(v any) time.Duration { return time.Duration(num(v) * float64(time.S
 // strList collects a string field and a string-array field into one
 // slice, allocated once at its final size (compiled routes keep it).
 func strList(m map[string]any, single, multi string) []string {
-	n := 0
 	s1, ok1 := m[single].(string)
-	if single != "" && ok1 {
-		n++
-	}
+	ok1 = ok1 && single != ""
 	arr, _ := m[multi].([]any)
-	n += len(arr)
-	if n == 0 {
+	if !ok1 && len(arr) == 0 {
 		return nil
 	}
+	n := len(arr)
+	if ok1 {
+		n++
+	}
 	out := make([]string, 0, n)
-	if single != "" && ok1 {
+	if ok1 {
 		out = append(out, s1)
 	}
-	if arr != nil {
-		for _, e := range arr {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
+	for _, e := range arr {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -40,12 +40,16 @@ func shardIndex(k string, shards int) int {
 	return int(maphash.String(exactSeed, k) & uint64(shards-1))
 }
 
+func lookup(shards []map[string][]*entry, k string) ([]*entry, bool) {
+	es, ok := shards[shardIndex(k, len(shards))][k]
+	return es, ok
+}
+
 func (m *exactMap) get(k string) ([]*entry, bool) {
 	if m.n == 0 {
-		return nil, false
+		return nil, false // no hashing for the empty tables of most hosts
 	}
-	es, ok := m.shards[shardIndex(k, len(m.shards))][k]
-	return es, ok
+	return lookup(m.shards, k)
 }
 
 // walk calls fn for every path, in no particular order.
@@ -69,10 +73,7 @@ type exactTxn struct {
 	n      int
 }
 
-func (t *exactTxn) get(k string) ([]*entry, bool) {
-	es, ok := t.shards[shardIndex(k, len(t.shards))][k]
-	return es, ok
-}
+func (t *exactTxn) get(k string) ([]*entry, bool) { return lookup(t.shards, k) }
 
 func (t *exactTxn) shard(k string) map[string][]*entry {
 	i := shardIndex(k, len(t.shards))
