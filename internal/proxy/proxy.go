@@ -13,9 +13,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/http1/client"
+	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy/router"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
@@ -86,10 +88,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.TLS {
 		scheme = "https"
 	}
-	// One allocation for the request's pipeline state.
-	st := &pipeState{}
+	// The request's pipeline state: one allocation, or none when an
+	// earlier request without plugins gave its state back.
+	st := pipePool.Get().(*pipeState)
 	rv := &st.rv
-	*rv = reqVars{r: r, host: host, remote: remoteIP(r.RemoteAddr, remote), scheme: scheme}
+	*rv = reqVars{r: r, host: host, remote: remoteIP(r.RemoteAddr, remote), scheme: scheme, pipe: st}
 	pc := &st.pc
 	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
 	rv.pc = pc
@@ -111,10 +114,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if snap.Consumers != nil {
 		pc.Consumers = snap.Consumers.ForOrg(org)
 	}
+	// Without plugins nothing can keep the request, its context or its
+	// answer past this handler (plugins may: log batches, background
+	// cache refreshes, limit-conn's release), so its memory is reused.
+	st.plain = chain.Len() == 0 && snap.Global.Len() == 0
 	defer func() {
 		pc.Latency = time.Since(pc.Start)
 		snap.Global.Log(pc)
 		chain.Log(pc)
+		if st.plain && !st.kept {
+			server.Recycle(w)
+			st.release()
+		}
 	}()
 	// Global rules run whether or not a route matched, before the route's
 	// plugins in each phase.
@@ -192,6 +203,45 @@ type pipeState struct {
 	pc    plugin.Ctx
 	rv    reqVars
 	match router.Request
+	// out is the request to the upstream, when it goes through the lean
+	// HTTP/1.1 client (outSlot).
+	out outReq
+	// plain: no plugin runs for this request (global rules included).
+	// kept: something the handler started may still use the state (a
+	// WebSocket, net/http's transport), so it is not reused.
+	plain, kept bool
+}
+
+// pipePool holds the state of finished requests that ran no plugins.
+var pipePool = sync.Pool{New: func() any { return new(pipeState) }}
+
+// release empties st (dropping what it referenced, keeping the outbound
+// header map's memory) and gives it back to the pool.
+func (st *pipeState) release() {
+	hdr := st.out.hdr
+	*st = pipeState{}
+	if len(hdr) <= maxPooledHeaders {
+		clear(hdr)
+		st.out.hdr = hdr
+	}
+	pipePool.Put(st)
+}
+
+// maxPooledHeaders bounds the outbound header map a pooled state keeps
+// (clearing a map costs its capacity).
+const maxPooledHeaders = 40
+
+// outSlot is where the request to the upstream is built: the pipeline's
+// own slot for a plain request through the lean HTTP/1.1 client, which
+// keeps nothing of it once the exchange is over; otherwise nil (allocate).
+// Background fetches (rv.pipe nil) and TLS upstreams (net/http's
+// transport may still write the request from its own goroutine) never
+// use the slot.
+func (rv *reqVars) outSlot(up *upstream.Upstream) *outReq {
+	if rv.pipe == nil || !rv.pipe.plain || up.H1() == nil {
+		return nil
+	}
+	return &rv.pipe.out
 }
 
 // exit answers a request that a plugin (or Stargate itself) ended, through
@@ -307,7 +357,11 @@ func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {
 // forward proxies to the upstream with retries, or lets the chain's
 // Responder (the cache) answer, fetching through the same path.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
+	if up.H1() == nil {
+		rv.pipe.kept = true // net/http's transport: see outSlot
+	}
 	if rt.EnableWebsocket && isUpgrade(r) {
+		rv.pipe.kept = true
 		pc.Status = h.websocket(w, r, up, rv)
 		return
 	}
@@ -429,7 +483,7 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			lastErr = err
 			break
 		}
-		out := h.outbound(r, up, node, rv, body)
+		out := h.outbound(r, up, node, rv, body, rv.outSlot(up))
 		t0 := time.Now()
 		resp, cancel, err := h.attempt(r, out, rt, up, timeouts)
 		if err != nil { // attempt released its context already
@@ -516,15 +570,27 @@ type outReq struct {
 	req  http.Request
 	url  url.URL
 	vals [4]string
+	hdr  http.Header // req.Header, kept by a pooled slot
 }
 
-// outbound builds the request to one node.
-func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte) *http.Request {
+// outbound builds the request to one node, in slot when one is given
+// (its previous content, an earlier attempt's request, is overwritten).
+func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte, slot *outReq) *http.Request {
 	scheme := "http"
 	if up.Scheme == "https" || up.Scheme == "grpcs" {
 		scheme = "https"
 	}
-	o := &outReq{}
+	o := slot
+	if o == nil {
+		o = &outReq{}
+	}
+	hdr := o.hdr
+	if hdr == nil {
+		hdr = make(http.Header, len(r.Header)+5)
+	} else {
+		clear(hdr) // an earlier attempt's headers
+	}
+	*o = outReq{hdr: hdr}
 	o.url = url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	o.req = http.Request{
 		Method:     r.Method,
@@ -532,7 +598,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     make(http.Header, len(r.Header)+5),
+		Header:     hdr,
 		Host:       r.Host,
 	}
 	out := &o.req

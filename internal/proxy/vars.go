@@ -11,6 +11,7 @@ import (
 
 // reqVars resolves APISIX/nginx variables for one request, lazily.
 type reqVars struct {
+	pipe   *pipeState // the request's pipeline state; nil for background fetches
 	r      *http.Request
 	host   string
 	remote string

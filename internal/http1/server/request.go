@@ -14,12 +14,34 @@ import (
 	"time"
 )
 
-// reqState is everything one request needs, allocated together.
+// reqState is everything one request needs, allocated together. A
+// connection reuses it for its next request when the handler declared
+// the request recycled (Recycle), keeping the header map and the value
+// slice's memory too.
 type reqState struct {
 	req  http.Request
 	url  url.URL
 	w    response
 	body body
+	hdr  http.Header // r.Header, kept for the next request when recycled
+	vals []string    // the header values' backing array, likewise
+}
+
+// maxRecycledHeaders bounds the header map a connection keeps: clearing a
+// map costs its capacity, and one request with hundreds of headers should
+// not make every later one pay for them.
+const maxRecycledHeaders = 32
+
+// reset empties st for the connection's next request, keeping the header
+// map and the value array when they are small.
+func (st *reqState) reset() {
+	hdr, vals := st.hdr, st.vals
+	*st = reqState{}
+	if len(hdr) <= maxRecycledHeaders && cap(vals) <= maxRecycledHeaders {
+		clear(hdr)
+		clear(vals[:cap(vals)])
+		st.hdr, st.vals = hdr, vals[:0]
+	}
 }
 
 // httpError is a request the server refuses before any handler sees it.
@@ -134,8 +156,17 @@ func (c *conn) readRequest(st *reqState) error {
 
 	// headers
 	n := strings.Count(rest, "\n") - 1 // the final empty line
-	h := make(http.Header, n)
-	vals := make([]string, n)
+	h := st.hdr
+	if h == nil {
+		h = make(http.Header, n)
+		st.hdr = h
+	}
+	vals := st.vals
+	if cap(vals) < n {
+		vals = make([]string, n)
+		st.vals = vals
+	}
+	vals = vals[:n]
 	i := 0
 	var host string
 	hosts := 0

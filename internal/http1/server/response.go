@@ -31,6 +31,7 @@ type response struct {
 	head          bool
 	closeAfter    bool
 	hijacked      bool
+	recycle       bool   // the handler keeps nothing of the request (Recycle)
 	deferred      bool   // header held back until the length is known
 	skipCL        bool   // the handler's Content-Length is not sent (invalid, or 204/1xx)
 	clLine        int64  // a Content-Length the server sends itself; -1 none
@@ -46,6 +47,19 @@ var (
 	errHijacked       = http.ErrHijacked
 	errContentLength  = http.ErrContentLength
 )
+
+// Recycle tells the HTTP/1.1 server that nothing refers to the request w
+// answers, to its header map, URL or body, or to w once the handler
+// returns, so the connection reuses their memory for its next request.
+// A handler calls it only when nothing it started keeps any of them (no
+// goroutine, log entry, cache or plugin context): the next request on the
+// connection overwrites them. It does nothing for other ResponseWriters
+// (HTTP/2) or after a hijack.
+func Recycle(w http.ResponseWriter) {
+	if rw, ok := w.(*response); ok && !rw.hijacked {
+		rw.recycle = true
+	}
+}
 
 func (w *response) Header() http.Header {
 	if w.hdr == nil {

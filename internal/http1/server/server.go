@@ -313,6 +313,7 @@ func (c *conn) serve() {
 	c.tmpl = (&http.Request{}).WithContext(ctx)
 	s := c.srv
 	first := true
+	var spare *reqState // the last request's memory, when it was recycled
 	prev := http.StateNew
 	for {
 		if c.br.Buffered() == 0 {
@@ -336,9 +337,14 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		// Not pooled: the request escapes into plugin contexts and log
+		// Fresh unless the handler recycled the previous request: in
+		// general the request escapes into plugin contexts and log
 		// entries that may outlive the response.
-		st := new(reqState)
+		st := spare
+		spare = nil
+		if st == nil {
+			st = new(reqState)
+		}
 		if err := c.readRequest(st); err != nil {
 			c.refuse(err)
 			return
@@ -350,6 +356,10 @@ func (c *conn) serve() {
 			return
 		}
 		keep := w.finish()
+		if w.recycle {
+			st.reset()
+			spare = st
+		}
 		if !keep || s.shutdown.Load() {
 			_ = c.flush()
 			return
