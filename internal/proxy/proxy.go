@@ -56,17 +56,17 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
 func removeHop(h http.Header) {
-	if c := h.Values("Connection"); len(c) > 0 {
-		for _, v := range c {
-			for _, f := range strings.Split(v, ",") {
-				if f = strings.TrimSpace(f); f != "" {
-					h.Del(f)
-				}
+	for _, v := range h["Connection"] {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
 			}
 		}
 	}
+	// The names are canonical already: delete them without Del's
+	// canonicalisation (this runs twice per request).
 	for _, k := range hopHeaders {
-		h.Del(k)
+		delete(h, k)
 	}
 }
 
