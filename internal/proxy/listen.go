@@ -24,9 +24,9 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
-	// ConnState, when set, sees every connection's state changes
-	// (connection metrics).
-	ConnState func(net.Conn, http.ConnState)
+	// StateChange, when set, sees every connection's state changes
+	// (connection metrics; see server.Server.StateChange).
+	StateChange func(from, to http.ConnState)
 }
 
 // Servers are the running proxy listeners.
@@ -68,7 +68,7 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			Logger:            log,
-			ConnState:         opts.ConnState,
+			StateChange:       opts.StateChange,
 		}
 		go s.httpSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "http", "addr", ln.Addr().String())
@@ -99,7 +99,7 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			Logger:            log,
-			ConnState:         opts.ConnState,
+			StateChange:       opts.StateChange,
 		}
 		go s.httpsSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "https", "addr", ln.Addr().String())

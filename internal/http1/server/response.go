@@ -423,10 +423,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := c.bw.Flush(); err != nil {
 		return nil, nil, err
 	}
-	c.state.Store(int32(http.StateHijacked))
-	if c.srv.ConnState != nil {
-		c.srv.ConnState(c.rwc, http.StateHijacked)
-	}
+	c.srv.changed(http.ConnState(c.state.Swap(int32(http.StateHijacked))), http.StateHijacked)
 	c.srv.forget(c)
 	// The handler owns the buffers now; they do not go back to the pools.
 	rw := bufio.NewReadWriter(c.br, bufio.NewWriterSize(c.rwc, outbufSize))

@@ -36,9 +36,15 @@ type Server struct {
 	WriteTimeout time.Duration
 	// MaxHeaderBytes caps the request line plus headers. Default 64 KiB.
 	MaxHeaderBytes int
-	// ConnState, when set, sees connection state changes like
-	// http.Server.ConnState.
-	ConnState func(net.Conn, http.ConnState)
+	// StateChange, when set, is told of every connection state change
+	// with the state left and the state entered: (StateNew, StateNew)
+	// for an accepted connection, then Active/Idle transitions, and
+	// exactly one change to StateClosed or StateHijacked at the end. It
+	// runs on the connection's goroutine (Shutdown's for idle
+	// connections it closes) and must be cheap: it sits on the request
+	// path. Unlike http.Server.ConnState it does not name the
+	// connection, so counting states needs no per-connection lookup.
+	StateChange func(from, to http.ConnState)
 	// H2C enables HTTP/2 with prior knowledge on this listener.
 	H2C bool
 	// TLSConfig, when set, makes the listener a TLS one: the handshake
@@ -191,9 +197,12 @@ func (s *Server) closeIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(int32(http.StateIdle), int32(http.StateClosed)) ||
-			c.state.CompareAndSwap(int32(http.StateNew), int32(http.StateClosed)) {
-			c.rwc.Close()
+		for _, from := range []http.ConnState{http.StateIdle, http.StateNew} {
+			if c.state.CompareAndSwap(int32(from), int32(http.StateClosed)) {
+				s.changed(from, http.StateClosed)
+				c.rwc.Close()
+				break
+			}
 		}
 	}
 }
@@ -208,9 +217,7 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	if s.ConnState != nil {
-		s.ConnState(rwc, http.StateNew)
-	}
+	s.changed(http.StateNew, http.StateNew)
 	return c
 }
 
@@ -258,16 +265,22 @@ func (c *conn) setState(from, to http.ConnState) bool {
 	if !c.state.CompareAndSwap(int32(from), int32(to)) {
 		return false
 	}
-	if c.srv.ConnState != nil {
-		c.srv.ConnState(c.rwc, to)
-	}
+	c.srv.changed(from, to)
 	return true
+}
+
+func (s *Server) changed(from, to http.ConnState) {
+	if s.StateChange != nil {
+		s.StateChange(from, to)
+	}
 }
 
 func (c *conn) close() {
 	c.rwc.Close()
-	if st := http.ConnState(c.state.Swap(int32(http.StateClosed))); c.srv.ConnState != nil && st != http.StateHijacked {
-		c.srv.ConnState(c.rwc, http.StateClosed)
+	// Hijacked and closed-by-Shutdown connections reported their end
+	// already.
+	if st := http.ConnState(c.state.Swap(int32(http.StateClosed))); st != http.StateHijacked && st != http.StateClosed {
+		c.srv.changed(st, http.StateClosed)
 	}
 	c.srv.forget(c)
 	if c.br != nil {

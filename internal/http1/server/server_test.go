@@ -321,7 +321,7 @@ func TestExpectContinue(t *testing.T) {
 func TestKeepAliveClient(t *testing.T) {
 	var conns atomic.Int32
 	addr, _ := start(t, echo, func(s *Server) {
-		s.ConnState = func(_ net.Conn, st http.ConnState) {
+		s.StateChange = func(_, st http.ConnState) {
 			if st == http.StateNew {
 				conns.Add(1)
 			}

@@ -2,9 +2,7 @@ package prometheus
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,40 +53,32 @@ type connTracker struct {
 	accepted atomic.Int64
 	// open counts connections by their current state (StateNew,
 	// StateActive, StateIdle).
-	open   [3]atomic.Int64
-	states sync.Map // net.Conn -> *atomic.Int32 (its http.ConnState)
+	open [3]atomic.Int64
 }
 
-// ConnState is an http.Server ConnState hook for the proxy listeners: with
-// it the plugin exports apisix_nginx_http_current_connections with nginx's
-// states — accepted and handled (connections accepted since start), active
-// (open now), reading (accepted, no request yet), writing (serving a
-// request) and waiting (idle keep-alive).
-func ConnState(c net.Conn, s http.ConnState) { tracker.connState(c, s) }
+// ConnStateChange is the proxy listeners' state-change hook
+// (server.Server.StateChange): with it the plugin exports
+// apisix_nginx_http_current_connections with nginx's states — accepted
+// and handled (connections accepted since start), active (open now),
+// reading (accepted, no request yet), writing (serving a request) and
+// waiting (idle keep-alive). The listener names the state a connection
+// leaves, so this is two atomic adds per change and no lookup.
+func ConnStateChange(from, to http.ConnState) { tracker.change(from, to) }
 
-func (t *connTracker) connState(c net.Conn, s http.ConnState) {
-	switch s {
-	case http.StateNew:
-		t.used.Store(true)
+func (t *connTracker) change(from, to http.ConnState) {
+	if to == http.StateNew {
+		if !t.used.Load() {
+			t.used.Store(true)
+		}
 		t.accepted.Add(1)
-		st := new(atomic.Int32)
-		st.Store(int32(http.StateNew))
-		t.states.Store(c, st)
 		t.open[http.StateNew].Add(1)
-	case http.StateActive, http.StateIdle:
-		v, ok := t.states.Load(c)
-		if !ok {
-			return
-		}
-		old := v.(*atomic.Int32).Swap(int32(s))
-		t.open[old].Add(-1)
-		t.open[s].Add(1)
-	case http.StateClosed, http.StateHijacked:
-		v, ok := t.states.LoadAndDelete(c)
-		if !ok {
-			return
-		}
-		t.open[v.(*atomic.Int32).Load()].Add(-1)
+		return
+	}
+	if from <= http.StateIdle {
+		t.open[from].Add(-1)
+	}
+	if to <= http.StateIdle {
+		t.open[to].Add(1)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	prom "github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/plugin"
 )
 
@@ -78,16 +80,21 @@ func TestPreferName(t *testing.T) {
 	}
 }
 
-// TestConnState drives a real server with the hook installed and checks
-// nginx's connection states.
+// TestConnState drives the proxy's HTTP/1.1 listener with the hook
+// installed and checks nginx's connection states, also for connections
+// that Shutdown closes while idle.
 func TestConnState(t *testing.T) {
 	var tr connTracker
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &server.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
-	}))
-	srv.Config.ConnState = tr.connState
-	srv.Start()
+	}), StateChange: tr.change}
+	go srv.Serve(ln)
 	defer srv.Close()
+	url := "http://" + ln.Addr().String()
 	c := collectorFunc{desc: connDesc, collect: tr.collect}
 	state := func() map[string]float64 {
 		out := map[string]float64{}
@@ -99,21 +106,37 @@ func TestConnState(t *testing.T) {
 	if got := gather(t, c); len(got) != 0 {
 		t.Fatalf("exported before any connection: %v", got)
 	}
-	clients := []*http.Client{{Transport: &http.Transport{}}, {Transport: &http.Transport{}}}
+	clients := []*http.Client{{Transport: &http.Transport{}}, {Transport: &http.Transport{}}, {Transport: &http.Transport{}}}
 	for _, cl := range clients {
-		res, err := cl.Get(srv.URL)
+		res, err := cl.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = io.ReadAll(res.Body)
 		res.Body.Close()
 	}
-	want := map[string]float64{"accepted": 2, "handled": 2, "active": 2, "reading": 0, "writing": 0, "waiting": 2}
+	want := map[string]float64{"accepted": 3, "handled": 3, "active": 3, "reading": 0, "writing": 0, "waiting": 3}
 	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
-	for _, cl := range clients {
+	// A connection that sent nothing yet is "reading".
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	want = map[string]float64{"accepted": 4, "handled": 4, "active": 4, "reading": 1, "writing": 0, "waiting": 3}
+	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
+	for _, cl := range clients[:2] {
 		cl.CloseIdleConnections()
 	}
-	want = map[string]float64{"accepted": 2, "handled": 2, "active": 0, "reading": 0, "writing": 0, "waiting": 0}
+	want = map[string]float64{"accepted": 4, "handled": 4, "active": 2, "reading": 1, "writing": 0, "waiting": 1}
+	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
+	// Shutdown closes the idle and the silent connection itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]float64{"accepted": 4, "handled": 4, "active": 0, "reading": 0, "writing": 0, "waiting": 0}
 	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
 }
 
