@@ -246,12 +246,16 @@ type Instance struct {
 	Filter Filter
 	// ErrorResponse replaces the body of the plugin's rejections.
 	ErrorResponse []byte
+	// Transient is the plugin's Definition.Transient.
+	Transient bool
 }
 
 // Chain is a compiled, ordered plugin list.
 type Chain struct {
 	Instances []Instance
 	Names     []string
+	// retains: some instance is not Transient (see Definition).
+	retains bool
 }
 
 // emptyChain is shared by every route without plugins (most of them):
@@ -272,9 +276,16 @@ func NewChain(ins []Instance) *Chain {
 	c := &Chain{Instances: ins}
 	for _, in := range ins {
 		c.Names = append(c.Names, in.Name)
+		if !in.Transient {
+			c.retains = true
+		}
 	}
 	return c
 }
+
+// Transient reports whether every plugin of the chain keeps nothing of a
+// request after its phases (Definition.Transient); an empty chain is.
+func (ch *Chain) Transient() bool { return ch == nil || !ch.retains }
 
 // Len is the number of plugins.
 func (ch *Chain) Len() int {

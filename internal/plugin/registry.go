@@ -47,6 +47,15 @@ type Definition struct {
 	// Metadata, when set, receives the plugin's plugin_metadata object
 	// (numbers as json.Number) whenever it changes, nil when deleted.
 	Metadata func(conf map[string]any)
+	// Transient declares that the plugin keeps nothing of a request once
+	// its phase calls return: no goroutine, timer, queue, cache entry or
+	// field refers to the Ctx, its Req (header map, value slices, URL,
+	// body) or the response writer afterwards (strings copied out are
+	// fine: they never change). When every plugin a request runs is
+	// transient, the proxy reuses the request's memory for the next one;
+	// a plugin that logs, mirrors or caches asynchronously must leave it
+	// false.
+	Transient bool
 }
 
 // Registered is a Definition with its schemas compiled.

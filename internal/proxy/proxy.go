@@ -114,10 +114,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if snap.Consumers != nil {
 		pc.Consumers = snap.Consumers.ForOrg(org)
 	}
-	// Without plugins nothing can keep the request, its context or its
-	// answer past this handler (plugins may: log batches, background
-	// cache refreshes, limit-conn's release), so its memory is reused.
-	st.plain = chain.Len() == 0 && snap.Global.Len() == 0
+	// Unless a plugin keeps the request, its context or its answer past
+	// this handler (log batches, mirrors, background cache refreshes:
+	// plugins not declared Transient), its memory is reused.
+	st.plain = chain.Transient() && snap.Global.Transient()
 	defer func() {
 		pc.Latency = time.Since(pc.Start)
 		snap.Global.Log(pc)
@@ -141,6 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			added[n] = true
 		}
 		chain = plugin.Merge(chain, pc.Consumer.Chain)
+		st.plain = st.plain && chain.Transient()
 		if chain.RewriteOnly(pc, added) {
 			h.exit(w, pc, snap, chain)
 			return
@@ -206,7 +207,8 @@ type pipeState struct {
 	// out is the request to the upstream, when it goes through the lean
 	// HTTP/1.1 client (outSlot).
 	out outReq
-	// plain: no plugin runs for this request (global rules included).
+	// plain: every plugin the request runs (global rules included) is
+	// Transient.
 	// kept: something the handler started may still use the state (a
 	// WebSocket, net/http's transport), so it is not reused.
 	plain, kept bool

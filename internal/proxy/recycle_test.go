@@ -71,6 +71,10 @@ func TestRecycledRequestsKeepNothing(t *testing.T) {
 	// The dead node first (weight), so most requests retry in the same slot.
 	e.put("/routes/retry", fmt.Sprintf(`{"uri":"/retry","upstream":{"type":"roundrobin","nodes":{"%s":100,"%s":1},"retries":1}}`, dead, up))
 	e.put("/routes/plugin", fmt.Sprintf(`{"uri":"/plugin","plugins":{"proxy-rewrite":{"headers":{"set":{"X-Rewritten":"yes"}}}},"upstream":{"nodes":{"%s":1}}}`, up))
+	// Transient plugins: these requests are recycled too, after key-auth
+	// added the consumer's headers to the request.
+	e.put("/consumers/jack", `{"username":"jack","plugins":{"key-auth":{"key":"k-jack"}}}`)
+	e.put("/routes/auth", fmt.Sprintf(`{"uri":"/auth","plugins":{"key-auth":{},"limit-count":{"count":1000000,"time_window":60},"prometheus":{}},"upstream":{"nodes":{"%s":1}}}`, up))
 
 	const fwd = "X-Forwarded-For=127.0.0.1 X-Forwarded-Host=h X-Forwarded-Proto=http X-Real-Ip=127.0.0.1"
 	seq := []struct{ raw, want string }{
@@ -81,6 +85,8 @@ func TestRecycledRequestsKeepNothing(t *testing.T) {
 		{"GET /retry HTTP/1.1\r\nHost: h\r\n\r\n", "GET /retry [" + fwd + "] "},
 		{"GET /plugin HTTP/1.1\r\nHost: h\r\nX-F: 6\r\n\r\n", "GET /plugin [X-F=6 " + fwd + " X-Rewritten=yes] "},
 		{"GET /plain/g HTTP/1.1\r\nHost: h\r\n\r\n", "GET /plain/g [" + fwd + "] "},
+		{"GET /auth HTTP/1.1\r\nHost: h\r\nApikey: k-jack\r\nX-G: 7\r\n\r\n", "GET /auth [X-Consumer-Username=jack X-G=7 " + fwd + "] "},
+		{"GET /plain/g2 HTTP/1.1\r\nHost: h\r\n\r\n", "GET /plain/g2 [" + fwd + "] "},
 		{"GET /nowhere HTTP/1.1\r\nHost: h\r\nX-H: 8\r\n\r\n", `{"error_msg":"404 Route Not Found"}` + "\n"},
 		{"GET /plain/i HTTP/1.1\r\nHost: h\r\n\r\n", "GET /plain/i [" + fwd + "] "},
 	}

@@ -14,10 +14,11 @@ const Name = "api-breaker"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 1005,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		NewEnv:   newBreaker,
+		Name:      Name,
+		Transient: true,
+		Priority:  1005,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		NewEnv:    newBreaker,
 	})
 }

@@ -14,10 +14,11 @@ const Name = "brotli"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 996,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newCompressor,
+		Name:      Name,
+		Transient: true,
+		Priority:  996,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newCompressor,
 	})
 }

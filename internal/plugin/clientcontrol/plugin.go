@@ -14,10 +14,11 @@ const Name = "client-control"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 22000,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newClientControl,
+		Name:      Name,
+		Transient: true,
+		Priority:  22000,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newClientControl,
 	})
 }

@@ -14,10 +14,11 @@ const Name = "consumer-restriction"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 2400,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newRestriction,
+		Name:      Name,
+		Transient: true,
+		Priority:  2400,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newRestriction,
 	})
 }

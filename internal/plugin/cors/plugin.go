@@ -18,6 +18,7 @@ const Name = "cors"
 func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
+		Transient:      true,
 		Priority:       4000,
 		Version:        "0.1",
 		Schema:         schemaJSON,

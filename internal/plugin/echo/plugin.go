@@ -14,10 +14,11 @@ const Name = "echo"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 412,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newEcho,
+		Name:      Name,
+		Transient: true,
+		Priority:  412,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newEcho,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "fault-injection"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 11000,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newInjector,
+		Name:      Name,
+		Transient: true,
+		Priority:  11000,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newInjector,
 	})
 }

@@ -14,10 +14,11 @@ const Name = "gzip"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 995,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newCompressor,
+		Name:      Name,
+		Transient: true,
+		Priority:  995,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newCompressor,
 	})
 }

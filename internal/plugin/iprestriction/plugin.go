@@ -14,12 +14,13 @@ const Name = "ip-restriction"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 3000,
-		Version:  "0.1",
-		Stream:   true,
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRestriction,
+		Name:      Name,
+		Transient: true,
+		Priority:  3000,
+		Version:   "0.1",
+		Stream:    true,
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRestriction,
 	})
 }

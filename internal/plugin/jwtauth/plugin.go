@@ -18,6 +18,7 @@ const Name = "jwt-auth"
 func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
+		Transient:      true,
 		Priority:       2510,
 		Version:        "0.1",
 		Type:           "auth",

@@ -18,6 +18,7 @@ const Name = "limit-count"
 func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
+		Transient:      true,
 		Priority:       1002,
 		Version:        "0.5",
 		Schema:         schemaJSON,

@@ -15,11 +15,12 @@ const Name = "limit-req"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 1001,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    limitrule.CheckUniqueKeys,
-		NewEnv:   newLimiter,
+		Name:      Name,
+		Transient: true,
+		Priority:  1001,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     limitrule.CheckUniqueKeys,
+		NewEnv:    newLimiter,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "mocking"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 10900,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newMock,
+		Name:      Name,
+		Transient: true,
+		Priority:  10900,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newMock,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "prometheus"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 500,
-		Version:  "0.2",
-		Stream:   true,
-		Schema:   schemaJSON,
-		New:      newExporter,
+		Name:      Name,
+		Transient: true,
+		Priority:  500,
+		Version:   "0.2",
+		Stream:    true,
+		Schema:    schemaJSON,
+		New:       newExporter,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "proxy-rewrite"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 1008,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRewriter,
+		Name:      Name,
+		Transient: true,
+		Priority:  1008,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRewriter,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "real-ip"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 23000,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRealIP,
+		Name:      Name,
+		Transient: true,
+		Priority:  23000,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRealIP,
 	})
 }

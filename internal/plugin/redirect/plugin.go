@@ -14,11 +14,12 @@ const Name = "redirect"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 900,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRedirect,
+		Name:      Name,
+		Transient: true,
+		Priority:  900,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRedirect,
 	})
 }

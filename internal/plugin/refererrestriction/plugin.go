@@ -14,10 +14,11 @@ const Name = "referer-restriction"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 2990,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newRestriction,
+		Name:      Name,
+		Transient: true,
+		Priority:  2990,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newRestriction,
 	})
 }

@@ -14,10 +14,11 @@ const Name = "request-id"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 12015,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		New:      newRequestID,
+		Name:      Name,
+		Transient: true,
+		Priority:  12015,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		New:       newRequestID,
 	})
 }

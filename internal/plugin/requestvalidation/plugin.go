@@ -14,11 +14,12 @@ const Name = "request-validation"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 2800,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newValidator,
+		Name:      Name,
+		Transient: true,
+		Priority:  2800,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newValidator,
 	})
 }

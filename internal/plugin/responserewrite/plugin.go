@@ -14,11 +14,12 @@ const Name = "response-rewrite"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 899,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRewriter,
+		Name:      Name,
+		Transient: true,
+		Priority:  899,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRewriter,
 	})
 }

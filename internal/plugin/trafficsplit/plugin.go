@@ -14,11 +14,12 @@ const Name = "traffic-split"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 966,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		NewEnv:   newSplitter,
+		Name:      Name,
+		Transient: true,
+		Priority:  966,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		NewEnv:    newSplitter,
 	})
 }

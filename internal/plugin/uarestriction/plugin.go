@@ -14,11 +14,12 @@ const Name = "ua-restriction"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 2999,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newRestriction,
+		Name:      Name,
+		Transient: true,
+		Priority:  2999,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newRestriction,
 	})
 }

@@ -14,11 +14,12 @@ const Name = "uri-blocker"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
-		Priority: 2900,
-		Version:  "0.1",
-		Schema:   schemaJSON,
-		Check:    Check,
-		New:      newBlocker,
+		Name:      Name,
+		Transient: true,
+		Priority:  2900,
+		Version:   "0.1",
+		Schema:    schemaJSON,
+		Check:     Check,
+		New:       newBlocker,
 	})
 }
