@@ -29,8 +29,19 @@ import (
 // costs (Stargate vs floor).
 //
 // It runs as a child process of the benchmark (the binary re-executed
-// with floorArg), so its CPU is metered like the other servers'.
-const floorArg = "-go-floor-forwarder"
+// with its floor's argument), so its CPU is metered like the other
+// servers'. floor_epoll_linux.go is the second floor, the same forwarding
+// from event loops.
+const (
+	floorArg      = "-go-floor-forwarder"
+	epollFloorArg = "-go-epoll-floor-forwarder"
+)
+
+// floors are the reference forwarders, in report order.
+var floors = []struct{ key, name, arg string }{
+	{"floor", "Go floor", floorArg},
+	{"epoll", "Go epoll floor", epollFloorArg},
+}
 
 // floorMain is the child: floorMain(listen, upstream) serves until killed.
 func floorMain(listen, upstream string) {
@@ -117,10 +128,11 @@ func contentLength(head []byte) int {
 	return -1
 }
 
-// floorProc is the running Go floor.
+// floorProc is a running floor.
 type floorProc struct {
-	p    *benchkit.Proc
-	addr string
+	key, name string
+	p         *benchkit.Proc
+	addr      string
 }
 
 func (f *floorProc) pids() []int { return []int{f.p.Pid()} }
@@ -131,8 +143,8 @@ func (f *floorProc) stop() {
 	}
 }
 
-// startFloor re-executes this binary as the Go floor in front of upstream.
-func startFloor(ctx context.Context, dir, upstream string) (*floorProc, error) {
+// startFloor re-executes this binary as a floor (arg) in front of upstream.
+func startFloor(ctx context.Context, dir, key, name, arg, upstream string) (*floorProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -142,7 +154,7 @@ func startFloor(ctx context.Context, dir, upstream string) (*floorProc, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	p, err := benchkit.StartProc("go floor", filepath.Join(dir, "go-floor.out"), exec.Command(self, floorArg, addr, upstream), childEnv)
+	p, err := benchkit.StartProc(name, filepath.Join(dir, key+"-floor.out"), exec.Command(self, arg, addr, upstream), childEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +162,11 @@ func startFloor(ctx context.Context, dir, upstream string) (*floorProc, error) {
 	for {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			return &floorProc{p: p, addr: addr}, nil
+			return &floorProc{key: key, name: name, p: p, addr: addr}, nil
 		}
 		select {
 		case <-p.Exited():
-			return nil, fmt.Errorf("go floor exited at start: %v\n%s", p.WaitErr(), p.Tail(2048))
+			return nil, fmt.Errorf("%s exited at start: %v\n%s", name, p.WaitErr(), p.Tail(2048))
 		case <-ctx.Done():
 			p.Stop()
 			return nil, ctx.Err()
@@ -162,7 +174,7 @@ func startFloor(ctx context.Context, dir, upstream string) (*floorProc, error) {
 		}
 		if time.Now().After(deadline) {
 			p.Stop()
-			return nil, errors.New("go floor did not listen within 10s")
+			return nil, fmt.Errorf("%s did not listen within 10s", name)
 		}
 	}
 }

@@ -4,10 +4,11 @@
 //   - proxy throughput: a 1 KB upstream answer through Stargate and through
 //     nginx proxy_pass (upstream keepalive), both in front of the same
 //     static nginx upstream, with wrk (keep-alive, -t2 -c64);
-//   - for reference, the Go floor (floor.go): a bare goroutine-per-
-//     connection Go forwarder in front of the same upstream, which shows
-//     how much of the gap to nginx is the runtime model and how much is
-//     Stargate's own code;
+//   - for reference, two Go floors in front of the same upstream: a bare
+//     goroutine-per-connection forwarder (floor.go), which shows how much
+//     of the gap to nginx is the runtime model and how much is Stargate's
+//     own code, and the same forwarding from epoll loops
+//     (floor_epoll_linux.go), what an event-loop design could reach;
 //   - router scale: the same load through Stargate holding 10, 10,000 and
 //     100,000 routes (about 100 hosts), hitting a route in the middle, with
 //     the process's memory before and after the routes were created;
@@ -77,6 +78,10 @@ func main() {
 		floorMain(os.Args[2], os.Args[3])
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == epollFloorArg {
+		epollFloorMain(os.Args[2], os.Args[3])
+		return
+	}
 	var o options
 	var sizes string
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; in each the servers take turns, in an order that rotates from round to round")
@@ -88,7 +93,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 100, "distinct route hosts")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent admin clients creating the routes")
 	flag.BoolVar(&o.plugins, "plugins", true, "also measure the 10-route instance with key-auth, limit-count and prometheus on the route (the plugin-cost figure)")
-	flag.BoolVar(&o.floor, "go-floor", true, "also measure the Go floor: a bare goroutine-per-connection forwarder in front of the same upstream (what the runtime model costs without Stargate's code)")
+	flag.BoolVar(&o.floor, "go-floor", true, "also measure the two Go floors in front of the same upstream: a bare goroutine-per-connection forwarder (what Stargate's runtime model costs without Stargate's code) and the same forwarding from epoll loops (what an event-loop design could reach)")
 	flag.IntVar(&o.changes, "changes", 200, "route creations timed per instance and round in the propagation phase")
 	flag.DurationVar(&o.perChange, "change-timeout", 10*time.Second, "time bound for one change to become visible; a change not visible by then is recorded at the bound and counted")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 90*time.Minute, "time bound for creating one instance's routes")
@@ -162,12 +167,16 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer front.stop()
 	benchkit.Logf("upstream nginx %s (%d worker), nginx proxy %s (%d workers)", up.addr, len(up.workers), front.addr, len(front.workers))
-	var floor *floorProc
+	var fl []*floorProc
 	if o.floor {
-		if floor, err = startFloor(ctx, work, up.addr); err != nil {
-			return fmt.Errorf("go floor: %w", err)
+		for _, f := range floors {
+			p, err := startFloor(ctx, work, f.key, f.name, f.arg, up.addr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
+			defer p.stop()
+			fl = append(fl, p)
 		}
-		defer floor.stop()
 	}
 
 	// One Stargate per route count for the whole run: creating 100,000
@@ -203,7 +212,7 @@ func run(ctx context.Context, o options) (err error) {
 
 	var results []*roundResult
 	for r := 1; r <= o.rounds; r++ {
-		rr, err := runRound(ctx, o, r, insts, up, front, floor)
+		rr, err := runRound(ctx, o, r, insts, up, front, fl)
 		if err != nil {
 			return fmt.Errorf("round %d: %w", r, err)
 		}
@@ -214,8 +223,10 @@ func run(ctx context.Context, o options) (err error) {
 			return fmt.Errorf("nginx %s exited during the run: %v", n.addr, n.p.WaitErr())
 		}
 	}
-	if floor != nil && !floor.p.Alive() {
-		return fmt.Errorf("go floor exited during the run: %v\n%s", floor.p.WaitErr(), floor.p.Tail(2048))
+	for _, f := range fl {
+		if !f.p.Alive() {
+			return fmt.Errorf("%s exited during the run: %v\n%s", f.name, f.p.WaitErr(), f.p.Tail(2048))
+		}
 	}
 
 	return benchkit.WriteReport(o.out, func(w io.Writer) { report(w, o, m, insts, results) })
@@ -350,7 +361,7 @@ func rotate[T any](xs []T, k int) []T {
 	return append(slices.Clone(xs[k:]), xs[:k]...)
 }
 
-func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up, front *nginx, floor *floorProc) (*roundResult, error) {
+func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up, front *nginx, fl []*floorProc) (*roundResult, error) {
 	rr := &roundResult{round: r, tput: map[string]wrkResult{}, scale: map[int]wrkResult{}, mem: map[int]memSample{}, prop: map[int]propResult{}}
 	benchkit.Logf("round %d/%d", r, o.rounds)
 
@@ -405,9 +416,9 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 		"upstream": {name: "upstream direct", addr: up.addr, host: host, path: path, pids: func() []int { return nil }, upstream: up.pids},
 	}
 	order := []string{"stargate", "nginx", "upstream"}
-	if floor != nil {
-		targets["floor"] = target{name: "Go floor", addr: floor.addr, host: host, path: path, pids: floor.pids, upstream: up.pids}
-		order = append(order, "floor")
+	for _, f := range fl {
+		targets[f.key] = target{name: f.name, addr: f.addr, host: host, path: path, pids: f.pids, upstream: up.pids}
+		order = append(order, f.key)
 	}
 	if o.plugins {
 		targets["plugins"] = target{name: "stargate + 3 plugins", addr: small.sg.Proxy, host: pluginHost, path: pluginPath,

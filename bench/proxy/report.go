@@ -81,11 +81,15 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		o.threads, o.conns, int(o.duration/time.Second), o.bodySize, sizeName(small), routePath(small/2), routeHost(small/2, o.hosts))
 	p("| metric | Stargate | nginx proxy_pass (%d workers) | Stargate/nginx |", o.nginxWorkers)
 	if o.floor {
-		p(" Go floor | Go floor/nginx |")
+		for _, f := range floors {
+			p(" %s | %s/nginx |", f.name, f.name)
+		}
 	}
 	p(" upstream direct (reference) | goal |\n|---|--:|--:|--:|")
 	if o.floor {
-		p("--:|--:|")
+		for range floors {
+			p("--:|--:|")
+		}
 	}
 	p("--:|---|\n")
 	for i, r := range wrows {
@@ -96,15 +100,17 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		}
 		p("| %s | %s | %s | %s |", label(r), cell(s, r), cell(n, r), ratio(s, n))
 		if o.floor {
-			f := medT("floor", r.f)
-			p(" %s | %s |", cell(f, r), ratio(f, n))
+			for _, fl := range floors {
+				f := medT(fl.key, r.f)
+				p(" %s | %s |", cell(f, r), ratio(f, n))
+			}
 		}
 		p(" %s | %s |\n", cell(u, r), g)
 	}
 	p("\nProxy CPU is the Stargate process, or the nginx master plus its workers (utime+stime from /proc, over the measured run), divided by the requests wrk completed. ")
 	p("For \"upstream direct\" wrk talks to the upstream itself, so only upstream CPU applies. Every process shares the machine's %d CPUs with wrk.", m.CPUs)
 	if o.floor {
-		p(" The Go floor is a bare Go forwarder built like Stargate's listener (a goroutine per connection on the runtime's poller, blocking reads and writes, one kept-alive upstream connection per client connection) that does nothing but add X-Forwarded-For/X-Real-IP and relay Content-Length answers: no routing, no plugins, no header parsing, limits or timeouts (`bench/proxy/floor.go`). Floor vs nginx is what that runtime model costs on this host; Stargate vs floor is what Stargate's own work costs.")
+		p(" The Go floor is a bare Go forwarder built like Stargate's listener (a goroutine per connection on the runtime's poller, blocking reads and writes, one kept-alive upstream connection per client connection) that does nothing but add X-Forwarded-For/X-Real-IP and relay Content-Length answers: no routing, no plugins, no header parsing, limits or timeouts (`bench/proxy/floor.go`). Floor vs nginx is what that runtime model costs on this host; Stargate vs floor is what Stargate's own work costs. The Go epoll floor does the same forwarding from one epoll loop per CPU, each on a locked OS thread with its own SO_REUSEPORT listener and every connection pair in the same loop, nginx's model (`bench/proxy/floor_epoll_linux.go`): what a Go proxy built around event loops could reach.")
 	}
 	p("\n\n")
 
@@ -287,9 +293,11 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		goalTputRatio, benchkit.Verdict(nr > 0 && sr/nr >= goalTputRatio), benchkit.Num(sr, 0), benchkit.Num(nr, 0), ratio(sr, nr),
 		medT("stargate", wrows[3].f), medT("nginx", wrows[3].f))
 	if o.floor {
-		fr := medT("floor", rps)
-		p("  - For reference, the Go floor: %s req/s, %s nginx, %s of it Stargate (CPU per request %.1f µs).\n",
-			benchkit.Num(fr, 0), ratio(fr, nr), ratio(sr, fr), medT("floor", wrows[3].f))
+		for _, f := range floors {
+			fr := medT(f.key, rps)
+			p("  - For reference, the %s: %s req/s, %s nginx; Stargate is %s of it (CPU per request %.1f µs).\n",
+				f.name, benchkit.Num(fr, 0), ratio(fr, nr), ratio(sr, fr), medT(f.key, wrows[3].f))
+		}
 	}
 	if o.plugins {
 		pr := medT("plugins", rps)
@@ -319,7 +327,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	p("### Per round\n\n")
 	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n")
 	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
-		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)"}
+		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
 	for _, r := range rounds {
 		for i, k := range r.tputOrder {
 			x := r.tput[k]
