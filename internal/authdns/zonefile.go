@@ -63,8 +63,8 @@ func ParseZoneFile(z *Zone, text []byte) (*ZoneFile, error) {
 	zp.SetDefaultTTL(z.TTL)
 	zp.SetIncludeAllowed(false)
 	out := &ZoneFile{}
-	seen := map[string]int{}    // identity → index in Records
-	names := map[string][]int{} // label → indexes in Records
+	seen := map[string]int{}  // identity → index in Records
+	first := map[string]int{} // label → index of its first record
 	ei, left := 0, 0            // current entry and RRs it still owns
 	nextLine := func() int {
 		for left == 0 && ei < len(entries) {
@@ -123,14 +123,18 @@ func ParseZoneFile(z *Zone, text []byte) (*ZoneFile, error) {
 		if _, dup := seen[id]; dup {
 			continue // RFC 2181 5: duplicates collapse
 		}
-		for _, j := range names[rec.Label] {
-			o := out.Records[j]
-			if (o.Type == "CNAME") != (rec.Type == "CNAME") || o.Type == "CNAME" {
+		// A CNAME stands alone at its name. So a name's records are either
+		// one CNAME or no CNAME at all, and checking the first record of
+		// the name is enough (a scan of all of them made an import of
+		// many records at one name quadratic).
+		if j, ok := first[rec.Label]; ok {
+			if o := out.Records[j]; o.Type == "CNAME" || rec.Type == "CNAME" {
 				return nil, fail(fmt.Errorf("a CNAME may not share its name with other data: %s has %s (line %d) and %s", rec.Name(z.Fqdn()), o.Type, out.Lines[j], rec.Type))
 			}
+		} else {
+			first[rec.Label] = len(out.Records)
 		}
 		seen[id] = len(out.Records)
-		names[rec.Label] = append(names[rec.Label], len(out.Records))
 		out.Records = append(out.Records, rec)
 		out.Lines = append(out.Lines, line)
 	}

@@ -2,6 +2,7 @@ package authdns
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +96,9 @@ func TestZoneFileErrors(t *testing.T) {
 		{"unsupported type", "$TTL 60\nwww A 192.0.2.1\nwww HINFO \"a\" \"b\"\n", 3, "type HINFO is not supported"},
 		{"outside the zone", "www A 192.0.2.1\nwww.example.net. A 192.0.2.2\n", 2, "outside the zone"},
 		{"CNAME and A", "www A 192.0.2.1\n; x\nwww CNAME other\n", 3, "may not share its name"},
+		{"A after CNAME", "www CNAME other\nwww A 192.0.2.1\n", 2, "may not share its name"},
+		{"second CNAME", "www CNAME a\nwww CNAME b\n", 2, "may not share its name"},
+		{"CNAME after many records at its name", "$GENERATE 1-300 www TXT t$\nwww CNAME x\n", 2, "may not share its name"},
 		{"PTR in forward zone", "x PTR a.example.com.\n", 1, "only allowed in reverse zones"},
 		{"second SOA", "@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 4 5\n", 2, "second SOA"},
 		{"SOA not at apex", "www SOA a b 1 2 3 4 5\n", 1, "not the zone apex"},
@@ -129,6 +133,24 @@ func TestZoneFileGenerateAndDuplicates(t *testing.T) {
 	}
 	if len(zf.Records) != 12 || zf.Records[11].Label != "x.sub" || zf.Lines[11] != 5 || zf.Lines[10] != 2 || zf.Lines[3] != 1 {
 		t.Errorf("records %d, last %+v, lines %v", len(zf.Records), zf.Records[len(zf.Records)-1], zf.Lines)
+	}
+}
+
+// TestZoneFileManyRecordsAtOneName: the largest import allowed, every
+// record at one name, goes through (the CNAME check used to compare each
+// record with all earlier ones at its name: 50,000 TXT records at the apex
+// took about 7 s and stalled the fuzzer).
+func TestZoneFileManyRecordsAtOneName(t *testing.T) {
+	z := Zone{Name: "example.com"}
+	if err := z.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	zf, err := ParseZoneFile(&z, []byte(fmt.Sprintf("$GENERATE 1-%d @ TXT t$\n", MaxImportRecords)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zf.Records) != MaxImportRecords || zf.Records[0].Label != "@" || zf.Records[MaxImportRecords-1].Label != "@" {
+		t.Errorf("%d records, first %+v", len(zf.Records), zf.Records[0])
 	}
 }
 
