@@ -286,12 +286,32 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	p("\nA negative \"admin answer → first 200\" means the poller read the 200 before the benchmark had read the admin API's answer. ")
 	p("A 404 to a poll sent after the answer had been read means the answer came before the data plane served the route; without such polls, a long \"admin answer → first 200\" is the poller itself being slow (descheduled on a busy machine), which the poll round trip shows.\n\n")
 
-	// Goals.
+	// Goals. Each verdict is on the medians over rounds; under it, the
+	// same ratio within each round (the servers ran minutes apart at
+	// most), which drifts of the host's speed between rounds distort less.
+	perRound := func(a, b func(r *roundResult) float64) string {
+		var xs []float64
+		var parts []string
+		for _, r := range rounds {
+			x, y := a(r), b(r)
+			if x <= 0 || y <= 0 {
+				continue
+			}
+			xs = append(xs, x/y)
+			parts = append(parts, fmt.Sprintf("%.2f", x/y))
+		}
+		if len(xs) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("    - Within each round: %s; median %.2f×.\n", strings.Join(parts, ", "), benchkit.Median(xs))
+	}
+	tputOf := func(k string) func(r *roundResult) float64 { return func(r *roundResult) float64 { return r.tput[k].rps } }
 	sr, nr := medT("stargate", rps), medT("nginx", rps)
 	p("### Goals\n\n")
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
 		goalTputRatio, benchkit.Verdict(nr > 0 && sr/nr >= goalTputRatio), benchkit.Num(sr, 0), benchkit.Num(nr, 0), ratio(sr, nr),
 		medT("stargate", wrows[3].f), medT("nginx", wrows[3].f))
+	p("%s", perRound(tputOf("stargate"), tputOf("nginx")))
 	if o.floor {
 		for _, f := range floors {
 			fr := medT(f.key, rps)
@@ -308,10 +328,14 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		p("- Plugin cost (key-auth + limit-count + prometheus on the route) ≤ %.0f%%: **%s** (%s req/s with them, %s without: %.1f%% fewer; CPU per request %.1f µs vs %.1f µs).\n",
 			100*goalPluginCost, benchkit.Verdict(sr > 0 && cost <= goalPluginCost), benchkit.Num(pr, 0), benchkit.Num(sr, 0), 100*cost,
 			medT("plugins", wrows[3].f), medT("stargate", wrows[3].f))
+		p("%s", strings.Replace(perRound(tputOf("plugins"), tputOf("stargate")), "Within each round:", "Within each round, with ÷ without:", 1))
 	}
 	ls, ss := medS(largest, rps), medS(small, rps)
 	p("- %s-route throughput ≥ %.2f× the %s-route figure: **%s** (%s vs %s req/s: %s).\n",
 		benchkit.Num(float64(largest), 0), goalScaleRatio, benchkit.Num(float64(small), 0), benchkit.Verdict(ss > 0 && ls/ss >= goalScaleRatio), benchkit.Num(ls, 0), benchkit.Num(ss, 0), ratio(ls, ss))
+	if largest != small {
+		p("%s", perRound(func(r *roundResult) float64 { return r.scale[largest].rps }, func(r *roundResult) float64 { return r.scale[small].rps }))
+	}
 	for _, n := range []int{small, largest} {
 		pr := pooled(n)
 		p99 := pr.pct(fromAnswer, 99)

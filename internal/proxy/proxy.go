@@ -214,7 +214,8 @@ type pipeState struct {
 	plain, kept bool
 }
 
-// pipePool holds the state of finished requests that ran no plugins.
+// pipePool holds the state of finished requests whose plugins were all
+// transient.
 var pipePool = sync.Pool{New: func() any { return new(pipeState) }}
 
 // release empties st (dropping what it referenced, keeping the outbound
