@@ -305,7 +305,9 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		}
 		return fmt.Sprintf("    - Within each round: %s; median %.2f×.\n", strings.Join(parts, ", "), benchkit.Median(xs))
 	}
-	tputOf := func(k string) func(r *roundResult) float64 { return func(r *roundResult) float64 { return r.tput[k].rps } }
+	tputOf := func(k string) func(r *roundResult) float64 {
+		return func(r *roundResult) float64 { return r.tput[k].rps }
+	}
 	sr, nr := medT("stargate", rps), medT("nginx", rps)
 	p("### Goals\n\n")
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",

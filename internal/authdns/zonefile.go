@@ -65,7 +65,7 @@ func ParseZoneFile(z *Zone, text []byte) (*ZoneFile, error) {
 	out := &ZoneFile{}
 	seen := map[string]int{}  // identity → index in Records
 	first := map[string]int{} // label → index of its first record
-	ei, left := 0, 0            // current entry and RRs it still owns
+	ei, left := 0, 0          // current entry and RRs it still owns
 	nextLine := func() int {
 		for left == 0 && ei < len(entries) {
 			left = entries[ei].count
