@@ -303,7 +303,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		if len(xs) == 0 {
 			return ""
 		}
-		return fmt.Sprintf("    - Within each round: %s; median %.2f×.\n", strings.Join(parts, ", "), benchkit.Median(xs))
+		return fmt.Sprintf("  - Within each round: %s; median %.2f×.\n", strings.Join(parts, ", "), benchkit.Median(xs))
 	}
 	tputOf := func(k string) func(r *roundResult) float64 {
 		return func(r *roundResult) float64 { return r.tput[k].rps }
