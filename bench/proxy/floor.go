@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
@@ -158,23 +157,8 @@ func startFloor(ctx context.Context, dir, key, name, arg, upstream string) (*flo
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return &floorProc{key: key, name: name, p: p, addr: addr}, nil
-		}
-		select {
-		case <-p.Exited():
-			return nil, fmt.Errorf("%s exited at start: %v\n%s", name, p.WaitErr(), p.Tail(2048))
-		case <-ctx.Done():
-			p.Stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop()
-			return nil, fmt.Errorf("%s did not listen within 10s", name)
-		}
+	if err := waitStarted(ctx, p, name, func() bool { return listening(addr) }, func() string { return "" }); err != nil {
+		return nil, err
 	}
+	return &floorProc{key: key, name: name, p: p, addr: addr}, nil
 }

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/template"
-	"time"
 
 	"github.com/stargate-edge/stargate/bench/internal/benchkit"
 )
@@ -140,28 +137,18 @@ func startNginxOnce(ctx context.Context, bin, dir string, prm nginxParams) (*ngi
 		return nil, err
 	}
 	n := &nginx{p: p, addr: prm.Listen}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", n.addr, time.Second); err == nil {
-			c.Close()
-			n.workers = childPIDs(p.Pid())
-			if len(n.workers) == prm.Workers {
-				return n, nil
-			}
+	ready := func() bool {
+		if !listening(n.addr) {
+			return false
 		}
-		select {
-		case <-p.Exited():
-			return nil, fmt.Errorf("nginx exited at start: %v\n%s\n%s", p.WaitErr(), p.Tail(2048), benchkit.ReadFile(filepath.Join(dir, "error.log")))
-		case <-ctx.Done():
-			p.Stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop()
-			return nil, errors.New("nginx did not start its workers within 10s: " + benchkit.ReadFile(filepath.Join(dir, "error.log")))
-		}
+		n.workers = childPIDs(p.Pid())
+		return len(n.workers) == prm.Workers
 	}
+	errLog := func() string { return "\n" + benchkit.ReadFile(filepath.Join(dir, "error.log")) }
+	if err := waitStarted(ctx, p, "nginx", ready, errLog); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 func nginxVersion(ctx context.Context, bin string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,4 +64,36 @@ func startStargate(ctx context.Context, bin, dir, key string) (*benchkit.Stargat
 		Bin: bin, Dir: dir, DataDir: filepath.Join(dir, "data"), AdminKey: key,
 		Store: []string{"--store", "bolt"}, Limit: 5 * time.Minute, Proxy: true, DropEnv: childEnv,
 	})
+}
+
+// waitStarted polls ready every 20 ms until it reports true, p exits, ctx
+// ends or 10 s pass; on failure p is stopped, and detail (the child's own
+// log, say) is added to the error.
+func waitStarted(ctx context.Context, p *benchkit.Proc, name string, ready func() bool, detail func() string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready() {
+		select {
+		case <-p.Exited():
+			return fmt.Errorf("%s exited at start: %v\n%s%s", name, p.WaitErr(), p.Tail(2048), detail())
+		case <-ctx.Done():
+			p.Stop()
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			return fmt.Errorf("%s did not start within 10s%s", name, detail())
+		}
+	}
+	return nil
+}
+
+// listening reports whether addr accepts a TCP connection.
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
