@@ -69,6 +69,15 @@ func (s *Server) dnsImport(ctx context.Context, w http.ResponseWriter, r *http.R
 	var updates []storedRecord
 	keep := map[int]bool{}
 	unchanged := 0
+	// Merge: every new record must keep the CNAME rule with the zone's
+	// records and the file's earlier ones (duplicates of existing records
+	// are found by identity above, the file's own by the parser).
+	names := authdns.Names{}
+	if mode == "merge" {
+		for i := range recs {
+			names.Add(&recs[i].Record)
+		}
+	}
 	for i := range zf.Records {
 		rec := zf.Records[i]
 		id, _ := rec.Identity(&z)
@@ -84,12 +93,11 @@ func (s *Server) dnsImport(ctx context.Context, w http.ResponseWriter, r *http.R
 			continue
 		}
 		if mode == "merge" {
-			others := make([]authdns.Record, 0, len(recs)+len(adds))
-			others = append(append(others, plainRecords(recs)...), adds...)
-			if err := authdns.Conflict(&z, &rec, others); err != nil {
+			if err := names.CNAMEConflict(&z, &rec); err != nil {
 				return &apiError{status: http.StatusBadRequest, body: map[string]any{
 					"error_msg": "invalid zone file: " + (&authdns.ZoneFileError{Line: zf.Lines[i], Err: err}).Error(), "line": zf.Lines[i]}}
 			}
+			names.Add(&rec)
 		}
 		adds = append(adds, rec)
 	}

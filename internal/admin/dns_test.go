@@ -250,6 +250,33 @@ ns.sub   IN A    192.0.2.53
 *.dev    IN A    192.0.2.50
 `
 
+// TestDNSImportCNAMERule: a merge import keeps the CNAME rule against the
+// zone's records and the file's own earlier lines, and many records at
+// one name are fine.
+func TestDNSImportCNAMERule(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		e.must("POST", dnsBase, `{"zone":"example.com"}`, 201)
+		e.must("POST", dnsBase+"/example.com/records", `{"label":"alias","type":"CNAME","value":"www.example.com"}`, 201)
+		e.must("POST", dnsBase+"/example.com/records", `{"label":"www","type":"A","value":"192.0.2.1"}`, 201)
+		imp := dnsBase + "/example.com/import"
+		e.run([]step{
+			{desc: "A beside the zone's CNAME", method: "POST", path: imp, body: "x TXT \"t\"\nalias A 192.0.2.9\n", status: 400,
+				want: `~a CNAME may not share its name with other data: alias.example.com. already has a CNAME record`},
+			{desc: "second CNAME", method: "POST", path: imp, body: "alias CNAME other.example.net.\n", status: 400, want: `~already has a CNAME (record `},
+			{desc: "CNAME beside the zone's A", method: "POST", path: imp, body: "y A 192.0.2.5\nwww CNAME a.example.net.\n", status: 400,
+				want: `~www.example.com. already has a A record`},
+			{desc: "CNAME after the file's own records at its name", method: "POST", path: imp, body: "z TXT \"1\"\nz TXT \"2\"\nz CNAME a.example.net.\n", status: 400, want: `~"line":3`},
+		})
+		if n := e.must("GET", dnsBase+"/example.com/records", "", 200).obj(t)["total"]; n != 2.0 {
+			t.Errorf("refused imports changed the records: %v", n)
+		}
+		r := e.must("POST", imp, "$GENERATE 1-200 www TXT \"v$\"\n", 200).obj(t)
+		if r["added"] != 200.0 {
+			t.Errorf("200 TXT records beside an A: %v", r)
+		}
+	})
+}
+
 // TestDNSImportExport: merge and replace imports, errors with their
 // lines, and export → import of the same zone changing nothing.
 func TestDNSImportExport(t *testing.T) {

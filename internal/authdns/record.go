@@ -458,19 +458,51 @@ func Conflict(z *Zone, rec *Record, others []Record) error {
 		if o.Label != rec.Label {
 			continue
 		}
-		name := rec.Name(z.Fqdn())
-		if rec.Type == "CNAME" || o.Type == "CNAME" {
-			if rec.Type == "CNAME" && o.Type == "CNAME" {
-				return fmt.Errorf("%s already has a CNAME (record %s); a name holds one CNAME at most", name, o.ID)
-			}
-			return fmt.Errorf("a CNAME may not share its name with other data: %s already has a %s record (%s)", name, o.Type, o.ID)
+		if err := cnameConflict(z, rec, o); err != nil {
+			return err
 		}
 		if o.Type == rec.Type {
 			oid, err := o.Identity(z)
 			if err == nil && oid == id {
-				return fmt.Errorf("record %s already holds the same data (%s %s %s)", o.ID, name, rec.Type, rec.Value)
+				return fmt.Errorf("record %s already holds the same data (%s %s %s)", o.ID, rec.Name(z.Fqdn()), rec.Type, rec.Value)
 			}
 		}
 	}
 	return nil
+}
+
+// cnameConflict is the CNAME rule for rec and a record o at the same name.
+func cnameConflict(z *Zone, rec, o *Record) error {
+	if rec.Type != "CNAME" && o.Type != "CNAME" {
+		return nil
+	}
+	name := rec.Name(z.Fqdn())
+	if rec.Type == "CNAME" && o.Type == "CNAME" {
+		return fmt.Errorf("%s already has a CNAME (record %s); a name holds one CNAME at most", name, o.ID)
+	}
+	return fmt.Errorf("a CNAME may not share its name with other data: %s already has a %s record (%s)", name, o.Type, o.ID)
+}
+
+// Names indexes records by name for the CNAME rule in bulk inserts (a
+// zone file import), where calling Conflict with every record so far
+// would be quadratic. Since a name holds either one CNAME or no CNAME,
+// checking against the first record at the name is enough. Duplicates are
+// the caller's to find (by Identity).
+type Names map[string]Record
+
+// Add indexes r (only the first record of each name is kept).
+func (n Names) Add(r *Record) {
+	if _, ok := n[r.Label]; !ok {
+		n[r.Label] = *r
+	}
+}
+
+// CNAMEConflict reports why rec breaks the CNAME rule against the
+// indexed records, with Conflict's messages.
+func (n Names) CNAMEConflict(z *Zone, rec *Record) error {
+	o, ok := n[rec.Label]
+	if !ok {
+		return nil
+	}
+	return cnameConflict(z, rec, &o)
 }
