@@ -274,6 +274,19 @@ func TestDNSImportCNAMERule(t *testing.T) {
 		if r["added"] != 200.0 {
 			t.Errorf("200 TXT records beside an A: %v", r)
 		}
+		// Their ids are taken concurrently but handed out in file order:
+		// the list (by id) shows them as the file had them.
+		var got []string
+		for _, it := range e.must("GET", dnsBase+"/example.com/records", "", 200).obj(t)["list"].([]any) {
+			if m := it.(map[string]any); m["type"] == "TXT" {
+				got = append(got, fmt.Sprint(m["value"]))
+			}
+		}
+		for i, v := range got {
+			if want := fmt.Sprintf("v%d", i+1); strings.Trim(v, `"`) != want || len(got) != 200 {
+				t.Fatalf("TXT record %d of %d is %q, want %q (file order)", i, len(got), v, want)
+			}
+		}
 	})
 }
 
