@@ -67,7 +67,7 @@ func floorConn(c net.Conn, upstream string) {
 	}
 	defer u.Close()
 	remote, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	fwd := []byte("X-Forwarded-For: " + remote + "\r\nX-Real-IP: " + remote + "\r\n\r\n")
+	fwd := forwardHeaders(remote)
 	cr, ur := bufio.NewReaderSize(c, 8192), bufio.NewReaderSize(u, 8192)
 	var head, out []byte
 	for {
@@ -95,6 +95,13 @@ func floorConn(c net.Conn, upstream string) {
 			return
 		}
 	}
+}
+
+// forwardHeaders is what both floors put in place of a request head's
+// blank line: the client's address as X-Forwarded-For and X-Real-IP, and
+// the blank line.
+func forwardHeaders(remote string) []byte {
+	return []byte("X-Forwarded-For: " + remote + "\r\nX-Real-IP: " + remote + "\r\n\r\n")
 }
 
 // readHead appends lines up to and including the blank line to b.

@@ -38,7 +38,7 @@ type epConn struct {
 	fd, peer int
 	client   bool
 	buf      []byte // bytes read and not yet forwarded
-	fwd      []byte // client side: the forwarding headers and the blank line
+	fwd      []byte // client side: forwardHeaders for its address
 	out      []byte // client side: the request head being sent, reused
 	need     int    // upstream side: length of the answer being collected, 0 = head not complete
 }
@@ -148,7 +148,7 @@ func acceptAll(lfd int, up *syscall.SockaddrInet4, conns map[int]*epConn, watch 
 			remote = netip.AddrFrom4(a.Addr).String()
 		}
 		conns[cfd] = &epConn{fd: cfd, peer: ufd, client: true,
-			fwd: []byte("X-Forwarded-For: " + remote + "\r\nX-Real-IP: " + remote + "\r\n\r\n")}
+			fwd: forwardHeaders(remote)}
 		conns[ufd] = &epConn{fd: ufd, peer: cfd}
 		if watch(cfd) != nil || watch(ufd) != nil {
 			syscall.Close(cfd)

@@ -71,8 +71,8 @@ func (s *Server) dnsImport(ctx context.Context, w http.ResponseWriter, r *http.R
 	keep := map[int]bool{}
 	unchanged := 0
 	// Merge: every new record must keep the CNAME rule with the zone's
-	// records and the file's earlier ones (duplicates of existing records
-	// are found by identity above, the file's own by the parser).
+	// records. Among the file's own records the parser checked it, and
+	// duplicates of existing records are found by identity below.
 	names := authdns.Names{}
 	if mode == "merge" {
 		for i := range recs {
@@ -98,7 +98,6 @@ func (s *Server) dnsImport(ctx context.Context, w http.ResponseWriter, r *http.R
 				return &apiError{status: http.StatusBadRequest, body: map[string]any{
 					"error_msg": "invalid zone file: " + (&authdns.ZoneFileError{Line: zf.Lines[i], Err: err}).Error(), "line": zf.Lines[i]}}
 			}
-			names.Add(&rec)
 		}
 		adds = append(adds, rec)
 	}

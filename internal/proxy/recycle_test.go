@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
 // keeper is a plugin that keeps every request's context after the
@@ -91,36 +91,29 @@ func TestRecycledRequestsKeepNothing(t *testing.T) {
 		{"GET /plain/i HTTP/1.1\r\nHost: h\r\n\r\n", "GET /plain/i [" + fwd + "] "},
 	}
 	exchange := func(t *testing.T, rounds int, id string) {
-		c, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+		c, err := rawhttp.Dial(strings.TrimPrefix(e.httpURL, "http://"))
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		defer c.Close()
-		br := bufio.NewReader(c)
 		for round := range rounds {
 			for i, s := range seq {
 				// A per-connection header, so answers cannot be
 				// another connection's.
 				raw := strings.Replace(s.raw, "\r\n\r\n", "\r\nX-Conn: "+id+"\r\n\r\n", 1)
-				if _, err := io.WriteString(c, raw); err != nil {
-					t.Error(err)
-					return
-				}
-				res, err := http.ReadResponse(br, nil)
+				_, b, err := c.Do(raw)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
 				want := s.want
 				if i, j := strings.IndexByte(want, '['), strings.IndexByte(want, ']'); i >= 0 { // proxied: the upstream saw X-Conn too
 					kv := append(strings.Fields(strings.ReplaceAll(want[i+1:j], ", ", ",")), "X-Conn="+id)
 					slices.Sort(kv)
 					want = want[:i+1] + strings.ReplaceAll(strings.Join(kv, " "), ",", ", ") + want[j:]
 				}
-				if string(b) != want {
+				if b != want {
 					t.Errorf("conn %s round %d request %d: upstream saw %q, want %q", id, round, i, b, want)
 					return
 				}
@@ -152,20 +145,15 @@ func TestRecycledRequestsKeepNothing(t *testing.T) {
 			}
 			reqs = append(reqs, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nX-Id: %d\r\n\r\n", path, i))
 		}
-		c, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+		c, err := rawhttp.Dial(strings.TrimPrefix(e.httpURL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		br := bufio.NewReader(c)
 		for _, raw := range reqs {
-			io.WriteString(c, raw)
-			res, err := http.ReadResponse(br, nil)
-			if err != nil {
+			if _, _, err := c.Do(raw); err != nil {
 				t.Fatal(err)
 			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
 		}
 		keepers.mu.Lock()
 		defer keepers.mu.Unlock()

@@ -1,15 +1,15 @@
 package server
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
 // describe is what a handler saw of a request, in a stable order.
@@ -26,24 +26,18 @@ func describe(r *http.Request) string {
 // and returns the answers' bodies.
 func roundTrips(t *testing.T, addr string, reqs ...string) []string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := rawhttp.Dial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	br := bufio.NewReader(c)
 	var out []string
 	for _, req := range reqs {
-		if _, err := io.WriteString(c, req); err != nil {
-			t.Fatal(err)
-		}
-		res, err := http.ReadResponse(br, nil)
+		_, body, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		out = append(out, string(b))
+		out = append(out, body)
 	}
 	return out
 }

@@ -1,14 +1,50 @@
-// Package rawhttp is a minimal HTTP/1.1 origin for benchmarks: it answers
-// every bodiless request on a connection with one prebuilt response and
-// allocates nothing per request, so a profile of the code under test is
-// not mixed with a server's.
+// Package rawhttp is HTTP/1.1 at the byte level for tests and benchmarks:
+// a minimal origin that answers every bodiless request on a connection
+// with one prebuilt response and allocates nothing per request (so a
+// profile of the code under test is not mixed with a server's), and a
+// keep-alive client that sends requests exactly as written.
 package rawhttp
 
 import (
 	"bufio"
+	"io"
 	"net"
+	"net/http"
 	"testing"
 )
+
+// Client is one keep-alive connection whose requests are written byte for
+// byte as given; answers are read with net/http's parser.
+type Client struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+// Dial connects a Client to addr.
+func Dial(addr string) (*Client, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c, br: bufio.NewReader(c)}, nil
+}
+
+// Do writes one raw request and reads its answer, body included.
+func (c *Client) Do(raw string) (*http.Response, string, error) {
+	if _, err := io.WriteString(c.c, raw); err != nil {
+		return nil, "", err
+	}
+	res, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res, string(b), err
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }
 
 // ServeCanned answers requests read from br (GETs: no body) with resp
 // until the connection fails.
