@@ -83,7 +83,7 @@ func startEdge(ctx context.Context, cfg config.Config, st store.Store, ring *tls
 		return nil, err
 	}
 	servers, err := proxy.Start(proxy.Options{HTTPAddr: cfg.HTTPListen, HTTPSAddr: cfg.HTTPSListen, Snapshots: loader, Logger: log,
-		StateChange: promplugin.ConnStateChange})
+		StateChange: promplugin.ConnStateChange, EventLoops: cfg.EventLoops})
 	if err != nil {
 		ups.Close()
 		zones.close()

@@ -62,6 +62,10 @@ type Config struct {
 	DefaultCertFile string        `yaml:"default_cert_file"`
 	DefaultKeyFile  string        `yaml:"default_key_file"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// EventLoops is the number of event loops serving the plain HTTP
+	// proxy listener: 0 (default) one per CPU, a negative number none (a
+	// goroutine per connection, as on the TLS listener).
+	EventLoops int `yaml:"event_loops"`
 
 	// Accounts (users, organizations, tokens).
 	//

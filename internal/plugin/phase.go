@@ -248,6 +248,8 @@ type Instance struct {
 	ErrorResponse []byte
 	// Transient is the plugin's Definition.Transient.
 	Transient bool
+	// Inline is the plugin's Definition.Inline.
+	Inline bool
 }
 
 // Chain is a compiled, ordered plugin list.
@@ -256,6 +258,8 @@ type Chain struct {
 	Names     []string
 	// retains: some instance is not Transient (see Definition).
 	retains bool
+	// blocks: some instance is not Inline.
+	blocks bool
 }
 
 // emptyChain is shared by every route without plugins (most of them):
@@ -279,6 +283,9 @@ func NewChain(ins []Instance) *Chain {
 		if !in.Transient {
 			c.retains = true
 		}
+		if !in.Inline {
+			c.blocks = true
+		}
 	}
 	return c
 }
@@ -286,6 +293,10 @@ func NewChain(ins []Instance) *Chain {
 // Transient reports whether every plugin of the chain keeps nothing of a
 // request after its phases (Definition.Transient); an empty chain is.
 func (ch *Chain) Transient() bool { return ch == nil || !ch.retains }
+
+// Inline reports whether no plugin of the chain may wait (Definition.Inline);
+// an empty chain does not.
+func (ch *Chain) Inline() bool { return ch == nil || !ch.blocks }
 
 // Len is the number of plugins.
 func (ch *Chain) Len() int {

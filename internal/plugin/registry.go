@@ -56,6 +56,14 @@ type Definition struct {
 	// a plugin that logs, mirrors or caches asynchronously must leave it
 	// false.
 	Transient bool
+	// Inline declares that the plugin's phases never wait: no sleep, no
+	// network, disk or subprocess I/O, no waiting for another request or
+	// a lock held across I/O (short critical sections are fine). Requests
+	// whose plugins are all inline run on the HTTP listener's event loop;
+	// any other plugin makes the proxy hand the request to a goroutine
+	// first (server.Offload), because a wait would hold up every
+	// connection of that loop.
+	Inline bool
 }
 
 // Registered is a Definition with its schemas compiled.

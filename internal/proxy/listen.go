@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,10 @@ type Options struct {
 	// StateChange, when set, sees every connection's state changes
 	// (connection metrics; see server.Server.StateChange).
 	StateChange func(from, to http.ConnState)
+	// EventLoops is the number of event loops serving the plain HTTP
+	// listener (package evloop): 0 = one per CPU (GOMAXPROCS), < 0 = none,
+	// a goroutine per connection as on the TLS listener.
+	EventLoops int
 }
 
 // Servers are the running proxy listeners.
@@ -34,6 +39,7 @@ type Servers struct {
 	httpSrv         *server.Server
 	httpsSrv        *server.Server
 	httpLn, httpsLn net.Listener
+	loops           *evloop.Group
 }
 
 // Start binds the listeners and serves in the background. Binding errors
@@ -69,6 +75,15 @@ func Start(opts Options) (*Servers, error) {
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			Logger:            log,
 			StateChange:       opts.StateChange,
+		}
+		if opts.EventLoops >= 0 && evloop.Supported {
+			g, err := evloop.NewGroup(opts.EventLoops, log)
+			if err != nil {
+				log.Warn("proxy: no event loops, a goroutine per connection", "err", err)
+			} else {
+				s.loops = g
+				s.httpSrv.Loops = g
+			}
 		}
 		go s.httpSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "http", "addr", ln.Addr().String())
@@ -132,6 +147,9 @@ func (s *Servers) Shutdown(ctx context.Context) error {
 	if s.httpsSrv != nil {
 		errs = append(errs, s.httpsSrv.Shutdown(ctx))
 	}
+	if s.loops != nil {
+		s.loops.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -147,5 +165,8 @@ func (s *Servers) Close() {
 		if ln != nil {
 			ln.Close()
 		}
+	}
+	if s.loops != nil {
+		s.loops.Close()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"log/slog"
 	"net"
@@ -118,15 +119,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// this handler (log batches, mirrors, background cache refreshes:
 	// plugins not declared Transient), its memory is reused.
 	st.plain = chain.Transient() && snap.Global.Transient()
+	st.chain = chain
 	defer func() {
 		pc.Latency = time.Since(pc.Start)
 		snap.Global.Log(pc)
-		chain.Log(pc)
+		st.chain.Log(pc)
 		if st.plain && !st.kept {
 			server.Recycle(w)
 			st.release()
 		}
 	}()
+	if !chain.Inline() || !snap.Global.Inline() {
+		// A plugin may wait (a call out, a delay, a cache lock): not on
+		// the listener's event loop.
+		server.Offload(w, func() { h.phases(w, r, pc, rt, rv, snap, st) })
+		return
+	}
+	h.phases(w, r, pc, rt, rv, snap, st)
+}
+
+// phases runs the plugin phases and forwards; st.chain is the route's
+// chain, and the consumer's merged one once an auth plugin found one.
+func (h *Handler) phases(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, rv *reqVars, snap *snapshot.Snapshot, st *pipeState) {
+	chain := st.chain
 	// Global rules run whether or not a route matched, before the route's
 	// plugins in each phase.
 	if snap.Global.Rewrite(pc) || chain.Rewrite(pc) {
@@ -135,17 +150,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// An auth plugin found a consumer: its (and its group's) plugins
 	// override the route's, and the added ones get their rewrite phase.
+	var added map[string]bool
 	if pc.Consumer != nil && pc.Consumer.Chain.Len() > 0 {
-		added := map[string]bool{}
+		added = map[string]bool{}
 		for _, n := range pc.Consumer.Chain.Names {
 			added[n] = true
 		}
 		chain = plugin.Merge(chain, pc.Consumer.Chain)
+		st.chain = chain
 		st.plain = st.plain && chain.Transient()
-		if chain.RewriteOnly(pc, added) {
-			h.exit(w, pc, snap, chain)
+		if !chain.Inline() {
+			server.Offload(w, func() { h.access(w, r, pc, rt, rv, snap, chain, added) })
 			return
 		}
+	}
+	h.access(w, r, pc, rt, rv, snap, chain, added)
+}
+
+// access runs the consumer's added plugins' rewrite phase (added), the
+// access phase, and forwards.
+func (h *Handler) access(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, rv *reqVars, snap *snapshot.Snapshot, chain *plugin.Chain, added map[string]bool) {
+	if added != nil && chain.RewriteOnly(pc, added) {
+		h.exit(w, pc, snap, chain)
+		return
 	}
 	if snap.Global.Access(pc) || chain.Access(pc) {
 		h.exit(w, pc, snap, chain)
@@ -207,6 +234,12 @@ type pipeState struct {
 	// out is the request to the upstream, when it goes through the lean
 	// HTTP/1.1 client (outSlot).
 	out outReq
+	// chain: the plugins the request runs (the route's, merged with the
+	// consumer's once one is known).
+	chain *plugin.Chain
+	// loop: the listener's event loop serving the request inline (nil
+	// otherwise); upstream connections are dialled on it.
+	loop *evloop.Loop
 	// plain: every plugin the request runs (global rules included) is
 	// Transient.
 	// kept: something the handler started may still use the state (a
@@ -360,10 +393,19 @@ func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {
 // forward proxies to the upstream with retries, or lets the chain's
 // Responder (the cache) answer, fetching through the same path.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
+	ws := rt.EnableWebsocket && isUpgrade(r)
+	loop := server.Loop(w)
+	if loop != nil && (up.H1() == nil || ws) {
+		// net/http's transport (TLS upstreams) and WebSocket copying run
+		// goroutines of their own and wait for them: not on the loop.
+		server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
+		return
+	}
+	rv.pipe.loop = loop
 	if up.H1() == nil {
 		rv.pipe.kept = true // net/http's transport: see outSlot
 	}
-	if rt.EnableWebsocket && isUpgrade(r) {
+	if ws {
 		rv.pipe.kept = true
 		pc.Status = h.websocket(w, r, up, rv)
 		return
@@ -488,7 +530,11 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		}
 		out := h.outbound(r, up, node, rv, body, rv.outSlot(up))
 		t0 := time.Now()
-		resp, cancel, err := h.attempt(r, out, rt, up, timeouts)
+		var loop *evloop.Loop
+		if rv.pipe != nil && pc != nil {
+			loop = rv.pipe.loop // not for background fetches
+		}
+		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop)
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -531,12 +577,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 // applies the timeouts on the connection itself (no context or timer per
 // attempt); TLS upstreams use net/http's transport with a cancel context
 // that the returned cancel (nil for the lean client, and on error) ends.
-func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts) (*http.Response, context.CancelFunc, error) {
+func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop) (*http.Response, context.CancelFunc, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
-		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop}
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}

@@ -52,7 +52,7 @@ type env struct {
 	loader   *snapshot.Loader
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, opts ...func(*proxy.Options)) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
 	if err != nil {
@@ -72,7 +72,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	as := httptest.NewServer(adm.Handler())
-	srv, err := proxy.Start(proxy.Options{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", Snapshots: loader})
+	po := proxy.Options{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", Snapshots: loader}
+	for _, o := range opts {
+		o(&po)
+	}
+	srv, err := proxy.Start(po)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -662,7 +662,7 @@ func (l *Loader) buildChain(key string, plugins map[string]any) (*plugin.Chain, 
 		if prio == 0 {
 			prio = def.Priority
 		}
-		ins = append(ins, plugin.Instance{Name: name, Priority: prio, Impl: impl, Filter: filter, ErrorResponse: errResp, Transient: def.Transient})
+		ins = append(ins, plugin.Instance{Name: name, Priority: prio, Impl: impl, Filter: filter, ErrorResponse: errResp, Transient: def.Transient, Inline: def.Inline})
 	}
 	return plugin.NewChain(ins), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"github.com/stargate-edge/stargate/internal/http1/deadline"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ var (
 type conn struct {
 	nc   net.Conn
 	addr string
+	loop *evloop.Loop // the event loop it was dialled on, or nil
 	br   *bufio.Reader
 	bw   *bufio.Writer
 

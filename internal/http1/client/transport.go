@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"net"
 	"net/http"
@@ -69,9 +70,16 @@ type Transport struct {
 	IdleTimeout time.Duration
 
 	mu      sync.Mutex
-	idle    map[string]*idleList
+	idle    map[poolKey]*idleList
 	reaping bool // reaper armed
 	reaper  *time.Timer
+}
+
+// poolKey names an idle list: connections dialled from an event loop
+// are kept apart per loop (only that loop's coroutines may use them).
+type poolKey struct {
+	addr string
+	loop *evloop.Loop
 }
 
 // idleList is one address's idle connections, least recently used first;
@@ -92,6 +100,12 @@ type Options struct {
 	// body read that has to wait for the network (nginx proxy_read_timeout
 	// semantics: the longest pause between two reads) (0 = none).
 	ReadTimeout time.Duration
+	// Loop, when set, is the event loop whose coroutine calls Do (see
+	// server.Loop): connections are dialled on it and pooled for it, so
+	// waiting for the upstream yields to the loop. The response body must
+	// then be read and closed by the same coroutine. A custom Dial is not
+	// used for such requests.
+	Loop *evloop.Loop
 }
 
 // RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
@@ -134,7 +148,7 @@ func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		var c *conn
 		if attempt == 0 {
-			c = t.getIdle(addr)
+			c = t.getIdle(poolKey{addr, o.Loop})
 		}
 		reused := c != nil
 		if c == nil {
@@ -146,6 +160,7 @@ func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
 				return nil, fmt.Errorf("http1 client: dial %s: %w", addr, err)
 			}
 			c = newConn(nc, addr)
+			c.loop = o.Loop
 		}
 		resp, stale, err := t.roundTrip(c, req, &ri, body, o)
 		if err == nil {
@@ -242,6 +257,16 @@ func isTimeout(err error) bool {
 
 // dial opens a connection to addr.
 func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn, error) {
+	if o.Loop != nil {
+		to := o.ConnectTimeout
+		if to <= 0 {
+			to = t.ConnectTimeout
+		}
+		if to <= 0 {
+			to = defaultConnectTimeout
+		}
+		return o.Loop.Dial(addr, to)
+	}
 	if t.Dial != nil {
 		if o.ConnectTimeout > 0 {
 			var cancel context.CancelFunc
@@ -268,15 +293,15 @@ func (t *Transport) idleTimeout() time.Duration {
 	return defaultIdleTimeout
 }
 
-// getIdle pops the most recently used idle connection to addr, or nil.
-func (t *Transport) getIdle(addr string) *conn {
+// getIdle pops the most recently used idle connection for key, or nil.
+func (t *Transport) getIdle(key poolKey) *conn {
 	if t.MaxIdlePerHost <= 0 {
 		return nil
 	}
 	now := time.Now()
 	limit := t.idleTimeout()
 	t.mu.Lock()
-	l := t.idle[addr]
+	l := t.idle[key]
 	if l == nil || len(l.conns) == 0 {
 		t.mu.Unlock()
 		return nil
@@ -291,7 +316,7 @@ func (t *Transport) getIdle(addr string) *conn {
 	}
 	// The newest has expired, so have all the older ones.
 	stale := l.conns
-	delete(t.idle, addr)
+	delete(t.idle, key)
 	t.mu.Unlock()
 	for _, c := range stale {
 		c.close()
@@ -329,12 +354,13 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 	c.idleAt = time.Now()
 	t.mu.Lock()
 	if t.idle == nil {
-		t.idle = make(map[string]*idleList)
+		t.idle = make(map[poolKey]*idleList)
 	}
-	l := t.idle[c.addr]
+	key := poolKey{c.addr, c.loop}
+	l := t.idle[key]
 	if l == nil {
 		l = &idleList{}
-		t.idle[c.addr] = l
+		t.idle[key] = l
 	}
 	if len(l.conns) >= t.MaxIdlePerHost {
 		t.mu.Unlock()
@@ -361,7 +387,7 @@ func (t *Transport) reap() {
 	now := time.Now()
 	var stale []*conn
 	t.mu.Lock()
-	for addr, l := range t.idle {
+	for key, l := range t.idle {
 		i := 0
 		for i < len(l.conns) && now.Sub(l.conns[i].idleAt) > limit {
 			i++
@@ -371,7 +397,7 @@ func (t *Transport) reap() {
 		}
 		stale = append(stale, l.conns[:i]...)
 		if i == len(l.conns) {
-			delete(t.idle, addr)
+			delete(t.idle, key)
 			continue
 		}
 		n := copy(l.conns, l.conns[i:])

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"errors"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"golang.org/x/net/http/httpguts"
 	"io"
@@ -59,6 +60,32 @@ func Recycle(w http.ResponseWriter) {
 	if rw, ok := w.(*response); ok && !rw.hijacked {
 		rw.recycle = true
 	}
+}
+
+// Offload runs f, which may block (call out over the network, wait for
+// other requests, hijack the connection), without holding up other
+// connections: when w's connection is served by an event loop (Server.Loops)
+// f runs in its own goroutine while the loop goes on; otherwise, and for
+// other ResponseWriters, f just runs. A handler on a loop server must put
+// everything that may block, and everything it does with w meanwhile, in f.
+func Offload(w http.ResponseWriter, f func()) {
+	if rw, ok := w.(*response); ok && rw.c.loop != nil {
+		evloop.Block(rw.c.rwc, f)
+		return
+	}
+	f()
+}
+
+// Loop returns the event loop serving w's connection inline (nil when
+// there is none, or inside Offload): an upstream connection dialled on it
+// is served by the same loop.
+func Loop(w http.ResponseWriter) *evloop.Loop {
+	if rw, ok := w.(*response); ok && rw.c.loop != nil {
+		if l, inline := evloop.Inline(rw.c.rwc); inline {
+			return l
+		}
+	}
+	return nil
 }
 
 func (w *response) Header() http.Header {
@@ -419,6 +446,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	c := w.c
 	w.hijacked = true
+	// A loop connection leaves its loop's coroutine for good: whoever
+	// holds it now may block on it from any goroutine.
+	evloop.Detach(c.rwc)
 	_ = c.rwc.SetDeadline(time.Time{})
 	if err := c.bw.Flush(); err != nil {
 		return nil, nil, err

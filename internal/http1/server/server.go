@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"github.com/stargate-edge/stargate/internal/http1/deadline"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"log/slog"
 	"net"
@@ -54,6 +55,11 @@ type Server struct {
 	TLSConfig *tls.Config
 	// Logger receives connection-level errors at debug level.
 	Logger *slog.Logger
+	// Loops, when set, serves plain (non-TLS) TCP listeners from these
+	// event loops instead of a goroutine per connection (package evloop).
+	// The Handler then runs inside a loop's coroutine and must wrap
+	// anything that may block in Offload.
+	Loops *evloop.Group
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -103,6 +109,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
+	if s.Loops != nil && s.TLSConfig == nil {
+		if err, ok := s.serveLoops(ln); ok {
+			return err
+		}
+	}
 	accept := ln
 	if s.TLSConfig != nil {
 		accept = tls.NewListener(ln, s.TLSConfig) // handshakes run per connection
@@ -136,6 +147,54 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go c.serve()
 	}
+}
+
+// loopListener stops the loops' accepting before closing the listener.
+type loopListener struct {
+	net.Listener
+	unlisten func()
+	closed   chan struct{}
+	once     sync.Once
+}
+
+func (l *loopListener) Close() error {
+	l.unlisten()
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
+}
+
+// serveLoops hands ln to the event loops and waits until it is closed;
+// ok is false when the loops cannot take it (the caller then accepts
+// itself).
+func (s *Server) serveLoops(ln net.Listener) (error, bool) {
+	unlisten, err := s.Loops.Listen(ln, func(rwc *evloop.Conn) {
+		c := s.newConn(rwc)
+		if c == nil {
+			rwc.Close()
+			return
+		}
+		c.loop = s.Loops
+		c.serve()
+	})
+	if err != nil {
+		s.Logger.Warn("http1: serving without event loops", "err", err)
+		return nil, false
+	}
+	ll := &loopListener{Listener: ln, unlisten: unlisten, closed: make(chan struct{})}
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.listeners[ll] = struct{}{}
+	closedMeanwhile := s.shutdown.Load()
+	s.mu.Unlock()
+	if closedMeanwhile {
+		ll.Close()
+	}
+	<-ll.closed
+	s.mu.Lock()
+	delete(s.listeners, ll)
+	s.mu.Unlock()
+	return ErrServerClosed, true
 }
 
 // errTemporary keeps the accept loop alive on EMFILE and friends, which
@@ -253,6 +312,7 @@ type conn struct {
 	hbuf   []byte // header block scratch, reused across requests
 	dl     deadline.Tracker
 	tmpl   *http.Request // carries the connection's context
+	loop   *evloop.Group // set when an event loop serves the connection
 }
 
 var (
@@ -346,7 +406,11 @@ func (c *conn) serve() {
 			first = false
 			if c.isH2Preface() {
 				hijacked = true
-				c.serveH2()
+				// HTTP/2 runs its own goroutines on the connection.
+				evloop.Block(c.rwc, func() {
+					evloop.Detach(c.rwc)
+					c.serveH2()
+				})
 				return
 			}
 		}

@@ -18,6 +18,7 @@ const Name = "http-logger"
 func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
+		Inline:         true,
 		Priority:       410,
 		Version:        "0.1",
 		Schema:         schemaJSON,

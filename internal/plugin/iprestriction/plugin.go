@@ -16,6 +16,7 @@ func init() {
 	plugin.Register(plugin.Definition{
 		Name:      Name,
 		Transient: true,
+		Inline:    true,
 		Priority:  3000,
 		Version:   "0.1",
 		Stream:    true,

@@ -19,6 +19,7 @@ func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
 		Transient:      true,
+		Inline:         true,
 		Priority:       2500,
 		Version:        "0.1",
 		Type:           "auth",

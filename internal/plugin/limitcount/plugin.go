@@ -19,6 +19,7 @@ func init() {
 	plugin.Register(plugin.Definition{
 		Name:           Name,
 		Transient:      true,
+		Inline:         true,
 		Priority:       1002,
 		Version:        "0.5",
 		Schema:         schemaJSON,

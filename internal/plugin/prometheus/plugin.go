@@ -16,6 +16,7 @@ func init() {
 	plugin.Register(plugin.Definition{
 		Name:      Name,
 		Transient: true,
+		Inline:    true,
 		Priority:  500,
 		Version:   "0.2",
 		Stream:    true,

@@ -15,6 +15,7 @@ const Name = "proxy-mirror"
 func init() {
 	plugin.Register(plugin.Definition{
 		Name:     Name,
+		Inline:   true,
 		Priority: 1010,
 		Version:  "0.1",
 		Schema:   schemaJSON,

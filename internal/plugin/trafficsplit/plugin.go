@@ -16,6 +16,7 @@ func init() {
 	plugin.Register(plugin.Definition{
 		Name:      Name,
 		Transient: true,
+		Inline:    true,
 		Priority:  966,
 		Version:   "0.1",
 		Schema:    schemaJSON,

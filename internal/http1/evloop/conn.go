@@ -1,0 +1,395 @@
+//go:build linux
+
+package evloop
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	rd = 0
+	wr = 1
+)
+
+// waiter is who waits for one direction of a connection: the loop's
+// coroutine (t) or, in blocking mode, a goroutine on ch.
+type waiter struct {
+	t  *task
+	ch chan struct{}
+}
+
+// Conn is a TCP connection served by a Loop. It implements net.Conn and
+// syscall.Conn. In its default (inline) mode only the loop's coroutine that
+// owns it may use it; after Block switches it (or Detach, for good) any
+// goroutine may.
+type Conn struct {
+	loop *Loop
+	fd   int
+	gen  uint32
+
+	laddr, raddr net.Addr
+
+	// Readiness per direction: the loop bumps seq on every edge; an
+	// operation that found the socket drained (EAGAIN, or a short read or
+	// write) stores the seq it saw before trying in drained. Ready means
+	// seq != drained, so an edge that arrives while an operation is in
+	// flight is never lost.
+	seq     [2]atomic.Uint32
+	drained [2]atomic.Uint32
+	// dl holds the deadlines in Unix nanoseconds, 0 for none.
+	dl [2]atomic.Int64
+
+	mu       sync.Mutex
+	closed   bool // Close was called
+	fdClosed bool // the descriptor is closed (no operation in flight)
+	refs     int  // operations in flight
+	blocking bool
+	detached bool
+	wait     [2]waiter
+	ch       [2]chan struct{}
+	tmr      [2]int64 // deadline of the pending timer entry per direction, 0 = none
+}
+
+func (c *Conn) incref() bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.refs++
+	c.mu.Unlock()
+	return true
+}
+
+func (c *Conn) decref() {
+	c.mu.Lock()
+	c.refs--
+	fin := c.closed && c.refs == 0 && !c.fdClosed
+	if fin {
+		c.fdClosed = true
+	}
+	c.mu.Unlock()
+	if fin {
+		c.loop.forget(c)
+	}
+}
+
+// Close closes the connection; operations waiting on it return
+// net.ErrClosed. The descriptor is closed once no operation uses it.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return &net.OpError{Op: "close", Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: net.ErrClosed}
+	}
+	c.closed = true
+	w := c.wait
+	c.wait = [2]waiter{}
+	fin := c.refs == 0
+	if fin {
+		c.fdClosed = true
+	}
+	c.mu.Unlock()
+	for _, x := range w {
+		c.loop.notify(x, false)
+	}
+	if fin {
+		c.loop.forget(c)
+	}
+	return nil
+}
+
+func (c *Conn) opErr(op string, err error) error {
+	if err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+// expired reports whether the deadline of dir has passed.
+func (c *Conn) expired(dir int) bool {
+	d := c.dl[dir].Load()
+	return d != 0 && time.Now().UnixNano() >= d
+}
+
+func (c *Conn) Read(p []byte) (int, error) {
+	if !c.incref() {
+		return 0, c.opErr("read", net.ErrClosed)
+	}
+	defer c.decref()
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if c.expired(rd) {
+			return 0, c.opErr("read", os.ErrDeadlineExceeded)
+		}
+		s := c.seq[rd].Load()
+		if s != c.drained[rd].Load() {
+			n, err := rawRead(c.fd, p)
+			switch {
+			case err == nil && n == 0:
+				return 0, io.EOF
+			case err == nil:
+				if n < len(p) {
+					c.drained[rd].Store(s) // a short read emptied the socket
+				}
+				return n, nil
+			case err == syscall.EINTR:
+				continue
+			case err != syscall.EAGAIN:
+				return 0, c.opErr("read", os.NewSyscallError("read", err))
+			}
+			c.drained[rd].Store(s)
+		}
+		if err := c.await(rd); err != nil {
+			return 0, c.opErr("read", err)
+		}
+	}
+}
+
+func (c *Conn) Write(p []byte) (int, error) {
+	if !c.incref() {
+		return 0, c.opErr("write", net.ErrClosed)
+	}
+	defer c.decref()
+	n := 0
+	for n < len(p) {
+		if c.expired(wr) {
+			return n, c.opErr("write", os.ErrDeadlineExceeded)
+		}
+		s := c.seq[wr].Load()
+		if s != c.drained[wr].Load() {
+			m, err := rawWrite(c.fd, p[n:])
+			if m > 0 {
+				n += m
+			}
+			switch {
+			case err == nil:
+				if n < len(p) {
+					c.drained[wr].Store(s) // the send buffer is full
+				}
+				continue
+			case err == syscall.EINTR:
+				continue
+			case err != syscall.EAGAIN:
+				return n, c.opErr("write", os.NewSyscallError("write", err))
+			}
+			c.drained[wr].Store(s)
+		}
+		if err := c.await(wr); err != nil {
+			return n, c.opErr("write", err)
+		}
+	}
+	return n, nil
+}
+
+// await waits until dir may be ready again, its deadline passes or the
+// connection is closed. A wake-up may be spurious: callers try again.
+func (c *Conn) await(dir int) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return net.ErrClosed
+	}
+	if c.seq[dir].Load() != c.drained[dir].Load() {
+		c.mu.Unlock()
+		return nil
+	}
+	if d := c.dl[dir].Load(); d != 0 {
+		if time.Now().UnixNano() >= d {
+			c.mu.Unlock()
+			return os.ErrDeadlineExceeded
+		}
+		if c.tmr[dir] == 0 || c.tmr[dir] > d {
+			c.tmr[dir] = d
+			c.loop.addTimer(d, c, dir, c.blocking)
+		}
+	}
+	if c.blocking {
+		ch := c.ch[dir]
+		if ch == nil {
+			ch = make(chan struct{}, 1)
+			c.ch[dir] = ch
+		}
+		c.wait[dir] = waiter{ch: ch}
+		c.mu.Unlock()
+		<-ch
+		return nil
+	}
+	t := c.loop.cur
+	if t == nil {
+		c.mu.Unlock()
+		panic("evloop: a loop connection in inline mode waited outside its loop's coroutine")
+	}
+	c.wait[dir] = waiter{t: t}
+	c.mu.Unlock()
+	if !t.yield(struct{}{}) {
+		return net.ErrClosed // the loop is stopping
+	}
+	return nil
+}
+
+// ready records an edge for dir and wakes its waiter (the loop calls it).
+func (c *Conn) ready(dir int) {
+	c.seq[dir].Add(1)
+	c.mu.Lock()
+	w := c.wait[dir]
+	c.wait[dir] = waiter{}
+	c.mu.Unlock()
+	c.loop.notify(w, true)
+}
+
+// fire runs a timer entry for dir due at when (the loop calls it).
+func (c *Conn) fire(dir int, when int64) {
+	c.mu.Lock()
+	if c.tmr[dir] != when {
+		c.mu.Unlock()
+		return // superseded by an earlier entry
+	}
+	c.tmr[dir] = 0
+	w := c.wait[dir]
+	c.wait[dir] = waiter{}
+	c.mu.Unlock()
+	c.loop.notify(w, true)
+}
+
+func (c *Conn) setDeadline(dir int, t time.Time) {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+		if d == 0 {
+			d = 1
+		}
+	}
+	if c.dl[dir].Swap(d) == d {
+		return
+	}
+	c.mu.Lock()
+	w := c.wait[dir]
+	if w.t == nil && w.ch == nil {
+		c.mu.Unlock()
+		return
+	}
+	if d != 0 && time.Now().UnixNano() >= d {
+		c.wait[dir] = waiter{}
+		c.mu.Unlock()
+		c.loop.notify(w, false) // it sees the deadline passed
+		return
+	}
+	if d != 0 && (c.tmr[dir] == 0 || c.tmr[dir] > d) {
+		c.tmr[dir] = d
+		c.loop.addTimer(d, c, dir, true)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) SetReadDeadline(t time.Time) error  { c.setDeadline(rd, t); return nil }
+func (c *Conn) SetWriteDeadline(t time.Time) error { c.setDeadline(wr, t); return nil }
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.setDeadline(rd, t)
+	c.setDeadline(wr, t)
+	return nil
+}
+
+func (c *Conn) LocalAddr() net.Addr {
+	if c.laddr == nil {
+		if sa, err := syscall.Getsockname(c.fd); err == nil {
+			c.laddr = sockaddrToTCP(sa)
+		}
+	}
+	return c.laddr
+}
+
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+
+// CloseWrite shuts down the sending side (a WebSocket proxy half-closes).
+func (c *Conn) CloseWrite() error {
+	if !c.incref() {
+		return c.opErr("close", net.ErrClosed)
+	}
+	defer c.decref()
+	return c.opErr("close", syscall.Shutdown(c.fd, syscall.SHUT_WR))
+}
+
+// setBlocking switches between inline and blocking mode; it must not be
+// called while an operation waits.
+func (c *Conn) setBlocking(b bool) {
+	c.mu.Lock()
+	if !c.detached {
+		c.blocking = b
+	}
+	c.mu.Unlock()
+}
+
+// Detach puts nc, when it is a loop connection, in blocking mode for the
+// rest of its life: it has left the loop's coroutine (a hijacked
+// connection). Call it from a function run by Block.
+func Detach(nc net.Conn) {
+	if c, ok := nc.(*Conn); ok {
+		c.mu.Lock()
+		c.blocking, c.detached = true, true
+		c.mu.Unlock()
+	}
+}
+
+// SyscallConn gives sendfile and friends the descriptor, waiting through
+// the loop.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return rawConn{c}, nil }
+
+type rawConn struct{ c *Conn }
+
+func (r rawConn) Control(f func(fd uintptr)) error {
+	if !r.c.incref() {
+		return net.ErrClosed
+	}
+	defer r.c.decref()
+	f(uintptr(r.c.fd))
+	return nil
+}
+
+func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.io(rd, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.io(wr, f) }
+
+func (r rawConn) io(dir int, f func(fd uintptr) bool) error {
+	c := r.c
+	if !c.incref() {
+		return net.ErrClosed
+	}
+	defer c.decref()
+	for {
+		if c.expired(dir) {
+			return os.ErrDeadlineExceeded
+		}
+		s := c.seq[dir].Load()
+		if f(uintptr(c.fd)) {
+			return nil
+		}
+		c.drained[dir].Store(s)
+		if err := c.await(dir); err != nil {
+			return err
+		}
+	}
+}
+
+func sockaddrToTCP(sa syscall.Sockaddr) *net.TCPAddr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		ta := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				ta.Zone = ifi.Name
+			}
+		}
+		return ta
+	}
+	return nil
+}

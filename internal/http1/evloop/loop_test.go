@@ -1,0 +1,409 @@
+//go:build linux
+
+package evloop
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// serveGroup starts a group of n loops serving a loopback listener with
+// serve, and stops both when the test ends.
+func serveGroup(t *testing.T, n int, serve func(*Conn)) (*Group, string) {
+	t.Helper()
+	g, err := NewGroup(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlisten, err := g.Listen(ln, serve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unlisten()
+		ln.Close()
+		g.Close()
+	})
+	return g, ln.Addr().String()
+}
+
+// echo copies lines back until EOF.
+func echo(c *Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if _, err := c.Write([]byte(line)); err != nil {
+			return
+		}
+	}
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestEchoManyConnections(t *testing.T) {
+	_, addr := serveGroup(t, 2, echo)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(c)
+			for j := range 50 {
+				msg := strings.Repeat("x", i*j%300) + "\n"
+				if _, err := c.Write([]byte(msg)); err != nil {
+					errs <- err
+					return
+				}
+				got, err := br.ReadString('\n')
+				if err != nil || got != msg {
+					errs <- errors.New("echo mismatch")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// A write larger than the socket buffers waits for the reader (partial
+// writes, EPOLLOUT) and arrives whole.
+func TestLargeWrite(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		n, err := c.Write(payload)
+		if err != nil || n != len(payload) {
+			t.Errorf("write: %d, %v", n, err)
+		}
+	})
+	c := dial(t, addr)
+	time.Sleep(50 * time.Millisecond) // let the buffers fill first
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("got %d bytes, want %d", len(got), len(payload))
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	res := make(chan error, 1)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		start := time.Now()
+		_, err := c.Read(make([]byte, 10))
+		if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
+			err = errors.New("deadline after " + d.String())
+		}
+		res <- err
+	})
+	c := dial(t, addr)
+	var err error
+	select {
+	case err = <-res:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read deadline did not end the read")
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read: %v, want deadline exceeded", err)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("%v is not a net.Error timeout", err)
+	}
+	// The connection is closed after the handler returned.
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read: %v, want EOF", err)
+	}
+}
+
+// A deadline moved into the past by another goroutine ends a wait at
+// once, in both modes (the upstream client cancels requests that way).
+func TestDeadlineFromOtherGoroutine(t *testing.T) {
+	for _, blocking := range []bool{false, true} {
+		t.Run(map[bool]string{false: "inline", true: "blocking"}[blocking], func(t *testing.T) {
+			res := make(chan error, 1)
+			_, addr := serveGroup(t, 1, func(c *Conn) {
+				defer c.Close()
+				_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					_ = c.SetReadDeadline(time.Unix(1, 0))
+				}()
+				read := func() { _, err := c.Read(make([]byte, 10)); res <- err }
+				if blocking {
+					Block(c, read)
+				} else {
+					read()
+				}
+			})
+			dial(t, addr)
+			select {
+			case err := <-res:
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("read: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the read did not end")
+			}
+		})
+	}
+}
+
+// Close from another goroutine ends a wait with net.ErrClosed.
+func TestCloseWakesReader(t *testing.T) {
+	res := make(chan error, 1)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			c.Close()
+		}()
+		_, err := c.Read(make([]byte, 10))
+		res <- err
+	})
+	dial(t, addr)
+	select {
+	case err := <-res:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not wake the reader")
+	}
+}
+
+// While one connection's work blocks inside Block, the loop serves the
+// others; the blocked function may use its connection from its goroutine.
+func TestBlockKeepsLoopServing(t *testing.T) {
+	release := make(chan struct{})
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if line == "block\n" {
+			Block(c, func() {
+				<-release
+				_, _ = c.Write([]byte("released\n"))
+			})
+			return
+		}
+		_, _ = c.Write([]byte("quick\n"))
+	})
+	slow := dial(t, addr)
+	if _, err := slow.Write([]byte("block\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for range 3 {
+		q := dial(t, addr)
+		q.Write([]byte("hi\n"))
+		got, err := bufio.NewReader(q).ReadString('\n')
+		if err != nil || got != "quick\n" {
+			t.Fatalf("a connection beside the blocked one: %q, %v", got, err)
+		}
+	}
+	close(release)
+	got, err := bufio.NewReader(slow).ReadString('\n')
+	if err != nil || got != "released\n" {
+		t.Fatalf("blocked connection: %q, %v", got, err)
+	}
+}
+
+// A panic inside Block is raised again in the coroutine; a panic in a
+// coroutine is logged and the loop goes on serving.
+func TestPanics(t *testing.T) {
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
+		switch line {
+		case "panic\n":
+			panic("boom")
+		case "block-panic\n":
+			defer func() {
+				if p := recover(); p != "inner" {
+					panic(p)
+				}
+				c.Write([]byte("recovered\n"))
+			}()
+			Block(c, func() { panic("inner") })
+		default:
+			c.Write([]byte("ok\n"))
+		}
+	})
+	p := dial(t, addr)
+	p.Write([]byte("panic\n"))
+	if _, err := p.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after a panic: %v, want EOF", err)
+	}
+	b := dial(t, addr)
+	b.Write([]byte("block-panic\n"))
+	if got, _ := bufio.NewReader(b).ReadString('\n'); got != "recovered\n" {
+		t.Fatalf("panic in Block: %q", got)
+	}
+	o := dial(t, addr)
+	o.Write([]byte("x\n"))
+	if got, _ := bufio.NewReader(o).ReadString('\n'); got != "ok\n" {
+		t.Fatalf("the loop after panics: %q", got)
+	}
+}
+
+// Dial from a coroutine: to an address, to a name (resolved outside the
+// loop), and to a closed port (ECONNREFUSED).
+func TestDial(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(up.Addr().String())
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	type result struct {
+		target string
+		reply  string
+		err    error
+	}
+	results := make(chan result, 3)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		for _, target := range []string{"127.0.0.1:" + port, "localhost:" + port, closedAddr} {
+			uc, err := c.loop.Dial(target, 5*time.Second)
+			if err != nil {
+				results <- result{target: target, err: err}
+				continue
+			}
+			uc.Write([]byte("ping\n"))
+			line, err := bufio.NewReader(uc).ReadString('\n')
+			uc.Close()
+			results <- result{target, line, err}
+		}
+	})
+	dial(t, addr)
+	for range 3 {
+		select {
+		case r := <-results:
+			switch r.target {
+			case closedAddr:
+				if !errors.Is(r.err, syscall.ECONNREFUSED) {
+					t.Errorf("dial %s: %v, want connection refused", r.target, r.err)
+				}
+			default:
+				if r.err != nil || r.reply != "ping\n" {
+					t.Errorf("dial %s: %q, %v", r.target, r.reply, r.err)
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("dial results missing")
+		}
+	}
+}
+
+// Closing the group closes its connections and ends their coroutines
+// (goleak checks that nothing is left).
+func TestGroupClose(t *testing.T) {
+	g, err := NewGroup(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	started := make(chan struct{}, 4)
+	unlisten, err := g.Listen(ln, func(c *Conn) {
+		started <- struct{}{}
+		c.Read(make([]byte, 1)) // waits until closed
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []net.Conn
+	for range 4 {
+		cs = append(cs, dial(t, ln.Addr().String()))
+	}
+	for range 4 {
+		<-started
+	}
+	unlisten()
+	g.Close()
+	for _, c := range cs {
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatal("connection still open after Close")
+		}
+	}
+	// After unlisten, the listener is the caller's again.
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Write([]byte("mine"))
+			c.Close()
+		}
+	}()
+	c := dial(t, ln.Addr().String())
+	got, _ := io.ReadAll(c)
+	if string(got) != "mine" {
+		t.Fatalf("after unlisten: %q", got)
+	}
+}

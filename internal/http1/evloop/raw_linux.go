@@ -1,0 +1,41 @@
+//go:build linux
+
+package evloop
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// The sockets are non-blocking, so reads, writes and epoll_wait with a
+// zero timeout return at once: they go through RawSyscall, without telling
+// the scheduler that the thread may block. With syscall.Read and friends
+// every call paid entersyscall/exitsyscall, and the scheduler's monitor,
+// seeing threads in system calls all the time, kept waking every 20 µs
+// (7% of the proxy's CPU in a profile). Only the epoll_wait that sleeps
+// goes through Syscall, so its P can run other goroutines meanwhile.
+
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// pollNow is epoll_wait with a zero timeout.
+func pollNow(epfd int, evs []syscall.EpollEvent) (int, error) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}

@@ -1,0 +1,78 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/proxy"
+)
+
+// With one event loop serving every connection, a request that waits (on
+// a slow upstream, or in a plugin that sleeps and so runs off the loop)
+// must not hold up the others: the loop serves them meanwhile. With
+// event loops off the same holds by construction; both modes run.
+func TestLoopServesOthersWhileOneWaits(t *testing.T) {
+	for _, loops := range []int{1, -1} {
+		t.Run(fmt.Sprintf("event_loops=%d", loops), func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = loops })
+			slowUp := startSlowUpstream(t, 800*time.Millisecond)
+			fast, _ := echo(t, "fast")
+			e.put("/routes/slow-upstream", `{"uri":"/slow-upstream","upstream":{"nodes":{"`+slowUp+`":1}}}`)
+			e.put("/routes/slow-plugin", `{"uri":"/slow-plugin","plugins":{"fault-injection":{"delay":{"duration":0.8}}},"upstream":{"nodes":{"`+fast+`":1}}}`)
+			e.put("/routes/fast", `{"uri":"/fast","upstream":{"nodes":{"`+fast+`":1}}}`)
+
+			for _, path := range []string{"/slow-upstream", "/slow-plugin"} {
+				done := make(chan error, 1)
+				start := time.Now()
+				go func() {
+					res, err := http.Get(e.httpURL + path)
+					if err == nil {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != 200 {
+							err = fmt.Errorf("status %d", res.StatusCode)
+						}
+					}
+					done <- err
+				}()
+				time.Sleep(100 * time.Millisecond)
+				for i := range 5 {
+					// A new connection each time: the one loop accepts it too.
+					c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+					t0 := time.Now()
+					res, err := c.Get(e.httpURL + "/fast")
+					if err != nil {
+						t.Fatalf("%s: fast request %d: %v", path, i, err)
+					}
+					b, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					if d := time.Since(t0); res.StatusCode != 200 || !strings.Contains(string(b), `"fast"`) || d > 400*time.Millisecond {
+						t.Fatalf("%s: fast request %d: %d %q after %v", path, i, res.StatusCode, b, d)
+					}
+				}
+				if err := <-done; err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				if d := time.Since(start); d < 700*time.Millisecond {
+					t.Fatalf("%s answered after %v: did it wait at all?", path, d)
+				}
+			}
+		})
+	}
+}
+
+// startSlowUpstream answers every request after d.
+func startSlowUpstream(t *testing.T, d time.Duration) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(d)
+		w.Write([]byte("slow"))
+	}))
+	t.Cleanup(s.Close)
+	return strings.TrimPrefix(s.URL, "http://")
+}
