@@ -53,7 +53,8 @@ type Conn struct {
 	detached bool
 	wait     [2]waiter
 	ch       [2]chan struct{}
-	tmr      [2]int64 // deadline of the pending timer entry per direction, 0 = none
+	// tm is the timer entry per direction, reused; guarded by loop.mu.
+	tm [2]*timer
 }
 
 func (c *Conn) incref() bool {
@@ -207,10 +208,7 @@ func (c *Conn) await(dir int) error {
 			c.mu.Unlock()
 			return os.ErrDeadlineExceeded
 		}
-		if c.tmr[dir] == 0 || c.tmr[dir] > d {
-			c.tmr[dir] = d
-			c.loop.addTimer(d, c, dir, c.blocking)
-		}
+		c.loop.arm(c, dir, d, c.blocking)
 	}
 	if c.blocking {
 		ch := c.ch[dir]
@@ -246,14 +244,10 @@ func (c *Conn) ready(dir int) {
 	c.loop.notify(w, true)
 }
 
-// fire runs a timer entry for dir due at when (the loop calls it).
-func (c *Conn) fire(dir int, when int64) {
+// fire wakes the waiter of dir because its timer entry came due (the
+// loop calls it); the waiter checks its deadline itself.
+func (c *Conn) fire(dir int) {
 	c.mu.Lock()
-	if c.tmr[dir] != when {
-		c.mu.Unlock()
-		return // superseded by an earlier entry
-	}
-	c.tmr[dir] = 0
 	w := c.wait[dir]
 	c.wait[dir] = waiter{}
 	c.mu.Unlock()
@@ -283,9 +277,8 @@ func (c *Conn) setDeadline(dir int, t time.Time) {
 		c.loop.notify(w, false) // it sees the deadline passed
 		return
 	}
-	if d != 0 && (c.tmr[dir] == 0 || c.tmr[dir] > d) {
-		c.tmr[dir] = d
-		c.loop.addTimer(d, c, dir, true)
+	if d != 0 {
+		c.loop.arm(c, dir, d, true)
 	}
 	c.mu.Unlock()
 }

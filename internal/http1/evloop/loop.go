@@ -159,14 +159,15 @@ type Loop struct {
 	epRC syscall.RawConn
 	epDL int64 // the read deadline set on ep, Unix ns (0 = none)
 
-	mu       sync.Mutex
-	conns    map[int32]*Conn
-	lns      map[int32]*listener
-	ready    []*task // woken from other goroutines
-	timers   timerHeap
-	stopping bool
-	gen      uint32
-	done     chan struct{} // closed when run returns
+	mu        sync.Mutex
+	conns     map[int32]*Conn
+	lns       map[int32]*listener
+	ready     []*task // woken from other goroutines
+	timers    timerHeap
+	stopping  bool
+	efdClosed bool
+	gen       uint32
+	done      chan struct{} // closed when run returns
 
 	// Loop goroutine only.
 	cur    *task // the coroutine running now
@@ -209,17 +210,14 @@ func newLoop(id int, log *slog.Logger) (*Loop, error) {
 }
 
 // wait fills evs with ready events, parking in the runtime's poller
-// until one arrives or ms milliseconds pass (-1: no limit, 0: do not
-// wait).
-func (l *Loop) wait(evs []syscall.EpollEvent, ms int) (int, error) {
+// until one arrives or the time until (Unix ns) comes (-1: no limit, 0:
+// do not wait).
+func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 	n, err := pollNow(l.epfd, evs)
-	if n > 0 || ms == 0 || (err != nil && err != syscall.EINTR) {
+	if n > 0 || until == 0 || (err != nil && err != syscall.EINTR) {
 		return n, err
 	}
-	var dl int64
-	if ms > 0 {
-		dl = time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano()
-	}
+	dl := max(until, 0) // -1: none
 	if dl != l.epDL {
 		l.epDL = dl
 		if dl == 0 {
@@ -262,6 +260,10 @@ func (l *Loop) removeListener(ls *listener) {
 // register adds a connected non-blocking socket to the loop.
 func (l *Loop) register(fd int, raddr net.Addr) (*Conn, error) {
 	c := &Conn{loop: l, fd: fd, raddr: raddr}
+	// Assume both directions ready: the first read of an accepted
+	// connection usually finds its request there already.
+	c.seq[rd].Store(1)
+	c.seq[wr].Store(1)
 	l.mu.Lock()
 	if l.stopping {
 		l.mu.Unlock()
@@ -287,6 +289,7 @@ func (l *Loop) forget(c *Conn) {
 	if l.conns[int32(c.fd)] == c {
 		delete(l.conns, int32(c.fd))
 	}
+	l.disarm(c)
 	l.mu.Unlock()
 	syscall.Close(c.fd)
 }
@@ -345,8 +348,15 @@ func (l *Loop) notify(w waiter, onLoop bool) {
 
 var one = [8]byte{1}
 
-// wake interrupts the loop's epoll_wait.
+// wake interrupts the loop's epoll_wait. After the loop closed its
+// eventfd (a goroutine offloaded by Block may finish later) it does
+// nothing: the descriptor number may belong to something else by then.
 func (l *Loop) wake() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.efdClosed {
+		return
+	}
 	for {
 		_, err := syscall.Write(l.efd, one[:])
 		if err != syscall.EINTR {
@@ -355,15 +365,40 @@ func (l *Loop) wake() {
 	}
 }
 
-// addTimer arranges for c.fire(dir, when) at when. external: the caller
-// is not the loop's coroutine, so the loop may be sleeping past when.
-func (l *Loop) addTimer(when int64, c *Conn, dir int, external bool) {
+// arm makes c's timer entry for dir fire at d at the latest: an entry
+// due earlier stays (when it fires, the waiter finds its deadline not
+// passed, waits again and re-arms). Each connection has at most one
+// entry per direction in the heap, so the heap is bounded by the
+// connections, not by the requests. external: the caller is not the
+// loop's coroutine, so the loop may be sleeping past d.
+func (l *Loop) arm(c *Conn, dir int, d int64, external bool) {
 	l.mu.Lock()
-	first := len(l.timers) == 0 || when < l.timers[0].when
-	heap.Push(&l.timers, timer{when: when, c: c, dir: dir})
+	e := c.tm[dir]
+	if e == nil {
+		e = &timer{c: c, dir: dir, idx: -1}
+		c.tm[dir] = e
+	}
+	switch {
+	case e.idx < 0:
+		e.when = d
+		heap.Push(&l.timers, e)
+	case d < e.when:
+		e.when = d
+		heap.Fix(&l.timers, e.idx)
+	}
+	first := e.idx == 0
 	l.mu.Unlock()
 	if first && external {
 		l.wake()
+	}
+}
+
+// disarm drops c's timer entries (it is closed).
+func (l *Loop) disarm(c *Conn) {
+	for _, e := range c.tm {
+		if e != nil && e.idx >= 0 {
+			heap.Remove(&l.timers, e.idx)
+		}
 	}
 }
 
@@ -384,15 +419,16 @@ func (l *Loop) run() {
 	evs := make([]syscall.EpollEvent, 256)
 	var got []event
 	var accept []*listener
-	var fired []timer
+	var fired []*timer
 	var efdBuf [8]byte
 	for {
-		n, err := l.wait(evs, l.timeout())
+		n, err := l.wait(evs, l.until())
 		if err != nil && err != syscall.EINTR {
 			l.log.Error("evloop: epoll_wait", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		clear(fired)
 		got, accept, fired = got[:0], accept[:0], fired[:0]
 		l.mu.Lock()
 		for _, ev := range evs[:max(n, 0)] {
@@ -410,7 +446,7 @@ func (l *Loop) run() {
 		}
 		now := time.Now().UnixNano()
 		for len(l.timers) > 0 && l.timers[0].when <= now {
-			fired = append(fired, heap.Pop(&l.timers).(timer))
+			fired = append(fired, heap.Pop(&l.timers).(*timer))
 		}
 		for _, t := range l.ready {
 			l.schedule(t)
@@ -437,7 +473,7 @@ func (l *Loop) run() {
 				t.ls.mu.RUnlock()
 				continue
 			}
-			t.c.fire(t.dir, t.when)
+			t.c.fire(t.dir)
 		}
 		if !stopping {
 			for _, ls := range accept {
@@ -502,11 +538,15 @@ func (l *Loop) shutdown() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	l.ep.Close()
+	l.mu.Lock()
+	l.efdClosed = true
 	syscall.Close(l.efd)
+	l.mu.Unlock()
 }
 
-// timeout is epoll_wait's timeout in milliseconds: until the first timer.
-func (l *Loop) timeout() int {
+// until is when the loop must wake up at the latest (Unix ns): the first
+// timer; -1 for no limit, 0 when work is waiting already.
+func (l *Loop) until() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.ready) > 0 {
@@ -515,11 +555,10 @@ func (l *Loop) timeout() int {
 	if len(l.timers) == 0 {
 		return -1
 	}
-	d := l.timers[0].when - time.Now().UnixNano()
-	if d <= 0 {
-		return 0
+	if w := l.timers[0].when; w > time.Now().UnixNano() {
+		return w
 	}
-	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+	return 0
 }
 
 // accept takes up to acceptBatch connections from ls.
@@ -543,7 +582,7 @@ func (l *Loop) accept(ls *listener) {
 				l.log.Warn("evloop: accept", "err", err, "retry_in", acceptPause)
 				l.removeListener(ls)
 				l.mu.Lock()
-				heap.Push(&l.timers, timer{when: time.Now().Add(acceptPause).UnixNano(), ls: ls})
+				heap.Push(&l.timers, &timer{when: time.Now().Add(acceptPause).UnixNano(), ls: ls, idx: -1})
 				l.mu.Unlock()
 				return
 			default:
@@ -735,26 +774,35 @@ func (l *Loop) block(c *Conn, f func()) {
 	}
 }
 
-// timer is a deadline check for c's direction dir, or (ls set) the end
-// of an accept pause.
+// timer is a connection's deadline entry for one direction, or (ls set)
+// the end of an accept pause. idx is its place in the heap, -1 when out.
 type timer struct {
 	when int64
 	c    *Conn
 	dir  int
 	ls   *listener
+	idx  int
 }
 
-type timerHeap []timer
+type timerHeap []*timer
 
 func (h timerHeap) Len() int           { return len(h) }
 func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+func (h *timerHeap) Push(x any) {
+	e := x.(*timer)
+	e.idx = len(*h)
+	*h = append(*h, e)
+}
 func (h *timerHeap) Pop() any {
 	old := *h
 	n := len(old)
-	x := old[n-1]
-	old[n-1] = timer{}
+	e := old[n-1]
+	old[n-1] = nil
+	e.idx = -1
 	*h = old[:n-1]
-	return x
+	return e
 }

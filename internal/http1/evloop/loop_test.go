@@ -407,3 +407,43 @@ func TestGroupClose(t *testing.T) {
 		t.Fatalf("after unlisten: %q", got)
 	}
 }
+
+// Deadlines renewed on every wait keep one heap entry per connection and
+// direction, and a closed connection leaves none behind: the heap is
+// bounded by the connections, not by the requests.
+func TestTimerHeapBounded(t *testing.T) {
+	sizes := make(chan [2]int, 1)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		br := bufio.NewReader(c)
+		most := 0
+		for i := range 200 {
+			_ = c.SetReadDeadline(time.Now().Add(time.Minute - time.Duration(i)*time.Millisecond))
+			if _, err := br.ReadString('\n'); err != nil {
+				break
+			}
+			c.loop.mu.Lock()
+			most = max(most, len(c.loop.timers))
+			c.loop.mu.Unlock()
+		}
+		c.Close()
+		c.loop.mu.Lock()
+		after := len(c.loop.timers)
+		c.loop.mu.Unlock()
+		sizes <- [2]int{most, after}
+	})
+	c := dial(t, addr)
+	for range 200 {
+		if _, err := c.Write([]byte("x\n")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Microsecond) // make the reads wait now and then
+	}
+	select {
+	case s := <-sizes:
+		if s[0] > 2 || s[1] != 0 {
+			t.Fatalf("timer heap: at most %d entries while serving, %d after close; want <= 2 and 0", s[0], s[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+}
