@@ -42,41 +42,42 @@ type Conn struct {
 	// flight is never lost.
 	seq     [2]atomic.Uint32
 	drained [2]atomic.Uint32
-	// dl holds the deadlines in Unix nanoseconds, 0 for none.
-	dl [2]atomic.Int64
+	// dl holds the deadlines in Unix nanoseconds, 0 for none; exp is set
+	// once a deadline has passed (by SetDeadline, or by the loop's timer),
+	// so reads and writes check a flag instead of the clock.
+	dl  [2]atomic.Int64
+	exp [2]atomic.Bool
+	// refs counts operations in flight, with closedBit set by Close and
+	// finalBit by whoever closes the descriptor (the last one out).
+	refs atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool // Close was called
-	fdClosed bool // the descriptor is closed (no operation in flight)
-	refs     int  // operations in flight
 	blocking bool
 	detached bool
 	wait     [2]waiter
 	ch       [2]chan struct{}
-	// tm is the timer entry per direction, reused; guarded by loop.mu.
-	tm [2]*timer
+	// tmr is the time of the timer entry armed per direction (0 = none);
+	// the entry itself (tm, reused) is guarded by loop.mu.
+	tmr [2]int64
+	tm  [2]*timer
 }
 
+const (
+	closedBit = 1 << 62
+	finalBit  = 1 << 61
+)
+
 func (c *Conn) incref() bool {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if c.refs.Add(1)&closedBit != 0 {
+		c.decref()
 		return false
 	}
-	c.refs++
-	c.mu.Unlock()
 	return true
 }
 
 func (c *Conn) decref() {
-	c.mu.Lock()
-	c.refs--
-	fin := c.closed && c.refs == 0 && !c.fdClosed
-	if fin {
-		c.fdClosed = true
-	}
-	c.mu.Unlock()
-	if fin {
+	if c.refs.Add(-1) == closedBit && c.refs.CompareAndSwap(closedBit, closedBit|finalBit) {
 		c.loop.forget(c)
 	}
 }
@@ -92,15 +93,11 @@ func (c *Conn) Close() error {
 	c.closed = true
 	w := c.wait
 	c.wait = [2]waiter{}
-	fin := c.refs == 0
-	if fin {
-		c.fdClosed = true
-	}
 	c.mu.Unlock()
 	for _, x := range w {
 		c.loop.notify(x, false)
 	}
-	if fin {
+	if c.refs.Add(closedBit) == closedBit && c.refs.CompareAndSwap(closedBit, closedBit|finalBit) {
 		c.loop.forget(c)
 	}
 	return nil
@@ -114,10 +111,7 @@ func (c *Conn) opErr(op string, err error) error {
 }
 
 // expired reports whether the deadline of dir has passed.
-func (c *Conn) expired(dir int) bool {
-	d := c.dl[dir].Load()
-	return d != 0 && time.Now().UnixNano() >= d
-}
+func (c *Conn) expired(dir int) bool { return c.exp[dir].Load() }
 
 func (c *Conn) Read(p []byte) (int, error) {
 	if !c.incref() {
@@ -203,12 +197,9 @@ func (c *Conn) await(dir int) error {
 		c.mu.Unlock()
 		return nil
 	}
-	if d := c.dl[dir].Load(); d != 0 {
-		if time.Now().UnixNano() >= d {
-			c.mu.Unlock()
-			return os.ErrDeadlineExceeded
-		}
-		c.loop.arm(c, dir, d, c.blocking)
+	if c.exp[dir].Load() {
+		c.mu.Unlock()
+		return os.ErrDeadlineExceeded
 	}
 	if c.blocking {
 		ch := c.ch[dir]
@@ -244,16 +235,32 @@ func (c *Conn) ready(dir int) {
 	c.loop.notify(w, true)
 }
 
-// fire wakes the waiter of dir because its timer entry came due (the
-// loop calls it); the waiter checks its deadline itself.
+// fire runs when dir's timer entry came due (the loop calls it): the
+// deadline has passed, or it moved later meanwhile and is armed again.
 func (c *Conn) fire(dir int) {
 	c.mu.Lock()
+	c.tmr[dir] = 0
+	d := c.dl[dir].Load()
+	if d == 0 || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if d > time.Now().UnixNano() {
+		c.tmr[dir] = d
+		c.mu.Unlock()
+		c.loop.arm(c, dir, d)
+		return
+	}
+	c.exp[dir].Store(true)
 	w := c.wait[dir]
 	c.wait[dir] = waiter{}
 	c.mu.Unlock()
 	c.loop.notify(w, true)
 }
 
+// setDeadline records a deadline. A future one gets a timer entry
+// unless one is armed earlier already (it re-arms when it fires); a past
+// one wakes the waiter now.
 func (c *Conn) setDeadline(dir int, t time.Time) {
 	var d int64
 	if !t.IsZero() {
@@ -265,22 +272,29 @@ func (c *Conn) setDeadline(dir int, t time.Time) {
 	if c.dl[dir].Swap(d) == d {
 		return
 	}
+	if d == 0 {
+		c.exp[dir].Store(false) // an armed entry finds no deadline and stops
+		return
+	}
+	if d > time.Now().UnixNano() {
+		c.exp[dir].Store(false)
+		c.mu.Lock()
+		arm := !c.closed && (c.tmr[dir] == 0 || d < c.tmr[dir])
+		if arm {
+			c.tmr[dir] = d
+		}
+		c.mu.Unlock()
+		if arm {
+			c.loop.arm(c, dir, d)
+		}
+		return
+	}
+	c.exp[dir].Store(true)
 	c.mu.Lock()
 	w := c.wait[dir]
-	if w.t == nil && w.ch == nil {
-		c.mu.Unlock()
-		return
-	}
-	if d != 0 && time.Now().UnixNano() >= d {
-		c.wait[dir] = waiter{}
-		c.mu.Unlock()
-		c.loop.notify(w, false) // it sees the deadline passed
-		return
-	}
-	if d != 0 {
-		c.loop.arm(c, dir, d, true)
-	}
+	c.wait[dir] = waiter{}
 	c.mu.Unlock()
+	c.loop.notify(w, false)
 }
 
 func (c *Conn) SetReadDeadline(t time.Time) error  { c.setDeadline(rd, t); return nil }

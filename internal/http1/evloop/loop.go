@@ -365,30 +365,27 @@ func (l *Loop) wake() {
 	}
 }
 
-// arm makes c's timer entry for dir fire at d at the latest: an entry
-// due earlier stays (when it fires, the waiter finds its deadline not
-// passed, waits again and re-arms). Each connection has at most one
-// entry per direction in the heap, so the heap is bounded by the
-// connections, not by the requests. external: the caller is not the
-// loop's coroutine, so the loop may be sleeping past d.
-func (l *Loop) arm(c *Conn, dir int, d int64, external bool) {
+// arm makes c's timer entry for dir due at d (the caller recorded d in
+// c.tmr). Each connection has at most one entry per direction in the
+// heap, so the heap is bounded by the connections, not by the requests.
+// When the entry becomes the first, the loop is woken to sleep less
+// (the caller may be another goroutine).
+func (l *Loop) arm(c *Conn, dir int, d int64) {
 	l.mu.Lock()
 	e := c.tm[dir]
 	if e == nil {
 		e = &timer{c: c, dir: dir, idx: -1}
 		c.tm[dir] = e
 	}
-	switch {
-	case e.idx < 0:
-		e.when = d
+	e.when = d
+	if e.idx < 0 {
 		heap.Push(&l.timers, e)
-	case d < e.when:
-		e.when = d
+	} else {
 		heap.Fix(&l.timers, e.idx)
 	}
 	first := e.idx == 0
 	l.mu.Unlock()
-	if first && external {
+	if first {
 		l.wake()
 	}
 }
@@ -689,14 +686,14 @@ func (l *Loop) dialAddr(ap netip.AddrPort, timeout time.Duration) (*Conn, error)
 	if err == syscall.EINPROGRESS {
 		// Not writable until connected: wait for the first EPOLLOUT.
 		c.drained[wr].Store(c.seq[wr].Load())
-		c.dl[wr].Store(time.Now().Add(timeout).UnixNano())
+		c.setDeadline(wr, time.Now().Add(timeout))
 		for c.seq[wr].Load() == c.drained[wr].Load() {
 			if werr := c.await(wr); werr != nil {
 				c.Close()
 				return fail(werr)
 			}
 		}
-		c.dl[wr].Store(0)
+		c.setDeadline(wr, time.Time{})
 		soerr, gerr := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
 		if gerr == nil && soerr != 0 {
 			gerr = os.NewSyscallError("connect", syscall.Errno(soerr))
