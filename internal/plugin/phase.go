@@ -190,6 +190,16 @@ type (
 	Responder interface {
 		Respond(c *Ctx, origin Origin) (*http.Response, error)
 	}
+	// InlineResponder is a Responder that can answer some requests
+	// without waiting for anything (a fresh cache hit). On the listener's
+	// event loop the proxy asks RespondInline first, which must not wait;
+	// when it reports false, Respond runs off the loop (server.Offload) and
+	// may wait for the origin or for other requests. Such a plugin may be
+	// declared Inline when its other phases never wait.
+	InlineResponder interface {
+		Responder
+		RespondInline(c *Ctx) (*http.Response, bool)
+	}
 )
 
 // Origin is the request's upstream as a Responder reaches it.

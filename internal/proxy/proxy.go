@@ -401,6 +401,21 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
 		return
 	}
+	if loop != nil {
+		if responder := h.responder(pc, snap, chain); responder != nil {
+			// A cache: a fresh hit answers here on the loop, anything
+			// else (origin fetches, waiting for another request's fetch)
+			// runs off it.
+			if ir, ok := responder.(plugin.InlineResponder); ok {
+				if resp, ok := ir.RespondInline(pc); ok {
+					h.respond(w, resp, pc, chain, snap)
+					return
+				}
+			}
+			server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
+			return
+		}
+	}
 	rv.pipe.loop = loop
 	if up.H1() == nil {
 		rv.pipe.kept = true // net/http's transport: see outSlot
@@ -430,11 +445,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 
 	var resp *http.Response
 	var err error
-	responder := snap.Global.Responder(pc)
-	if responder == nil {
-		responder = chain.Responder(pc)
-	}
-	if responder != nil {
+	if responder := h.responder(pc, snap, chain); responder != nil {
 		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, body: body, retryable: retryable}
 		if pc.Consumer != nil {
 			rv.origin.consumer = pc.Consumer.Username
@@ -464,6 +475,15 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		return
 	}
 	h.respond(w, resp, pc, chain, snap)
+}
+
+// responder is the first Responder that runs for the request: global
+// rules' before the route's.
+func (h *Handler) responder(pc *plugin.Ctx, snap *snapshot.Snapshot, chain *plugin.Chain) plugin.Responder {
+	if r := snap.Global.Responder(pc); r != nil {
+		return r
+	}
+	return chain.Responder(pc)
 }
 
 // origin is a request's upstream for its Responder (plugin.Origin). It

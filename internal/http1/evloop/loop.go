@@ -54,6 +54,9 @@ func NewGroup(n int, log *slog.Logger) (*Group, error) {
 	g := &Group{log: log}
 	for i := range n {
 		l, err := newLoop(i, log)
+		if l != nil {
+			l.group = g
+		}
 		if err != nil {
 			g.Close()
 			return nil, err
@@ -164,10 +167,18 @@ type Loop struct {
 	lns       map[int32]*listener
 	ready     []*task // woken from other goroutines
 	timers    timerHeap
+	incoming  []accepted // connections another loop accepted for this one
 	stopping  bool
 	efdClosed bool
 	gen       uint32
 	done      chan struct{} // closed when run returns
+
+	group *Group
+	// load is the number of accepted connections the loop serves: a new
+	// connection goes to the least loaded loop, whichever accepted it
+	// (with EPOLLEXCLUSIVE one loop may take most of a burst, and a loop
+	// is one goroutine: a lopsided split leaves a CPU idle).
+	load atomic.Int64
 
 	// Loop goroutine only.
 	cur    *task // the coroutine running now
@@ -417,6 +428,7 @@ func (l *Loop) run() {
 	var got []event
 	var accept []*listener
 	var fired []*timer
+	var incoming []accepted
 	var efdBuf [8]byte
 	for {
 		n, err := l.wait(evs, l.until())
@@ -450,8 +462,20 @@ func (l *Loop) run() {
 		}
 		clear(l.ready)
 		l.ready = l.ready[:0]
+		incoming = append(incoming[:0], l.incoming...)
+		clear(l.incoming)
+		l.incoming = l.incoming[:0]
 		stopping := l.stopping
 		l.mu.Unlock()
+		for _, a := range incoming {
+			if stopping {
+				l.load.Add(-1)
+				syscall.Close(a.fd)
+				continue
+			}
+			l.serveAccepted(a)
+		}
+		clear(incoming)
 
 		for _, e := range got {
 			if e.ev&readEvents != 0 {
@@ -588,14 +612,64 @@ func (l *Loop) accept(ls *listener) {
 			}
 		}
 		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-		c, err := l.register(fd, sockaddrToTCP(sa))
-		if err != nil {
-			syscall.Close(fd)
+		a := accepted{fd: fd, raddr: sockaddrToTCP(sa), serve: ls.serve}
+		if to := l.leastLoaded(); to != l {
+			to.load.Add(1)
+			to.mu.Lock()
+			stopping := to.stopping
+			if !stopping {
+				to.incoming = append(to.incoming, a)
+			}
+			to.mu.Unlock()
+			if stopping {
+				to.load.Add(-1)
+				syscall.Close(fd)
+				continue
+			}
+			to.wake()
 			continue
 		}
-		serve := ls.serve
-		l.spawn(func() { serve(c) })
+		l.load.Add(1)
+		l.serveAccepted(a)
 	}
+}
+
+// accepted is a connection handed from the loop that accepted it to the
+// loop that serves it.
+type accepted struct {
+	fd    int
+	raddr net.Addr
+	serve func(*Conn)
+}
+
+// leastLoaded is the loop serving the fewest accepted connections; l on
+// a tie.
+func (l *Loop) leastLoaded() *Loop {
+	best, bl := l, l.load.Load()
+	if l.group == nil {
+		return l
+	}
+	for _, o := range l.group.loops {
+		if n := o.load.Load(); n < bl {
+			best, bl = o, n
+		}
+	}
+	return best
+}
+
+// serveAccepted registers an accepted connection (counted in load) and
+// starts its coroutine.
+func (l *Loop) serveAccepted(a accepted) {
+	c, err := l.register(a.fd, a.raddr)
+	if err != nil {
+		l.load.Add(-1)
+		syscall.Close(a.fd)
+		return
+	}
+	l.spawn(func() {
+		defer l.load.Add(-1)
+		a.serve(c)
+	})
 }
 
 // Dial connects to addr ("ip:port", or "host:port", resolved outside the

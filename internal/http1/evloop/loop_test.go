@@ -447,3 +447,33 @@ func TestTimerHeapBounded(t *testing.T) {
 		t.Fatal("no result")
 	}
 }
+
+// New connections go to the least loaded loop, whichever loop accepted
+// them: a burst of connections is split evenly.
+func TestConnectionsBalanced(t *testing.T) {
+	g, addr := serveGroup(t, 2, echo)
+	var cs []net.Conn
+	for range 20 {
+		c := dial(t, addr)
+		// A round trip makes sure the connection is being served.
+		c.Write([]byte("x\n"))
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	a, b := g.loops[0].load.Load(), g.loops[1].load.Load()
+	if a+b != 20 || a < 9 || b < 9 {
+		t.Fatalf("connections per loop: %d and %d, want 10 and 10", a, b)
+	}
+	for _, c := range cs {
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for g.loops[0].load.Load()+g.loops[1].load.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("load after the clients left: %d and %d", g.loops[0].load.Load(), g.loops[1].load.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

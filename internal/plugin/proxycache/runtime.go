@@ -250,6 +250,13 @@ func (p *cacher) Respond(c *plugin.Ctx, origin plugin.Origin) (*http.Response, e
 	return q.serve()
 }
 
+// RespondInline implements plugin.InlineResponder: a fresh entry answers
+// without waiting (Respond's fast path); anything else (a miss, a stale
+// entry, a purge) is Respond's, off the event loop.
+func (p *cacher) RespondInline(c *plugin.Ctx) (*http.Response, bool) {
+	return p.hit(c, p.cacheKey(c))
+}
+
 // hit is the fast path of a fresh entry: nothing allocated beyond the
 // answer itself.
 func (p *cacher) hit(c *plugin.Ctx, key string) (*http.Response, bool) {
