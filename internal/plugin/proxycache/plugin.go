@@ -14,11 +14,11 @@ const Name = "proxy-cache"
 
 func init() {
 	plugin.Register(plugin.Definition{
-		Name:     Name,
+		Name: Name,
 		// Respond waits (origin, collapsed misses) but only off the event
 		// loop: the proxy runs it through server.Offload unless
 		// RespondInline answered (a fresh hit).
-		Inline: true,
+		Inline:   true,
 		Priority: 1085,
 		Version:  "0.2",
 		Schema:   schemaJSON,
