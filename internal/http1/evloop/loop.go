@@ -28,6 +28,9 @@ const (
 	// acceptBatch bounds the connections one loop accepts per wake-up, so
 	// a connection storm does not starve the requests in flight.
 	acceptBatch = 64
+	// spinBeforePark is how long a loop with nothing to do polls before
+	// it parks (see Loop.wait).
+	spinBeforePark = 20 * time.Microsecond
 	// acceptPause is how long a loop stops accepting after running out
 	// of descriptors or memory (net/http backs off likewise).
 	acceptPause = 100 * time.Millisecond
@@ -227,6 +230,21 @@ func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 	n, err := pollNow(l.epfd, evs)
 	if n > 0 || until == 0 || (err != nil && err != syscall.EINTR) {
 		return n, err
+	}
+	// Spin a little first: under load the next event (an upstream's
+	// answer, a client's next request) is usually microseconds away, and
+	// parking means waking a thread again, which on a busy host waits
+	// for a CPU. Measured on the 2-CPU bench host at wrk -c64: p99
+	// latency 35-74 ms without the spin, 9-22 ms with 20 µs, the same
+	// throughput; 100 µs cost throughput.
+	if until != 0 {
+		t0 := time.Now()
+		for time.Since(t0) < spinBeforePark {
+			runtime.Gosched() // let other goroutines of this P run meanwhile
+			if n, err = pollNow(l.epfd, evs); n > 0 || (err != nil && err != syscall.EINTR) {
+				return n, err
+			}
+		}
 	}
 	dl := max(until, 0) // -1: none
 	if dl != l.epDL {
