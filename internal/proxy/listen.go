@@ -5,12 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/snapshot"
 )

@@ -1,8 +1,10 @@
 package proxy_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -75,4 +77,43 @@ func startSlowUpstream(t *testing.T, d time.Duration) string {
 	}))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
+}
+
+// Pipelined requests (several in one packet) are all answered, in order,
+// whether the listener runs on event loops or not: the second and third
+// are already buffered when the first is done, and no readiness edge will
+// come for them.
+func TestPipelinedRequests(t *testing.T) {
+	for _, loops := range []int{0, -1} {
+		t.Run(fmt.Sprintf("event_loops=%d", loops), func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = loops })
+			up, _ := echo(t, "up")
+			e.put("/routes/p", `{"uri":"/p/*","upstream":{"nodes":{"`+up+`":1}}}`)
+			c, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			var batch strings.Builder
+			for i := range 3 {
+				fmt.Fprintf(&batch, "GET /p/%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+			}
+			if _, err := c.Write([]byte(batch.String())); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			for i := range 3 {
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i, err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || !strings.Contains(string(b), fmt.Sprintf(`"path":"/p/%d"`, i)) {
+					t.Fatalf("response %d: %d %s", i, res.StatusCode, b)
+				}
+			}
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/http1/client"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/server"
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy/router"

@@ -3,12 +3,13 @@ package client
 import (
 	"bufio"
 	"context"
-	"github.com/stargate-edge/stargate/internal/http1/deadline"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
 // bufSize is the size of each connection's bufio.Reader and Writer. 4 KB

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
 const (

@@ -3,9 +3,6 @@ package server
 import (
 	"bufio"
 	"errors"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
-	"github.com/stargate-edge/stargate/internal/http1/wire"
-	"golang.org/x/net/http/httpguts"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
 
 // response is the http.ResponseWriter of one request. It writes the

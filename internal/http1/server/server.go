@@ -6,8 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/stargate-edge/stargate/internal/http1/deadline"
-	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
 // Server serves HTTP/1.1 (and h2c with prior knowledge) on plain
