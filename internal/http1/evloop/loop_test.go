@@ -477,3 +477,58 @@ func TestConnectionsBalanced(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Out of descriptors, a loop stops accepting for a moment instead of
+// spinning on the listener, and takes the waiting connections once
+// descriptors are free again.
+func TestAcceptOutOfDescriptors(t *testing.T) {
+	_, addr := serveGroup(t, 1, echo)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	low := lim
+	low.Cur = uint64(len(fds) + 8)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skip(err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer restore()
+	// Client sockets and accepted ones share the budget: some dials
+	// complete in the kernel while the loop cannot accept them.
+	var cs []net.Conn
+	for range 12 {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break
+		}
+		cs = append(cs, c)
+	}
+	time.Sleep(150 * time.Millisecond) // the loop hits EMFILE meanwhile
+	restore()
+	if len(cs) < 5 {
+		t.Fatalf("only %d connections dialled", len(cs))
+	}
+	for i, c := range cs {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			t.Fatalf("conn %d: %v", i, err)
+		}
+		if got, err := bufio.NewReader(c).ReadString('\n'); err != nil || got != "ping\n" {
+			t.Fatalf("conn %d after descriptors were freed: %q, %v", i, got, err)
+		}
+		c.Close()
+	}
+}
