@@ -15,7 +15,9 @@ import (
 // connection with its own upstream connection in the same loop, reads and
 // writes as plain non-blocking syscalls. No goroutine is parked or woken
 // per request. It shows what a Go proxy with an event-loop design could
-// reach on this host; it is not how Stargate is built.
+// reach on this host. Stargate's plain port (internal/http1/evloop) is
+// built on the same loops, but runs each connection's ordinary blocking
+// code as a coroutine instead of forwarding bytes from callbacks.
 
 // epollFloorMain is the child: it serves until killed.
 func epollFloorMain(listen, upstream string) {

@@ -551,8 +551,8 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		out := h.outbound(r, up, node, rv, body, rv.outSlot(up))
 		t0 := time.Now()
 		var loop *evloop.Loop
-		if rv.pipe != nil && pc != nil {
-			loop = rv.pipe.loop // not for background fetches
+		if rv.pipe != nil { // background fetches have none
+			loop = rv.pipe.loop
 		}
 		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop)
 		if err != nil { // attempt released its context already

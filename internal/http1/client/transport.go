@@ -259,14 +259,7 @@ func isTimeout(err error) bool {
 // dial opens a connection to addr.
 func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn, error) {
 	if o.Loop != nil {
-		to := o.ConnectTimeout
-		if to <= 0 {
-			to = t.ConnectTimeout
-		}
-		if to <= 0 {
-			to = defaultConnectTimeout
-		}
-		return o.Loop.Dial(addr, to)
+		return o.Loop.Dial(addr, t.connectTimeout(o))
 	}
 	if t.Dial != nil {
 		if o.ConnectTimeout > 0 {
@@ -276,15 +269,19 @@ func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn,
 		}
 		return t.Dial(ctx, "tcp", addr)
 	}
-	to := o.ConnectTimeout
-	if to <= 0 {
-		to = t.ConnectTimeout
-	}
-	if to <= 0 {
-		to = defaultConnectTimeout
-	}
-	d := net.Dialer{Timeout: to, KeepAlive: tcpKeepAlive}
+	d := net.Dialer{Timeout: t.connectTimeout(o), KeepAlive: tcpKeepAlive}
 	return d.DialContext(ctx, "tcp", addr)
+}
+
+// connectTimeout is the request's, else the Transport's, else 60 s.
+func (t *Transport) connectTimeout(o Options) time.Duration {
+	switch {
+	case o.ConnectTimeout > 0:
+		return o.ConnectTimeout
+	case t.ConnectTimeout > 0:
+		return t.ConnectTimeout
+	}
+	return defaultConnectTimeout
 }
 
 func (t *Transport) idleTimeout() time.Duration {

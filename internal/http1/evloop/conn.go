@@ -42,6 +42,10 @@ type Conn struct {
 	// flight is never lost.
 	seq     [2]atomic.Uint32
 	drained [2]atomic.Uint32
+	// hup: the peer shut down its side (EPOLLRDHUP, HUP or ERR seen).
+	// After that a short read no longer means drained: the end of stream
+	// still waits to be read, and no further edge will announce it.
+	hup atomic.Bool
 	// dl holds the deadlines in Unix nanoseconds, 0 for none; exp is set
 	// once a deadline has passed (by SetDeadline, or by the loop's timer),
 	// so reads and writes check a flag instead of the clock.
@@ -110,9 +114,6 @@ func (c *Conn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
-// expired reports whether the deadline of dir has passed.
-func (c *Conn) expired(dir int) bool { return c.exp[dir].Load() }
-
 func (c *Conn) Read(p []byte) (int, error) {
 	if !c.incref() {
 		return 0, c.opErr("read", net.ErrClosed)
@@ -121,32 +122,32 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for {
-		if c.expired(rd) {
-			return 0, c.opErr("read", os.ErrDeadlineExceeded)
-		}
-		s := c.seq[rd].Load()
-		if s != c.drained[rd].Load() {
-			n, err := rawRead(c.fd, p)
-			switch {
-			case err == nil && n == 0:
-				return 0, io.EOF
-			case err == nil:
-				if n < len(p) {
-					c.drained[rd].Store(s) // a short read emptied the socket
-				}
-				return n, nil
-			case err == syscall.EINTR:
-				continue
-			case err != syscall.EAGAIN:
-				return 0, c.opErr("read", os.NewSyscallError("read", err))
+	var n int
+	var rerr error
+	err := c.io(rd, func() (done, empty bool) {
+		m, err := rawRead(c.fd, p)
+		switch {
+		case err == nil:
+			n = m
+			if m == 0 {
+				rerr = io.EOF
 			}
-			c.drained[rd].Store(s)
+			// A short read emptied the socket, unless the peer's FIN
+			// came with the data (hup) or was just read (m == 0): no
+			// edge follows those, and the next read must see EOF.
+			return true, m > 0 && m < len(p) && !c.hup.Load()
+		case err == syscall.EINTR:
+			return false, false
+		case err == syscall.EAGAIN:
+			return false, true
 		}
-		if err := c.await(rd); err != nil {
-			return 0, c.opErr("read", err)
-		}
+		rerr = c.opErr("read", os.NewSyscallError("read", err))
+		return true, false
+	})
+	if err != nil {
+		return 0, c.opErr("read", err)
 	}
+	return n, rerr
 }
 
 func (c *Conn) Write(p []byte) (int, error) {
@@ -154,35 +155,60 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
 	defer c.decref()
+	if len(p) == 0 {
+		return 0, nil
+	}
 	n := 0
-	for n < len(p) {
-		if c.expired(wr) {
-			return n, c.opErr("write", os.ErrDeadlineExceeded)
+	var werr error
+	err := c.io(wr, func() (done, empty bool) {
+		m, err := rawWrite(c.fd, p[n:])
+		if m > 0 {
+			n += m
 		}
-		s := c.seq[wr].Load()
-		if s != c.drained[wr].Load() {
-			m, err := rawWrite(c.fd, p[n:])
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case err == nil:
-				if n < len(p) {
-					c.drained[wr].Store(s) // the send buffer is full
-				}
-				continue
-			case err == syscall.EINTR:
-				continue
-			case err != syscall.EAGAIN:
-				return n, c.opErr("write", os.NewSyscallError("write", err))
-			}
-			c.drained[wr].Store(s)
+		switch {
+		case err == nil:
+			return n == len(p), n < len(p) // a short write filled the send buffer
+		case err == syscall.EINTR:
+			return false, false
+		case err == syscall.EAGAIN:
+			return false, true
 		}
-		if err := c.await(wr); err != nil {
-			return n, c.opErr("write", err)
+		werr = c.opErr("write", os.NewSyscallError("write", err))
+		return true, false
+	})
+	if err != nil {
+		return n, c.opErr("write", err)
+	}
+	return n, werr
+}
+
+// io runs op while dir is ready, until it reports done. op reports empty
+// when the socket had nothing more to give (or no room to take): the seq
+// seen before the attempt is recorded as drained, and the next attempt
+// waits for a newer edge. It fails only with a passed deadline or a
+// closed connection. The caller holds a reference.
+func (c *Conn) io(dir int, op func() (done, empty bool)) error {
+	for {
+		if c.exp[dir].Load() {
+			return os.ErrDeadlineExceeded
+		}
+		s := c.seq[dir].Load()
+		if s != c.drained[dir].Load() {
+			done, empty := op()
+			if empty {
+				c.drained[dir].Store(s)
+			}
+			if done {
+				return nil
+			}
+			if !empty {
+				continue
+			}
+		}
+		if err := c.await(dir); err != nil {
+			return err
 		}
 	}
-	return n, nil
 }
 
 // await waits until dir may be ready again, its deadline passes or the
@@ -251,11 +277,17 @@ func (c *Conn) fire(dir int) {
 		c.loop.arm(c, dir, d)
 		return
 	}
+	c.expireLocked(dir, true)
+}
+
+// expireLocked marks dir's deadline passed and wakes its waiter, who
+// finds it so; c.mu is held and released here.
+func (c *Conn) expireLocked(dir int, onLoop bool) {
 	c.exp[dir].Store(true)
 	w := c.wait[dir]
 	c.wait[dir] = waiter{}
 	c.mu.Unlock()
-	c.loop.notify(w, true)
+	c.loop.notify(w, onLoop)
 }
 
 // setDeadline records a deadline. A future one gets a timer entry
@@ -289,12 +321,8 @@ func (c *Conn) setDeadline(dir int, t time.Time) {
 		}
 		return
 	}
-	c.exp[dir].Store(true)
 	c.mu.Lock()
-	w := c.wait[dir]
-	c.wait[dir] = waiter{}
-	c.mu.Unlock()
-	c.loop.notify(w, false)
+	c.expireLocked(dir, false)
 }
 
 func (c *Conn) SetReadDeadline(t time.Time) error  { c.setDeadline(rd, t); return nil }
@@ -361,28 +389,20 @@ func (r rawConn) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.io(rd, f) }
-func (r rawConn) Write(f func(fd uintptr) bool) error { return r.io(wr, f) }
+func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.run(rd, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.run(wr, f) }
 
-func (r rawConn) io(dir int, f func(fd uintptr) bool) error {
+// run calls f until it reports done; false means the socket would block.
+func (r rawConn) run(dir int, f func(fd uintptr) bool) error {
 	c := r.c
 	if !c.incref() {
 		return net.ErrClosed
 	}
 	defer c.decref()
-	for {
-		if c.expired(dir) {
-			return os.ErrDeadlineExceeded
-		}
-		s := c.seq[dir].Load()
-		if f(uintptr(c.fd)) {
-			return nil
-		}
-		c.drained[dir].Store(s)
-		if err := c.await(dir); err != nil {
-			return err
-		}
-	}
+	return c.io(dir, func() (done, empty bool) {
+		done = f(uintptr(c.fd))
+		return done, !done
+	})
 }
 
 func sockaddrToTCP(sa syscall.Sockaddr) *net.TCPAddr {

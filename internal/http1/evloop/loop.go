@@ -25,6 +25,7 @@ const (
 	connEvents     = uint32(syscall.EPOLLIN|syscall.EPOLLOUT|epollRDHup) | 1<<31 // EPOLLET
 	readEvents     = syscall.EPOLLIN | epollRDHup | syscall.EPOLLHUP | syscall.EPOLLERR
 	writeEvents    = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+	hupEvents      = epollRDHup | syscall.EPOLLHUP | syscall.EPOLLERR
 	// acceptBatch bounds the connections one loop accepts per wake-up, so
 	// a connection storm does not starve the requests in flight.
 	acceptBatch = 64
@@ -55,15 +56,13 @@ func NewGroup(n int, log *slog.Logger) (*Group, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Group{log: log}
-	for i := range n {
-		l, err := newLoop(i, log)
-		if l != nil {
-			l.group = g
-		}
+	for range n {
+		l, err := newLoop(log)
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
+		l.group = g
 		g.loops = append(g.loops, l)
 		go l.run()
 	}
@@ -152,7 +151,6 @@ type listener struct {
 // Loop is one event loop: an epoll set, the connections registered in it
 // and their coroutines.
 type Loop struct {
-	id   int
 	epfd int
 	efd  int // eventfd: wakes the loop for work handed in from goroutines
 	log  *slog.Logger
@@ -184,13 +182,12 @@ type Loop struct {
 	load atomic.Int64
 
 	// Loop goroutine only.
-	cur    *task // the coroutine running now
-	runq   []*task
-	tasks  int
-	paused []*listener
+	cur   *task // the coroutine running now
+	runq  []*task
+	tasks int
 }
 
-func newLoop(id int, log *slog.Logger) (*Loop, error) {
+func newLoop(log *slog.Logger) (*Loop, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("evloop: epoll_create: %w", err)
@@ -211,7 +208,7 @@ func newLoop(id int, log *slog.Logger) (*Loop, error) {
 		syscall.Close(efd)
 		return nil, fmt.Errorf("evloop: epoll_ctl: %w", err)
 	}
-	l := &Loop{id: id, epfd: epfd, efd: efd, log: log, conns: map[int32]*Conn{}, lns: map[int32]*listener{}, done: make(chan struct{})}
+	l := &Loop{epfd: epfd, efd: efd, log: log, conns: map[int32]*Conn{}, lns: map[int32]*listener{}, done: make(chan struct{})}
 	l.ep = os.NewFile(uintptr(epfd), "epoll")
 	rc, err := l.ep.SyscallConn()
 	if err != nil {
@@ -237,13 +234,10 @@ func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 	// for a CPU. Measured on the 2-CPU bench host at wrk -c64: p99
 	// latency 35-74 ms without the spin, 9-22 ms with 20 µs, the same
 	// throughput; 100 µs cost throughput.
-	if until != 0 {
-		t0 := time.Now()
-		for time.Since(t0) < spinBeforePark {
-			runtime.Gosched() // let other goroutines of this P run meanwhile
-			if n, err = pollNow(l.epfd, evs); n > 0 || (err != nil && err != syscall.EINTR) {
-				return n, err
-			}
+	for t0 := time.Now(); time.Since(t0) < spinBeforePark; {
+		runtime.Gosched() // let other goroutines of this P run meanwhile
+		if n, err = pollNow(l.epfd, evs); n > 0 || (err != nil && err != syscall.EINTR) {
+			return n, err
 		}
 	}
 	dl := max(until, 0) // -1: none
@@ -326,7 +320,6 @@ func (l *Loop) forget(c *Conn) {
 // task is a coroutine run by the loop.
 type task struct {
 	next   func() (struct{}, bool)
-	stop   func()
 	yield  func(struct{}) bool
 	queued bool
 	done   bool
@@ -335,7 +328,9 @@ type task struct {
 // spawn starts f as a coroutine; it runs when the loop gets to it.
 func (l *Loop) spawn(f func()) {
 	t := &task{}
-	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
+	// The stop function is not kept: a coroutine ends by returning, once
+	// its connection is closed (Loop.shutdown closes them all).
+	t.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 		t.yield = yield
 		defer func() {
 			if p := recover(); p != nil {
@@ -354,6 +349,16 @@ func (l *Loop) schedule(t *task) {
 		t.queued = true
 		l.runq = append(l.runq, t)
 	}
+}
+
+// scheduleReadyLocked queues the coroutines other goroutines woke (l.mu
+// held, loop goroutine).
+func (l *Loop) scheduleReadyLocked() {
+	for _, t := range l.ready {
+		l.schedule(t)
+	}
+	clear(l.ready)
+	l.ready = l.ready[:0]
 }
 
 // notify wakes a waiter; onLoop tells that the caller is the loop
@@ -475,11 +480,7 @@ func (l *Loop) run() {
 		for len(l.timers) > 0 && l.timers[0].when <= now {
 			fired = append(fired, heap.Pop(&l.timers).(*timer))
 		}
-		for _, t := range l.ready {
-			l.schedule(t)
-		}
-		clear(l.ready)
-		l.ready = l.ready[:0]
+		l.scheduleReadyLocked()
 		incoming = append(incoming[:0], l.incoming...)
 		clear(l.incoming)
 		l.incoming = l.incoming[:0]
@@ -496,6 +497,9 @@ func (l *Loop) run() {
 		clear(incoming)
 
 		for _, e := range got {
+			if e.ev&hupEvents != 0 {
+				e.c.hup.Store(true)
+			}
 			if e.ev&readEvents != 0 {
 				e.c.ready(rd)
 			}
@@ -556,19 +560,12 @@ func (l *Loop) shutdown() {
 		for _, c := range l.conns {
 			cs = append(cs, c)
 		}
-		for _, t := range l.ready {
-			l.schedule(t)
-		}
-		l.ready = l.ready[:0]
 		l.mu.Unlock()
 		for _, c := range cs {
-			c.Close()
+			c.Close() // wakes their coroutines through l.ready
 		}
 		l.mu.Lock()
-		for _, t := range l.ready {
-			l.schedule(t)
-		}
-		l.ready = l.ready[:0]
+		l.scheduleReadyLocked()
 		l.mu.Unlock()
 		l.runAll()
 		if l.tasks == 0 {
@@ -631,25 +628,30 @@ func (l *Loop) accept(ls *listener) {
 		}
 		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 		a := accepted{fd: fd, raddr: sockaddrToTCP(sa), serve: ls.serve}
-		if to := l.leastLoaded(); to != l {
-			to.load.Add(1)
-			to.mu.Lock()
-			stopping := to.stopping
-			if !stopping {
-				to.incoming = append(to.incoming, a)
-			}
-			to.mu.Unlock()
-			if stopping {
-				to.load.Add(-1)
-				syscall.Close(fd)
-				continue
-			}
-			to.wake()
-			continue
+		to := l.leastLoaded()
+		to.load.Add(1)
+		if to == l {
+			l.serveAccepted(a)
+		} else if !to.handOver(a) {
+			to.load.Add(-1)
+			syscall.Close(fd)
 		}
-		l.load.Add(1)
-		l.serveAccepted(a)
 	}
+}
+
+// handOver queues a connection another loop accepted for this one and
+// wakes it; false when the loop is stopping.
+func (l *Loop) handOver(a accepted) bool {
+	l.mu.Lock()
+	ok := !l.stopping
+	if ok {
+		l.incoming = append(l.incoming, a)
+	}
+	l.mu.Unlock()
+	if ok {
+		l.wake()
+	}
+	return ok
 }
 
 // accepted is a connection handed from the loop that accepted it to the
@@ -664,9 +666,6 @@ type accepted struct {
 // a tie.
 func (l *Loop) leastLoaded() *Loop {
 	best, bl := l, l.load.Load()
-	if l.group == nil {
-		return l
-	}
 	for _, o := range l.group.loops {
 		if n := o.load.Load(); n < bl {
 			best, bl = o, n

@@ -532,3 +532,35 @@ func TestAcceptOutOfDescriptors(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A peer's FIN that arrived together with its last data is read as EOF
+// right after the data, and a read after EOF sees EOF again: no edge
+// follows either, so the connection must not be left waiting for one.
+func TestReadAfterEOF(t *testing.T) {
+	res := make(chan [2]error, 1)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		// Let the data and the FIN both arrive, and the loop see their
+		// edges, before the first read.
+		Block(c, func() { time.Sleep(100 * time.Millisecond) })
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		var errs [2]error
+		for _, err := c.Read(buf); err == nil; _, err = c.Read(buf) {
+		}
+		_, errs[0] = c.Read(buf)
+		_, errs[1] = c.Read(buf)
+		res <- errs
+	})
+	c := dial(t, addr)
+	c.Write([]byte("hello"))
+	c.(*net.TCPConn).CloseWrite()
+	select {
+	case errs := <-res:
+		if errs[0] != io.EOF || errs[1] != io.EOF {
+			t.Fatalf("reads after EOF: %v, %v; want EOF twice", errs[0], errs[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+}

@@ -71,8 +71,8 @@ func Recycle(w http.ResponseWriter) {
 // other ResponseWriters, f just runs. A handler on a loop server must put
 // everything that may block, and everything it does with w meanwhile, in f.
 func Offload(w http.ResponseWriter, f func()) {
-	if rw, ok := w.(*response); ok && rw.c.loop != nil {
-		evloop.Block(rw.c.rwc, f)
+	if rw, ok := w.(*response); ok {
+		evloop.Block(rw.c.rwc, f) // just runs f unless rwc is a loop's
 		return
 	}
 	f()
@@ -82,7 +82,7 @@ func Offload(w http.ResponseWriter, f func()) {
 // there is none, or inside Offload): an upstream connection dialled on it
 // is served by the same loop.
 func Loop(w http.ResponseWriter) *evloop.Loop {
-	if rw, ok := w.(*response); ok && rw.c.loop != nil {
+	if rw, ok := w.(*response); ok {
 		if l, inline := evloop.Inline(rw.c.rwc); inline {
 			return l
 		}

@@ -111,7 +111,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 	if s.Loops != nil && s.TLSConfig == nil {
-		if err, ok := s.serveLoops(ln); ok {
+		if ok, err := s.serveLoops(ln); ok {
 			return err
 		}
 	}
@@ -168,19 +168,18 @@ func (l *loopListener) Close() error {
 // serveLoops hands ln to the event loops and waits until it is closed;
 // ok is false when the loops cannot take it (the caller then accepts
 // itself).
-func (s *Server) serveLoops(ln net.Listener) (error, bool) {
+func (s *Server) serveLoops(ln net.Listener) (bool, error) {
 	unlisten, err := s.Loops.Listen(ln, func(rwc *evloop.Conn) {
 		c := s.newConn(rwc)
 		if c == nil {
 			rwc.Close()
 			return
 		}
-		c.loop = s.Loops
 		c.serve()
 	})
 	if err != nil {
 		s.Logger.Warn("http1: serving without event loops", "err", err)
-		return nil, false
+		return false, nil
 	}
 	ll := &loopListener{Listener: ln, unlisten: unlisten, closed: make(chan struct{})}
 	s.mu.Lock()
@@ -195,7 +194,7 @@ func (s *Server) serveLoops(ln net.Listener) (error, bool) {
 	s.mu.Lock()
 	delete(s.listeners, ll)
 	s.mu.Unlock()
-	return ErrServerClosed, true
+	return true, ErrServerClosed
 }
 
 // errTemporary keeps the accept loop alive on EMFILE and friends, which
@@ -313,7 +312,6 @@ type conn struct {
 	hbuf   []byte // header block scratch, reused across requests
 	dl     deadline.Tracker
 	tmpl   *http.Request // carries the connection's context
-	loop   *evloop.Group // set when an event loop serves the connection
 }
 
 var (
