@@ -51,23 +51,51 @@ var (
 	gwTimeout    = []byte(`{"error_msg":"504 Gateway Time-out"}` + "\n")
 )
 
-// hopHeaders are connection-level headers a proxy must not forward
-// (RFC 9110 section 7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+// isHop reports whether the canonical header name k is a connection-level
+// header a proxy must not forward (RFC 9110 section 7.6.1): Connection,
+// Proxy-Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization,
+// TE, Trailer, Transfer-Encoding and Upgrade. A switch on the length
+// instead of nine map deletions per header map: this runs on both maps
+// of every request.
+func isHop(k string) bool {
+	switch len(k) {
+	case 2:
+		return k == "Te"
+	case 7:
+		return k == "Trailer" || k == "Upgrade"
+	case 10:
+		return k == "Connection" || k == "Keep-Alive"
+	case 16:
+		return k == "Proxy-Connection"
+	case 17:
+		return k == "Transfer-Encoding"
+	case 18:
+		return k == "Proxy-Authenticate"
+	case 19:
+		return k == "Proxy-Authorization"
+	}
+	return false
+}
 
+// removeHop deletes the hop-by-hop headers from h, and those the
+// Connection header names.
 func removeHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for _, f := range strings.Split(v, ",") {
+	removeNamed(h, h["Connection"])
+	for k := range h {
+		if isHop(k) {
+			delete(h, k)
+		}
+	}
+}
+
+// removeNamed deletes the headers that Connection header values name.
+func removeNamed(h http.Header, connection []string) {
+	for _, v := range connection {
+		for f := range strings.SplitSeq(v, ",") {
 			if f = strings.TrimSpace(f); f != "" {
 				h.Del(f)
 			}
 		}
-	}
-	// The names are canonical already: delete them without Del's
-	// canonicalisation (this runs twice per request).
-	for _, k := range hopHeaders {
-		delete(h, k)
 	}
 }
 
@@ -95,7 +123,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rv := &st.rv
 	*rv = reqVars{r: r, host: host, remote: remoteIP(r.RemoteAddr, remote), scheme: scheme, pipe: st}
 	pc := &st.pc
-	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: http.Header{}, Start: time.Now()}
+	if st.respHdr == nil {
+		st.respHdr = http.Header{}
+	}
+	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: st.respHdr, Start: time.Now()}
 	rv.pc = pc
 	org := ""
 	pc.Upstreams = snap
@@ -234,6 +265,13 @@ type pipeState struct {
 	// out is the request to the upstream, when it goes through the lean
 	// HTTP/1.1 client (outSlot).
 	out outReq
+	// slot is where the lean client builds the upstream's response for
+	// a request that keeps nothing (outSlot), kept by a pooled state.
+	slot *client.Slot
+	// respHdr is the headers plugins add to the response (plugin.Ctx's
+	// RespHeader until the answer's own replace it), kept by a pooled
+	// state like out's.
+	respHdr http.Header
 	// chain: the plugins the request runs (the route's, merged with the
 	// consumer's once one is known).
 	chain *plugin.Chain
@@ -251,14 +289,18 @@ type pipeState struct {
 // transient.
 var pipePool = sync.Pool{New: func() any { return new(pipeState) }}
 
-// release empties st (dropping what it referenced, keeping the outbound
-// header map's memory) and gives it back to the pool.
+// release empties st (dropping what it referenced, keeping the memory of
+// the outbound and response header maps) and gives it back to the pool.
 func (st *pipeState) release() {
-	hdr := st.out.hdr
-	*st = pipeState{}
+	hdr, rh, slot := st.out.hdr, st.respHdr, st.slot
+	*st = pipeState{slot: slot}
 	if len(hdr) <= maxPooledHeaders {
 		clear(hdr)
 		st.out.hdr = hdr
+	}
+	if len(rh) <= maxPooledHeaders {
+		clear(rh)
+		st.respHdr = rh
 	}
 	pipePool.Put(st)
 }
@@ -543,18 +585,28 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 	var lastErr error
 	timedOut := false
 	for attempt := 0; ; attempt++ {
-		node, done, err := up.Pick(hashInput{reqVars: rv, consumer: consumer}, tried)
+		rv.hash = hashInput{reqVars: rv, consumer: consumer}
+		node, done, err := up.Pick(&rv.hash, tried)
 		if err != nil {
 			lastErr = err
 			break
 		}
-		out := h.outbound(r, up, node, rv, body, rv.outSlot(up))
+		oslot := rv.outSlot(up)
+		out := h.outbound(r, up, node, rv, body, oslot)
 		t0 := time.Now()
 		var loop *evloop.Loop
+		var rslot *client.Slot
 		if rv.pipe != nil { // background fetches have none
 			loop = rv.pipe.loop
 		}
-		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop)
+		if oslot != nil {
+			// The same conditions hold for the response: nothing keeps it.
+			if rv.pipe.slot == nil {
+				rv.pipe.slot = new(client.Slot)
+			}
+			rslot = rv.pipe.slot
+		}
+		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop, rslot)
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -573,13 +625,10 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			h.log.Debug("proxy: retrying", "route", rt.ID, "node", node.Addr, "err", err)
 			continue
 		}
-		done(upstream.Result{Status: resp.StatusCode, Latency: time.Since(t0)})
+		lat := time.Since(t0)
+		done(upstream.Result{Status: resp.StatusCode, Latency: lat})
 		if pc != nil {
-			pc.UpstreamLatency = time.Since(t0)
-			pc.UpstreamStatus = resp.StatusCode
-		}
-		if pc != nil {
-			pc.UpstreamAddr = node.Addr
+			pc.UpstreamLatency, pc.UpstreamStatus, pc.UpstreamAddr = lat, resp.StatusCode, node.Addr
 		}
 		removeHop(resp.Header)
 		if cancel != nil {
@@ -597,12 +646,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 // applies the timeouts on the connection itself (no context or timer per
 // attempt); TLS upstreams use net/http's transport with a cancel context
 // that the returned cancel (nil for the lean client, and on error) ends.
-func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop) (*http.Response, context.CancelFunc, error) {
+func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot) (*http.Response, context.CancelFunc, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
-		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot}
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}
@@ -674,15 +723,17 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	// The value slices are shared with the client's request: nothing
 	// after this point appends to them in place (Set replaces a slice).
 	for k, v := range r.Header {
-		out.Header[k] = v
+		if !isHop(k) {
+			out.Header[k] = v
+		}
 	}
+	removeNamed(out.Header, r.Header["Connection"])
 	switch up.PassHost {
 	case "node":
 		out.Host = node.HostHeader
 	case "rewrite":
 		out.Host = up.UpstreamHost
 	}
-	removeHop(out.Header)
 	if body != nil {
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
@@ -743,7 +794,8 @@ func isUpgrade(r *http.Request) bool {
 // websocket hands an upgrade to httputil.ReverseProxy, which switches
 // protocols and copies both ways.
 func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, up *upstream.Upstream, rv *reqVars) int {
-	node, done, err := up.Pick(hashInput{reqVars: rv}, nil)
+	rv.hash = hashInput{reqVars: rv}
+	node, done, err := up.Pick(&rv.hash, nil)
 	if err != nil {
 		w.WriteHeader(http.StatusBadGateway)
 		return http.StatusBadGateway

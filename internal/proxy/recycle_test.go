@@ -38,7 +38,8 @@ func init() {
 }
 
 // headerEcho is an upstream answering with every request header it got
-// (sorted, X-* and Content-Length only), the path and the body.
+// (sorted, X-* and Content-Length only), the path and the body; it also
+// sends each X-* request header back as an Echo-X-* response header.
 func headerEcho(t *testing.T) string {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +47,9 @@ func headerEcho(t *testing.T) string {
 		for k, v := range r.Header {
 			if strings.HasPrefix(k, "X-") || k == "Content-Length" {
 				kv = append(kv, k+"="+strings.Join(v, "|"))
+			}
+			if strings.HasPrefix(k, "X-") {
+				w.Header()["Echo-"+k] = v
 			}
 		}
 		slices.Sort(kv)
@@ -102,16 +106,34 @@ func TestRecycledRequestsKeepNothing(t *testing.T) {
 				// A per-connection header, so answers cannot be
 				// another connection's.
 				raw := strings.Replace(s.raw, "\r\n\r\n", "\r\nX-Conn: "+id+"\r\n\r\n", 1)
-				_, b, err := c.Do(raw)
+				resp, b, err := c.Do(raw)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				want := s.want
-				if i, j := strings.IndexByte(want, '['), strings.IndexByte(want, ']'); i >= 0 { // proxied: the upstream saw X-Conn too
-					kv := append(strings.Fields(strings.ReplaceAll(want[i+1:j], ", ", ",")), "X-Conn="+id)
+				if lb, rb := strings.IndexByte(want, '['), strings.IndexByte(want, ']'); lb >= 0 { // proxied: the upstream saw X-Conn too
+					kv := append(strings.Fields(strings.ReplaceAll(want[lb+1:rb], ", ", ",")), "X-Conn="+id)
 					slices.Sort(kv)
-					want = want[:i+1] + strings.ReplaceAll(strings.Join(kv, " "), ",", ", ") + want[j:]
+					want = want[:lb+1] + strings.ReplaceAll(strings.Join(kv, " "), ",", ", ") + want[rb:]
+					// The answer's headers are this exchange's too: the
+					// echo of exactly the X-* headers the upstream saw.
+					var echoed, sent []string
+					for k, v := range resp.Header {
+						if strings.HasPrefix(k, "Echo-") {
+							echoed = append(echoed, strings.TrimPrefix(k, "Echo-")+"="+strings.Join(v, "|"))
+						}
+					}
+					for _, f := range kv {
+						if strings.HasPrefix(f, "X-") {
+							sent = append(sent, strings.ReplaceAll(f, ",", ", "))
+						}
+					}
+					slices.Sort(echoed)
+					if !slices.Equal(echoed, sent) {
+						t.Errorf("conn %s round %d request %d: response echoes %v, want %v", id, round, i, echoed, sent)
+						return
+					}
 				}
 				if b != want {
 					t.Errorf("conn %s round %d request %d: upstream saw %q, want %q", id, round, i, b, want)

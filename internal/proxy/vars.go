@@ -27,6 +27,9 @@ type reqVars struct {
 	origin origin
 	// cw counts the bytes sent (send).
 	cw countWriter
+	// hash is what the balancer hashes on (roundTrip), here so that
+	// handing it over as an interface allocates nothing.
+	hash hashInput
 }
 
 // SetVar implements plugin.VarSetter.

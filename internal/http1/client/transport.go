@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
@@ -107,6 +108,11 @@ type Options struct {
 	// then be read and closed by the same coroutine. A custom Dial is not
 	// used for such requests.
 	Loop *evloop.Loop
+	// Slot, when set, is where the response is built instead of a new
+	// allocation; its previous response is overwritten. The caller must
+	// be done with that one, its Header and body included (the proxy
+	// passes a slot only for requests that keep nothing).
+	Slot *Slot
 }
 
 // RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
@@ -238,13 +244,13 @@ func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.R
 		if o.ReadTimeout > 0 && o.ReadTimeout < rt {
 			rt = o.ReadTimeout
 		}
-		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false)
+		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false, o.Slot)
 		if rerr == nil {
 			return resp, false, nil
 		}
 		return nil, !got && isStale(werr), fmt.Errorf("http1 client: write request to %s: %w", c.addr, werr)
 	}
-	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true)
+	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true, o.Slot)
 	if err != nil {
 		return nil, !got && isStale(err), err
 	}
@@ -297,6 +303,9 @@ func (t *Transport) getIdle(key poolKey) *conn {
 		return nil
 	}
 	now := time.Now()
+	if key.loop != nil {
+		now = key.loop.Now() // the caller is the loop's coroutine
+	}
 	limit := t.idleTimeout()
 	t.mu.Lock()
 	l := t.idle[key]
@@ -349,7 +358,7 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 		c.deadlineSet = false
 		c.dl.Forget()
 	}
-	c.idleAt = time.Now()
+	c.idleAt = deadline.Now(c.nc)
 	t.mu.Lock()
 	if t.idle == nil {
 		t.idle = make(map[poolKey]*idleList)

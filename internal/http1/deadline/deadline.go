@@ -13,10 +13,15 @@ import (
 )
 
 // Tracker holds one connection's current read and write deadlines as set
-// through it. The zero value knows nothing and sets on first use. Code
+// through it. The zero value knows nothing and sets on first use. A
+// Tracker serves one connection: it remembers whether that one has a
+// Clock. Code
 // that sets a deadline on the connection directly must call Forget.
 type Tracker struct {
 	read, write time.Time
+	// clk is the connection's own clock, looked up once (probed).
+	clk    Clock
+	probed bool
 }
 
 func within(cur, want time.Time, d time.Duration) bool {
@@ -25,22 +30,37 @@ func within(cur, want time.Time, d time.Duration) bool {
 
 // Read makes the read deadline now+d; d <= 0 means none.
 func (t *Tracker) Read(c net.Conn, d time.Duration) {
-	if want, ok := update(&t.read, d); ok {
+	if want, ok := t.update(c, &t.read, d); ok {
 		_ = c.SetReadDeadline(want)
 	}
 }
 
 // Write makes the write deadline now+d; d <= 0 means none.
 func (t *Tracker) Write(c net.Conn, d time.Duration) {
-	if want, ok := update(&t.write, d); ok {
+	if want, ok := t.update(c, &t.write, d); ok {
 		_ = c.SetWriteDeadline(want)
 	}
+}
+
+// Clock is a connection that keeps a clock of its own, cheaper to read
+// than time.Now (an event loop's connection reads the loop's, taken once
+// per pass over its ready connections: evloop.Conn.Now).
+type Clock interface {
+	Now() time.Time
+}
+
+// Now is the time deadlines on c count from: c's own clock if it has one.
+func Now(c net.Conn) time.Time {
+	if cl, ok := c.(Clock); ok {
+		return cl.Now()
+	}
+	return time.Now()
 }
 
 // update records the deadline d asks for in cur and reports whether the
 // connection must be told (it moved by more than the slack, or a
 // deadline is to be set or cleared).
-func update(cur *time.Time, d time.Duration) (time.Time, bool) {
+func (t *Tracker) update(c net.Conn, cur *time.Time, d time.Duration) (time.Time, bool) {
 	if d <= 0 {
 		if cur.IsZero() {
 			return time.Time{}, false
@@ -48,7 +68,17 @@ func update(cur *time.Time, d time.Duration) (time.Time, bool) {
 		*cur = time.Time{}
 		return time.Time{}, true
 	}
-	want := time.Now().Add(d)
+	if !t.probed {
+		t.clk, _ = c.(Clock)
+		t.probed = true
+	}
+	var now time.Time
+	if t.clk != nil {
+		now = t.clk.Now()
+	} else {
+		now = time.Now()
+	}
+	want := now.Add(d)
 	if within(*cur, want, d) {
 		return want, false
 	}
@@ -57,4 +87,4 @@ func update(cur *time.Time, d time.Duration) (time.Time, bool) {
 }
 
 // Forget records that the deadlines are unknown (set elsewhere).
-func (t *Tracker) Forget() { *t = Tracker{} }
+func (t *Tracker) Forget() { t.read, t.write = time.Time{}, time.Time{} }

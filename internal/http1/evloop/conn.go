@@ -55,6 +55,9 @@ type Conn struct {
 	// finalBit by whoever closes the descriptor (the last one out).
 	refs atomic.Int64
 
+	// blk mirrors blocking for Now, which must not take the lock.
+	blk atomic.Bool
+
 	mu       sync.Mutex
 	closed   bool // Close was called
 	blocking bool
@@ -359,6 +362,7 @@ func (c *Conn) setBlocking(b bool) {
 	c.mu.Lock()
 	if !c.detached {
 		c.blocking = b
+		c.blk.Store(b)
 	}
 	c.mu.Unlock()
 }
@@ -370,8 +374,32 @@ func Detach(nc net.Conn) {
 	if c, ok := nc.(*Conn); ok {
 		c.mu.Lock()
 		c.blocking, c.detached = true, true
+		c.blk.Store(true)
 		c.mu.Unlock()
 	}
+}
+
+// Now is the current time for deadlines set on c: in inline mode the
+// loop's clock, read once per pass over the ready coroutines (which is
+// what runs the caller), instead of a clock read per deadline; a
+// deadline comes at most one pass early. In blocking mode the clock
+// itself (the loop may be parked with an old reading).
+func (c *Conn) Now() time.Time {
+	if !c.blk.Load() {
+		if n := c.loop.now; n != 0 {
+			return time.Unix(0, n)
+		}
+	}
+	return time.Now()
+}
+
+// Now is the loop's clock as Conn.Now has it, for the coroutines the
+// loop runs (and only them).
+func (l *Loop) Now() time.Time {
+	if l.now != 0 {
+		return time.Unix(0, l.now)
+	}
+	return time.Now()
 }
 
 // SyscallConn gives sendfile and friends the descriptor, waiting through

@@ -162,6 +162,14 @@ type Loop struct {
 	ep   *os.File
 	epRC syscall.RawConn
 	epDL int64 // the read deadline set on ep, Unix ns (0 = none)
+	// park is the poller's readiness callback for ep, made once: a
+	// closure made per wait escaped to the heap with the results it
+	// writes (three allocations per idle moment). parkEvs, parkN and
+	// parkErr are its arguments and results.
+	park    func(uintptr) bool
+	parkEvs []syscall.EpollEvent
+	parkN   int
+	parkErr error
 
 	mu        sync.Mutex
 	conns     map[int32]*Conn
@@ -182,6 +190,9 @@ type Loop struct {
 	load atomic.Int64
 
 	// Loop goroutine only.
+	// now: the clock (Unix ns) read at the start of the current pass over
+	// the ready coroutines (runAll); see Conn.Now.
+	now   int64
 	cur   *task // the coroutine running now
 	runq  []*task
 	tasks int
@@ -217,6 +228,10 @@ func newLoop(log *slog.Logger) (*Loop, error) {
 		return nil, fmt.Errorf("evloop: epoll fd: %w", err)
 	}
 	l.epRC = rc
+	l.park = func(uintptr) bool {
+		l.parkN, l.parkErr = pollNow(l.epfd, l.parkEvs)
+		return l.parkN > 0 || (l.parkErr != nil && l.parkErr != syscall.EINTR)
+	}
 	return l, nil
 }
 
@@ -249,14 +264,16 @@ func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 			_ = l.ep.SetReadDeadline(time.Unix(0, dl))
 		}
 	}
-	err = l.epRC.Read(func(uintptr) bool {
-		n, err = pollNow(l.epfd, evs)
-		return n > 0 || (err != nil && err != syscall.EINTR)
-	})
+	l.parkEvs, l.parkN, l.parkErr = evs, 0, nil
+	err = l.epRC.Read(l.park)
+	l.parkEvs = nil
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, nil // a timer is due
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return l.parkN, l.parkErr
 }
 
 func (l *Loop) addListener(ls *listener) error {
@@ -523,7 +540,7 @@ func (l *Loop) run() {
 				l.accept(ls)
 			}
 		}
-		l.runAll()
+		l.runAll(now)
 		if stopping {
 			l.shutdown()
 			return
@@ -533,7 +550,8 @@ func (l *Loop) run() {
 
 // runAll resumes every queued coroutine; coroutines woken meanwhile run in
 // the same pass.
-func (l *Loop) runAll() {
+func (l *Loop) runAll(now int64) {
+	l.now = now
 	for i := 0; i < len(l.runq); i++ {
 		t := l.runq[i]
 		l.runq[i] = nil
@@ -567,7 +585,7 @@ func (l *Loop) shutdown() {
 		l.mu.Lock()
 		l.scheduleReadyLocked()
 		l.mu.Unlock()
-		l.runAll()
+		l.runAll(time.Now().UnixNano())
 		if l.tasks == 0 {
 			break
 		}

@@ -564,3 +564,41 @@ func TestReadAfterEOF(t *testing.T) {
 		t.Fatal("no result")
 	}
 }
+
+// Conn.Now: inline, the loop's clock of the current pass (not older than
+// the event that woke the coroutine, never ahead of the real clock); in
+// blocking mode the real clock, even after the loop sat parked.
+func TestConnNow(t *testing.T) {
+	type reading struct{ before, now, after time.Time }
+	got := make(chan reading, 2)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := br.ReadString('\n'); err != nil {
+			return
+		}
+		got <- reading{now: c.Now(), after: time.Now()}
+		Block(c, func() {
+			time.Sleep(300 * time.Millisecond) // the loop parks meanwhile
+			before := time.Now()
+			got <- reading{before: before, now: c.Now(), after: time.Now()}
+		})
+		_, _ = c.Write([]byte("done\n"))
+	})
+	nc := dial(t, addr)
+	sent := time.Now()
+	if _, err := nc.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	inline := <-got
+	if inline.now.Before(sent.Truncate(time.Microsecond)) || inline.now.After(inline.after) {
+		t.Errorf("inline Now %v: want between the write (%v) and the real clock after it (%v)", inline.now, sent, inline.after)
+	}
+	blocking := <-got
+	if blocking.now.Before(blocking.before) || blocking.now.After(blocking.after) {
+		t.Errorf("blocking Now %v: want the real clock, between %v and %v", blocking.now, blocking.before, blocking.after)
+	}
+	if line, err := bufio.NewReader(nc).ReadString('\n'); err != nil || line != "done\n" {
+		t.Fatalf("after Block: %q, %v", line, err)
+	}
+}

@@ -36,6 +36,9 @@ func (l *Loop) Dial(string, time.Duration) (*Conn, error) {
 	return nil, errors.New("evloop: event loops need Linux")
 }
 
+// Now is the clock.
+func (l *Loop) Now() time.Time { return time.Now() }
+
 // Block runs f.
 func Block(_ net.Conn, f func()) { f() }
 

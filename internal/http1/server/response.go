@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
@@ -177,7 +178,7 @@ func (w *response) writeHead() {
 	bw.WriteString(statusLine(w.status))
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
-		bw.WriteString(httpDate())
+		bw.WriteString(httpDate(deadline.Now(w.c.rwc)))
 		bw.WriteString("\r\n")
 	}
 	w.writeFields(h)
@@ -525,8 +526,7 @@ type dateValue struct {
 
 var dateCache atomic.Pointer[dateValue]
 
-func httpDate() string {
-	now := time.Now()
+func httpDate(now time.Time) string {
 	sec := now.Unix()
 	if d := dateCache.Load(); d != nil && d.sec == sec {
 		return d.s
