@@ -5,13 +5,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/stargate-edge/stargate/internal/http1/wire"
-	"golang.org/x/net/http/httpguts"
 	"io"
 	"net/http"
 	"net/textproto"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
 
 var (
@@ -41,6 +43,10 @@ type respBody struct {
 // Slot is room for one response, reused by the requests that pass it in
 // Options (one allocation less per exchange, and a header map kept).
 type Slot struct{ rb respBody }
+
+// maxSlotHeaders bounds the header map a Slot keeps: clearing a map costs
+// its capacity, so a bigger one is dropped.
+const maxSlotHeaders = 40
 
 // framing collects the headers that decide how the body is delimited and
 // whether the connection can be reused.
@@ -331,9 +337,6 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // of s, and each key's first value lives in one shared backing array,
 // sliced with capacity 1 so that a caller appending to one key cannot
 // overwrite its neighbour's value.
-// maxSlotHeaders bounds the header map a Slot keeps.
-const maxSlotHeaders = 40
-
 func (rb *respBody) parse(s string, f *framing) error {
 	resp := &rb.resp
 	i := strings.IndexByte(s, '\n')

@@ -33,7 +33,10 @@ type Conn struct {
 	fd   int
 	gen  uint32
 
-	laddr, raddr net.Addr
+	raddr net.Addr
+	// laddr is filled on first use (LocalAddr), possibly by two
+	// goroutines at once once the connection is detached.
+	laddr atomic.Pointer[net.TCPAddr]
 
 	// Readiness per direction: the loop bumps seq on every edge; an
 	// operation that found the socket drained (EAGAIN, or a short read or
@@ -95,7 +98,7 @@ func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return &net.OpError{Op: "close", Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: net.ErrClosed}
+		return &net.OpError{Op: "close", Net: "tcp", Source: c.knownLocal(), Addr: c.raddr, Err: net.ErrClosed}
 	}
 	c.closed = true
 	w := c.wait
@@ -114,7 +117,7 @@ func (c *Conn) opErr(op string, err error) error {
 	if err == io.EOF {
 		return err
 	}
-	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.knownLocal(), Addr: c.raddr, Err: err}
 }
 
 func (c *Conn) Read(p []byte) (int, error) {
@@ -337,12 +340,25 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 
 func (c *Conn) LocalAddr() net.Addr {
-	if c.laddr == nil {
-		if sa, err := syscall.Getsockname(c.fd); err == nil {
-			c.laddr = sockaddrToTCP(sa)
+	if a := c.laddr.Load(); a != nil {
+		return a
+	}
+	if sa, err := syscall.Getsockname(c.fd); err == nil {
+		if a := sockaddrToTCP(sa); a != nil {
+			c.laddr.Store(a)
+			return a
 		}
 	}
-	return c.laddr
+	return nil
+}
+
+// knownLocal is the local address if LocalAddr found it already (errors
+// name it without a system call).
+func (c *Conn) knownLocal() net.Addr {
+	if a := c.laddr.Load(); a != nil {
+		return a
+	}
+	return nil
 }
 
 func (c *Conn) RemoteAddr() net.Addr { return c.raddr }

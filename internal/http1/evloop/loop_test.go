@@ -602,3 +602,31 @@ func TestConnNow(t *testing.T) {
 		t.Fatalf("after Block: %q, %v", line, err)
 	}
 }
+
+// LocalAddr may be called by two goroutines at once on a detached
+// connection (a WebSocket's two copy loops); run with -race.
+func TestLocalAddrConcurrent(t *testing.T) {
+	got := make(chan string, 4)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		Block(c, func() {
+			Detach(c)
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					got <- c.LocalAddr().String()
+				}()
+			}
+			wg.Wait()
+		})
+	})
+	nc := dial(t, addr)
+	defer nc.Close()
+	for range 4 {
+		if a := <-got; a != addr {
+			t.Fatalf("LocalAddr %q, want the listener's %q", a, addr)
+		}
+	}
+}
