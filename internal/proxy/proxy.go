@@ -89,12 +89,18 @@ func removeHop(h http.Header) {
 }
 
 // removeNamed deletes the headers that Connection header values name.
+// The usual tokens (close, keep-alive, upgrade, TE) name no header or a
+// hop-by-hop one, which goes anyway: they are skipped without
+// canonicalising them (an allocation) or looking them up.
 func removeNamed(h http.Header, connection []string) {
 	for _, v := range connection {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				h.Del(f)
+			f = strings.TrimSpace(f)
+			if f == "" || strings.EqualFold(f, "close") || strings.EqualFold(f, "keep-alive") ||
+				strings.EqualFold(f, "upgrade") || strings.EqualFold(f, "te") {
+				continue
 			}
+			h.Del(f)
 		}
 	}
 }
@@ -112,7 +118,13 @@ func Route(snap *snapshot.Snapshot, method, host, path string, remote netip.Addr
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.snaps.Current()
 	host := routeHost(r.Host)
-	remote, _ := netip.ParseAddrPort(r.RemoteAddr)
+	// The listener parsed its connection's address once; parse it here
+	// only for other callers (and if a wrapper rewrote RemoteAddr).
+	remote, rip, ok := server.RemoteAddrPort(w, r.RemoteAddr)
+	if !ok {
+		remote, _ = netip.ParseAddrPort(r.RemoteAddr)
+		rip = remoteIP(r.RemoteAddr, remote)
+	}
 	scheme := "http"
 	if h.TLS {
 		scheme = "https"
@@ -121,7 +133,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// earlier request without plugins gave its state back.
 	st := pipePool.Get().(*pipeState)
 	rv := &st.rv
-	*rv = reqVars{r: r, host: host, remote: remoteIP(r.RemoteAddr, remote), scheme: scheme, pipe: st}
+	*rv = reqVars{r: r, host: host, remote: rip, scheme: scheme, pipe: st}
 	pc := &st.pc
 	if st.respHdr == nil {
 		st.respHdr = http.Header{}

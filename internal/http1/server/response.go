@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -77,6 +78,18 @@ func Offload(w http.ResponseWriter, f func()) {
 		return
 	}
 	f()
+}
+
+// RemoteAddrPort is remoteAddr (the request's RemoteAddr) parsed, and its
+// address part, as netip.ParseAddrPort and net.SplitHostPort would make
+// them, worked out once per connection instead of once per request. ok is
+// false for other ResponseWriters, for connections that are not TCP, and
+// when remoteAddr is not the connection's (a wrapper rewrote it).
+func RemoteAddrPort(w http.ResponseWriter, remoteAddr string) (ap netip.AddrPort, ip string, ok bool) {
+	if rw, isRW := w.(*response); isRW && rw.c.remoteIP != "" && remoteAddr == rw.c.remote {
+		return rw.c.remoteAP, rw.c.remoteIP, true
+	}
+	return netip.AddrPort{}, "", false
 }
 
 // Loop returns the event loop serving w's connection inline (nil when

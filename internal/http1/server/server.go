@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -267,7 +268,18 @@ func (s *Server) closeIdle() {
 }
 
 func (s *Server) newConn(rwc net.Conn) *conn {
-	c := &conn{srv: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
+	ra := rwc.RemoteAddr()
+	c := &conn{srv: s, rwc: rwc, remote: ra.String()}
+	if ta, ok := ra.(*net.TCPAddr); ok {
+		// As netip.ParseAddrPort(remote) would have it: an IPv4 address
+		// prints (and parses) as IPv4 even when net.IP holds it in its
+		// 16-byte form.
+		ap := ta.AddrPort()
+		c.remoteAP = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		if host, _, err := net.SplitHostPort(c.remote); err == nil {
+			c.remoteIP = host
+		}
+	}
 	c.state.Store(int32(http.StateNew))
 	s.mu.Lock()
 	if s.shutdown.Load() {
@@ -305,13 +317,18 @@ type conn struct {
 	srv    *Server
 	rwc    net.Conn
 	remote string
-	br     *bufio.Reader
-	bw     *outbuf
-	state  atomic.Int32 // http.ConnState
-	tls    *tls.ConnectionState
-	hbuf   []byte // header block scratch, reused across requests
-	dl     deadline.Tracker
-	tmpl   *http.Request // carries the connection's context
+	// remoteAP and remoteIP are remote parsed, and its address part,
+	// once per connection (RemoteAddrPort); zero when rwc's address is
+	// not TCP.
+	remoteAP netip.AddrPort
+	remoteIP string
+	br       *bufio.Reader
+	bw       *outbuf
+	state    atomic.Int32 // http.ConnState
+	tls      *tls.ConnectionState
+	hbuf     []byte // header block scratch, reused across requests
+	dl       deadline.Tracker
+	tmpl     *http.Request // carries the connection's context
 }
 
 var (

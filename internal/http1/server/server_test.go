@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
 // start serves h on a loopback port and returns its address.
@@ -546,3 +550,53 @@ func (f *fakeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: n
 func (f *fakeConn) SetDeadline(time.Time) error      { return nil }
 func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
 func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
+
+// RemoteAddrPort gives what parsing the request's RemoteAddr gives, over
+// IPv4 and IPv6, on loops and on goroutines; not for a rewritten address.
+func TestRemoteAddrPort(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, ip, ok := RemoteAddrPort(w, r.RemoteAddr)
+		want, err := netip.ParseAddrPort(r.RemoteAddr)
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		_, _, okRewritten := RemoteAddrPort(w, "192.0.2.1:80")
+		if !ok || err != nil || ap != want || ip != host || okRewritten {
+			fmt.Fprintf(w, "got %v %q %v, parsed %v %q (%v), rewritten ok %v", ap, ip, ok, want, host, err, okRewritten)
+			return
+		}
+		io.WriteString(w, "same")
+	})
+	// net.IPv4 is the 16-byte form, as a dual-stack socket reports an
+	// IPv4 client: the address must still come out as IPv4.
+	fc := &fakeConn{r: bytes.NewReader([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))}
+	fs := &Server{Handler: h}
+	fs.defaults()
+	fs.conns = map[*conn]struct{}{}
+	fs.newConn(fc).serve()
+	if got := fc.w.String(); !strings.HasSuffix(got, "\r\n\r\nsame") {
+		t.Errorf("16-byte IPv4 address: %q", got)
+	}
+	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
+		for _, loops := range []bool{false, true} {
+			ln, err := net.Listen("tcp", network)
+			if err != nil {
+				t.Logf("%s: %v (skipped)", network, err)
+				continue
+			}
+			s := &Server{Handler: h, ReadHeaderTimeout: 2 * time.Second}
+			if loops && evloop.Supported {
+				g, err := evloop.NewGroup(1, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer g.Close()
+				s.Loops = g
+			}
+			go s.Serve(ln)
+			got := exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			s.Close()
+			if !strings.HasSuffix(got, "\r\n\r\nsame") {
+				t.Errorf("%s, loops %v: %q", network, loops, got)
+			}
+		}
+	}
+}
