@@ -565,9 +565,11 @@ func TestReadAfterEOF(t *testing.T) {
 	}
 }
 
-// Conn.Now: inline, the loop's clock of the current pass (not older than
-// the event that woke the coroutine, never ahead of the real clock); in
-// blocking mode the real clock, even after the loop sat parked.
+// Conn.Now: inline, the loop's clock of the current pass (taken after the
+// epoll wait that returned the new connection, so not older than the
+// dial; never ahead of the real clock; it may predate data that arrived
+// during the pass); in blocking mode the real clock, even after the loop
+// sat parked.
 func TestConnNow(t *testing.T) {
 	type reading struct{ before, now, after time.Time }
 	got := make(chan reading, 2)
@@ -585,14 +587,14 @@ func TestConnNow(t *testing.T) {
 		})
 		_, _ = c.Write([]byte("done\n"))
 	})
+	dialed := time.Now()
 	nc := dial(t, addr)
-	sent := time.Now()
 	if _, err := nc.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)
 	}
 	inline := <-got
-	if inline.now.Before(sent.Truncate(time.Microsecond)) || inline.now.After(inline.after) {
-		t.Errorf("inline Now %v: want between the write (%v) and the real clock after it (%v)", inline.now, sent, inline.after)
+	if inline.now.Before(dialed.Truncate(time.Microsecond)) || inline.now.After(inline.after) {
+		t.Errorf("inline Now %v: want between the dial (%v) and the real clock after the read (%v)", inline.now, dialed, inline.after)
 	}
 	blocking := <-got
 	if blocking.now.Before(blocking.before) || blocking.now.After(blocking.after) {
