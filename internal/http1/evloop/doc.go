@@ -29,5 +29,16 @@
 // channel the loop signals) and resumes the coroutine when it returns.
 //
 // Deadlines are kept by the loop's timer heap, checked when epoll_wait
-// returns; setting one costs no runtime timer.
+// returns; setting one costs no runtime timer. The loop reads the clock
+// once per pass over its ready connections, and its coroutines count
+// deadlines from that reading (Conn.Now, Loop.Now) instead of reading
+// the clock themselves several times per request; a connection in
+// blocking mode uses the clock itself.
+//
+// A loop's goroutine is not locked to an OS thread. Locking it (measured
+// in BENCHMARKS.md) shortens the tail under saturation on a host shared
+// with other busy processes, but makes every park and wake a thread
+// hand-off; and the coroutines must be switched to under the thread lock
+// they were created with, so a loop could only be locked for its whole
+// life.
 package evloop
