@@ -277,9 +277,6 @@ type pipeState struct {
 	// out is the request to the upstream, when it goes through the lean
 	// HTTP/1.1 client (outSlot).
 	out outReq
-	// slot is where the lean client builds the upstream's response for
-	// a request that keeps nothing (outSlot), kept by a pooled state.
-	slot *client.Slot
 	// respHdr is the headers plugins add to the response (plugin.Ctx's
 	// RespHeader until the answer's own replace it), kept by a pooled
 	// state like out's.
@@ -301,11 +298,14 @@ type pipeState struct {
 // transient.
 var pipePool = sync.Pool{New: func() any { return new(pipeState) }}
 
-// release empties st (dropping what it referenced, keeping the memory of
-// the outbound and response header maps) and gives it back to the pool.
+// release empties st (dropping what it referenced, keeping the memory it
+// reuses: the upstream request's header map, the slot the upstream's
+// answer is parsed into, and the plugins' response header map) and gives
+// it back to the pool.
 func (st *pipeState) release() {
-	hdr, rh, slot := st.out.hdr, st.respHdr, st.slot
-	*st = pipeState{slot: slot}
+	hdr, rh, resp := st.out.hdr, st.respHdr, st.out.resp
+	*st = pipeState{}
+	st.out.resp = resp // the previous answer stays in it until overwritten
 	if len(hdr) <= maxPooledHeaders {
 		clear(hdr)
 		st.out.hdr = hdr
@@ -317,13 +317,14 @@ func (st *pipeState) release() {
 	pipePool.Put(st)
 }
 
-// maxPooledHeaders bounds the outbound header map a pooled state keeps
-// (clearing a map costs its capacity).
+// maxPooledHeaders bounds the header maps a pooled state keeps (clearing
+// a map costs its capacity).
 const maxPooledHeaders = 40
 
-// outSlot is where the request to the upstream is built: the pipeline's
-// own slot for a plain request through the lean HTTP/1.1 client, which
-// keeps nothing of it once the exchange is over; otherwise nil (allocate).
+// outSlot is where the request to the upstream is built and its answer
+// parsed (outReq.respSlot): the pipeline's own slot for a plain request
+// through the lean HTTP/1.1 client, which keeps nothing of either once
+// the exchange is over; otherwise nil (allocate).
 // Background fetches (rv.pipe nil) and TLS upstreams (net/http's
 // transport may still write the request from its own goroutine) never
 // use the slot.
@@ -449,26 +450,25 @@ func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, chain *plugin.Chain, rv *reqVars, snap *snapshot.Snapshot) {
 	ws := rt.EnableWebsocket && isUpgrade(r)
 	loop := server.Loop(w)
+	responder := h.responder(pc, snap, chain)
 	if loop != nil && (up.H1() == nil || ws) {
 		// net/http's transport (TLS upstreams) and WebSocket copying run
 		// goroutines of their own and wait for them: not on the loop.
 		server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
 		return
 	}
-	if loop != nil {
-		if responder := h.responder(pc, snap, chain); responder != nil {
-			// A cache: a fresh hit answers here on the loop, anything
-			// else (origin fetches, waiting for another request's fetch)
-			// runs off it.
-			if ir, ok := responder.(plugin.InlineResponder); ok {
-				if resp, ok := ir.RespondInline(pc); ok {
-					h.respond(w, resp, pc, chain, snap)
-					return
-				}
+	if loop != nil && responder != nil {
+		// A cache: a fresh hit answers here on the loop, anything else
+		// (origin fetches, waiting for another request's fetch) runs off
+		// it.
+		if ir, ok := responder.(plugin.InlineResponder); ok {
+			if resp, ok := ir.RespondInline(pc); ok {
+				h.respond(w, resp, pc, chain, snap)
+				return
 			}
-			server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
-			return
 		}
+		server.Offload(w, func() { h.forward(w, r, pc, rt, up, chain, rv, snap) })
+		return
 	}
 	rv.pipe.loop = loop
 	if up.H1() == nil {
@@ -497,19 +497,16 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 		}
 	}
 
+	consumer := ""
+	if pc.Consumer != nil {
+		consumer = pc.Consumer.Username
+	}
 	var resp *http.Response
 	var err error
-	if responder := h.responder(pc, snap, chain); responder != nil {
-		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, body: body, retryable: retryable}
-		if pc.Consumer != nil {
-			rv.origin.consumer = pc.Consumer.Username
-		}
+	if responder != nil {
+		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, consumer: consumer, body: body, retryable: retryable}
 		resp, err = responder.Respond(pc, &rv.origin)
 	} else {
-		consumer := ""
-		if pc.Consumer != nil {
-			consumer = pc.Consumer.Username
-		}
 		resp, err = h.roundTrip(r, pc, rt, up, rv, consumer, body, retryable)
 	}
 	if err != nil {
@@ -607,18 +604,10 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		out := h.outbound(r, up, node, rv, body, oslot)
 		t0 := time.Now()
 		var loop *evloop.Loop
-		var rslot *client.Slot
 		if rv.pipe != nil { // background fetches have none
 			loop = rv.pipe.loop
 		}
-		if oslot != nil {
-			// The same conditions hold for the response: nothing keeps it.
-			if rv.pipe.slot == nil {
-				rv.pipe.slot = new(client.Slot)
-			}
-			rslot = rv.pipe.slot
-		}
-		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop, rslot)
+		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop, oslot.respSlot())
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -701,6 +690,20 @@ type outReq struct {
 	url  url.URL
 	vals [4]string
 	hdr  http.Header // req.Header, kept by a pooled slot
+	// resp is where the lean client builds the upstream's answer, kept
+	// by a pooled slot too: nothing keeps the answer either.
+	resp *client.Slot
+}
+
+// respSlot is o's response slot; nil for no outReq (allocate).
+func (o *outReq) respSlot() *client.Slot {
+	if o == nil {
+		return nil
+	}
+	if o.resp == nil {
+		o.resp = new(client.Slot)
+	}
+	return o.resp
 }
 
 // outbound builds the request to one node, in slot when one is given
@@ -720,7 +723,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	} else {
 		clear(hdr) // an earlier attempt's headers
 	}
-	*o = outReq{hdr: hdr}
+	*o = outReq{hdr: hdr, resp: o.resp}
 	o.url = url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	o.req = http.Request{
 		Method:     r.Method,

@@ -28,7 +28,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
@@ -302,9 +301,11 @@ func (t *Transport) getIdle(key poolKey) *conn {
 	if t.MaxIdlePerHost <= 0 {
 		return nil
 	}
-	now := time.Now()
+	var now time.Time
 	if key.loop != nil {
 		now = key.loop.Now() // the caller is the loop's coroutine
+	} else {
+		now = time.Now()
 	}
 	limit := t.idleTimeout()
 	t.mu.Lock()
@@ -358,7 +359,7 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 		c.deadlineSet = false
 		c.dl.Forget()
 	}
-	c.idleAt = deadline.Now(c.nc)
+	c.idleAt = c.dl.Now(c.nc)
 	t.mu.Lock()
 	if t.idle == nil {
 		t.idle = make(map[poolKey]*idleList)

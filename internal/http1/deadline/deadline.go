@@ -15,8 +15,8 @@ import (
 // Tracker holds one connection's current read and write deadlines as set
 // through it. The zero value knows nothing and sets on first use. A
 // Tracker serves one connection: it remembers whether that one has a
-// Clock. Code
-// that sets a deadline on the connection directly must call Forget.
+// Clock. Code that sets a deadline on the connection directly must call
+// Forget.
 type Tracker struct {
 	read, write time.Time
 	// clk is the connection's own clock, looked up once (probed).
@@ -49,10 +49,15 @@ type Clock interface {
 	Now() time.Time
 }
 
-// Now is the time deadlines on c count from: c's own clock if it has one.
-func Now(c net.Conn) time.Time {
-	if cl, ok := c.(Clock); ok {
-		return cl.Now()
+// Now is the time deadlines on c count from: c's own clock if it has one
+// (looked up on first use; a Tracker serves one connection).
+func (t *Tracker) Now(c net.Conn) time.Time {
+	if !t.probed {
+		t.clk, _ = c.(Clock)
+		t.probed = true
+	}
+	if t.clk != nil {
+		return t.clk.Now()
 	}
 	return time.Now()
 }
@@ -68,17 +73,7 @@ func (t *Tracker) update(c net.Conn, cur *time.Time, d time.Duration) (time.Time
 		*cur = time.Time{}
 		return time.Time{}, true
 	}
-	if !t.probed {
-		t.clk, _ = c.(Clock)
-		t.probed = true
-	}
-	var now time.Time
-	if t.clk != nil {
-		now = t.clk.Now()
-	} else {
-		now = time.Now()
-	}
-	want := now.Add(d)
+	want := t.Now(c).Add(d)
 	if within(*cur, want, d) {
 		return want, false
 	}

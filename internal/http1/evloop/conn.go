@@ -58,12 +58,13 @@ type Conn struct {
 	// finalBit by whoever closes the descriptor (the last one out).
 	refs atomic.Int64
 
-	// blk mirrors blocking for Now, which must not take the lock.
-	blk atomic.Bool
+	// blocking: the connection is in blocking mode (Block, Detach).
+	// Changed under mu, so that a waiter registers consistently with it;
+	// read without the lock where only the mode matters (inline, Now).
+	blocking atomic.Bool
 
 	mu       sync.Mutex
 	closed   bool // Close was called
-	blocking bool
 	detached bool
 	wait     [2]waiter
 	ch       [2]chan struct{}
@@ -233,7 +234,7 @@ func (c *Conn) await(dir int) error {
 		c.mu.Unlock()
 		return os.ErrDeadlineExceeded
 	}
-	if c.blocking {
+	if c.blocking.Load() {
 		ch := c.ch[dir]
 		if ch == nil {
 			ch = make(chan struct{}, 1)
@@ -377,8 +378,7 @@ func (c *Conn) CloseWrite() error {
 func (c *Conn) setBlocking(b bool) {
 	c.mu.Lock()
 	if !c.detached {
-		c.blocking = b
-		c.blk.Store(b)
+		c.blocking.Store(b)
 	}
 	c.mu.Unlock()
 }
@@ -389,8 +389,8 @@ func (c *Conn) setBlocking(b bool) {
 func Detach(nc net.Conn) {
 	if c, ok := nc.(*Conn); ok {
 		c.mu.Lock()
-		c.blocking, c.detached = true, true
-		c.blk.Store(true)
+		c.blocking.Store(true)
+		c.detached = true
 		c.mu.Unlock()
 	}
 }
@@ -401,12 +401,10 @@ func Detach(nc net.Conn) {
 // deadline comes at most one pass early. In blocking mode the clock
 // itself (the loop may be parked with an old reading).
 func (c *Conn) Now() time.Time {
-	if !c.blk.Load() {
-		if n := c.loop.now; n != 0 {
-			return time.Unix(0, n)
-		}
+	if c.blocking.Load() {
+		return time.Now()
 	}
-	return time.Now()
+	return c.loop.Now()
 }
 
 // Now is the loop's clock as Conn.Now has it, for the coroutines the

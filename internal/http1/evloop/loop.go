@@ -833,10 +833,7 @@ func Block(nc net.Conn, f func()) {
 // running: then the caller is that coroutine (only it uses an inline
 // connection), which may read the loop's state.
 func (c *Conn) inline() bool {
-	c.mu.Lock()
-	blocking := c.blocking
-	c.mu.Unlock()
-	return !blocking && c.loop.cur != nil
+	return !c.blocking.Load() && c.loop.cur != nil
 }
 
 // Inline reports whether nc is a loop connection served inline by the

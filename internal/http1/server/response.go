@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/stargate-edge/stargate/internal/http1/deadline"
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
@@ -191,7 +190,7 @@ func (w *response) writeHead() {
 	bw.WriteString(statusLine(w.status))
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
-		bw.WriteString(httpDate(deadline.Now(w.c.rwc)))
+		bw.WriteString(httpDate(w.c.dl.Now(w.c.rwc)))
 		bw.WriteString("\r\n")
 	}
 	w.writeFields(h)
