@@ -30,8 +30,10 @@ const (
 	// a connection storm does not starve the requests in flight.
 	acceptBatch = 64
 	// spinBeforePark is how long a loop with nothing to do polls before
-	// it parks (see Loop.wait).
+	// it sleeps in epoll_wait (see Loop.wait), and spinMisses how many
+	// spins in a row may find nothing before the loop stops spinning.
 	spinBeforePark = 20 * time.Microsecond
+	spinMisses     = 4
 	// acceptPause is how long a loop stops accepting after running out
 	// of descriptors or memory (net/http backs off likewise).
 	acceptPause = 100 * time.Millisecond
@@ -47,10 +49,23 @@ type Group struct {
 	once  sync.Once
 }
 
-// NewGroup starts n loops (n <= 0: GOMAXPROCS).
+// NewGroup starts n loops (n <= 0: GOMAXPROCS), and raises GOMAXPROCS to
+// at least n+1.
+//
+// Why the extra P: a loop keeps its P while it runs and while it spins
+// before sleeping, so with one P per loop everything else (the admin API,
+// work handed to goroutines with Block, health checks, the garbage
+// collector's workers) waited for the scheduler's monitor to preempt a
+// busy loop: admin requests took 7-12 ms at the median while the proxy
+// was saturated, against 1-2 ms with the extra P (BENCHMARKS.md, "Sixth
+// session"). A loop sleeping in epoll_wait holds no CPU, so the extra P
+// costs nothing when the loops are idle.
 func NewGroup(n int, log *slog.Logger) (*Group, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
+	}
+	if runtime.GOMAXPROCS(0) < n+1 {
+		runtime.GOMAXPROCS(n + 1)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -154,22 +169,6 @@ type Loop struct {
 	epfd int
 	efd  int // eventfd: wakes the loop for work handed in from goroutines
 	log  *slog.Logger
-	// ep is epfd in the runtime's poller: when nothing is ready the loop
-	// parks there like any goroutine waiting for a socket, instead of
-	// sleeping in epoll_wait inside a system call. (A thread blocked in a
-	// system call makes the scheduler's monitor take its P away and wake
-	// up every 20 µs while it is busy doing so: 7% of the CPU.)
-	ep   *os.File
-	epRC syscall.RawConn
-	epDL int64 // the read deadline set on ep, Unix ns (0 = none)
-	// park is the poller's readiness callback for ep, made once: a
-	// closure made per wait escaped to the heap with the results it
-	// writes (three allocations per idle moment). parkEvs, parkN and
-	// parkErr are its arguments and results.
-	park    func(uintptr) bool
-	parkEvs []syscall.EpollEvent
-	parkN   int
-	parkErr error
 
 	mu        sync.Mutex
 	conns     map[int32]*Conn
@@ -192,10 +191,12 @@ type Loop struct {
 	// Loop goroutine only.
 	// now: the clock (Unix ns) read at the start of the current pass over
 	// the ready coroutines (runAll); see Conn.Now.
-	now   int64
-	cur   *task // the coroutine running now
-	runq  []*task
-	tasks int
+	now int64
+	// misses counts the spins in a row that found nothing (see wait).
+	misses int
+	cur    *task // the coroutine running now
+	runq   []*task
+	tasks  int
 }
 
 func newLoop(log *slog.Logger) (*Loop, error) {
@@ -209,35 +210,26 @@ func newLoop(log *slog.Logger) (*Loop, error) {
 		return nil, fmt.Errorf("evloop: eventfd: %w", e)
 	}
 	efd := int(r)
-	if err := syscall.SetNonblock(epfd, true); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(efd)
-		return nil, fmt.Errorf("evloop: epoll fd: %w", err)
-	}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, efd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(efd)}); err != nil {
 		syscall.Close(epfd)
 		syscall.Close(efd)
 		return nil, fmt.Errorf("evloop: epoll_ctl: %w", err)
 	}
-	l := &Loop{epfd: epfd, efd: efd, log: log, conns: map[int32]*Conn{}, lns: map[int32]*listener{}, done: make(chan struct{})}
-	l.ep = os.NewFile(uintptr(epfd), "epoll")
-	rc, err := l.ep.SyscallConn()
-	if err != nil {
-		l.ep.Close()
-		syscall.Close(efd)
-		return nil, fmt.Errorf("evloop: epoll fd: %w", err)
-	}
-	l.epRC = rc
-	l.park = func(uintptr) bool {
-		l.parkN, l.parkErr = pollNow(l.epfd, l.parkEvs)
-		return l.parkN > 0 || (l.parkErr != nil && l.parkErr != syscall.EINTR)
-	}
-	return l, nil
+	return &Loop{epfd: epfd, efd: efd, log: log, conns: map[int32]*Conn{}, lns: map[int32]*listener{}, done: make(chan struct{})}, nil
 }
 
-// wait fills evs with ready events, parking in the runtime's poller
-// until one arrives or the time until (Unix ns) comes (-1: no limit, 0:
-// do not wait).
+// wait fills evs with ready events, sleeping in epoll_wait until one
+// arrives or the time until (Unix ns) comes (-1: no limit, 0: do not
+// wait).
+//
+// The loop's goroutine is locked to its thread (see run), and it sleeps
+// in the system call itself, the way nginx's workers do: the kernel wakes
+// this very thread when a socket becomes ready. Parking in the runtime's
+// poller instead meant that whichever thread the poller woke had to take
+// the goroutine over, and on a host where the proxy shares its CPUs with
+// the upstream and the clients that wake-up often came late: the host sat
+// idle 4-6 µs per request at saturation, against 0.7 µs for nginx
+// (BENCHMARKS.md, "Sixth session").
 func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 	n, err := pollNow(l.epfd, evs)
 	if n > 0 || until == 0 || (err != nil && err != syscall.EINTR) {
@@ -245,35 +237,30 @@ func (l *Loop) wait(evs []syscall.EpollEvent, until int64) (int, error) {
 	}
 	// Spin a little first: under load the next event (an upstream's
 	// answer, a client's next request) is usually microseconds away, and
-	// parking means waking a thread again, which on a busy host waits
-	// for a CPU. Measured on the 2-CPU bench host at wrk -c64: p99
-	// latency 35-74 ms without the spin, 9-22 ms with 20 µs, the same
-	// throughput; 100 µs cost throughput.
-	for t0 := time.Now(); time.Since(t0) < spinBeforePark; {
-		runtime.Gosched() // let other goroutines of this P run meanwhile
-		if n, err = pollNow(l.epfd, evs); n > 0 || (err != nil && err != syscall.EINTR) {
-			return n, err
+	// sleeping costs a wake-up that waits for a CPU. sched_yield hands the
+	// CPU to the upstream or the clients meanwhile when they share it. A
+	// loop whose last spinMisses spins found nothing (light load: the
+	// next event is a round trip away) stops spinning, and starts again
+	// once a sleep ends as soon as a spin would have.
+	if l.misses < spinMisses {
+		for t0 := time.Now(); time.Since(t0) < spinBeforePark; {
+			schedYield()
+			if n, err = pollNow(l.epfd, evs); n > 0 || (err != nil && err != syscall.EINTR) {
+				l.misses = 0
+				return n, err
+			}
 		}
+		l.misses++
 	}
-	dl := max(until, 0) // -1: none
-	if dl != l.epDL {
-		l.epDL = dl
-		if dl == 0 {
-			_ = l.ep.SetReadDeadline(time.Time{})
-		} else {
-			_ = l.ep.SetReadDeadline(time.Unix(0, dl))
-		}
+	t0 := time.Now()
+	n, err = epollSleep(l.epfd, evs, until, t0)
+	if time.Since(t0) < spinBeforePark {
+		l.misses = 0
 	}
-	l.parkEvs, l.parkN, l.parkErr = evs, 0, nil
-	err = l.epRC.Read(l.park)
-	l.parkEvs = nil
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return 0, nil // a timer is due
+	if err == syscall.EINTR { // a signal (the runtime preempting us)
+		return 0, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	return l.parkN, l.parkErr
+	return n, err
 }
 
 func (l *Loop) addListener(ls *listener) error {
@@ -464,6 +451,11 @@ type event struct {
 
 func (l *Loop) run() {
 	defer close(l.done)
+	// The loop sleeps in epoll_wait on its own thread (see wait), and its
+	// coroutines must run under the thread lock they were created with,
+	// so the loop keeps its thread for its whole life.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	evs := make([]syscall.EpollEvent, 256)
 	var got []event
 	var accept []*listener
@@ -591,7 +583,7 @@ func (l *Loop) shutdown() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	l.ep.Close()
+	syscall.Close(l.epfd)
 	l.mu.Lock()
 	l.efdClosed = true
 	syscall.Close(l.efd)

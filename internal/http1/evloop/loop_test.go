@@ -9,8 +9,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -630,5 +633,91 @@ func TestLocalAddrConcurrent(t *testing.T) {
 		if a := <-got; a != addr {
 			t.Fatalf("LocalAddr %q, want the listener's %q", a, addr)
 		}
+	}
+}
+
+// Loops that have nothing to do sleep in epoll_wait: after serving a
+// request, an idle group of two loops uses (almost) no CPU. A loop that
+// kept spinning would use a whole CPU.
+func TestIdleLoopsSleep(t *testing.T) {
+	_, addr := serveGroup(t, 2, echo)
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i := range 50 { // make the loops spin and sleep a few times
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := br.ReadString('\n'); err != nil || line != "ping\n" {
+			t.Fatalf("round %d: %q, %v", i, line, err)
+		}
+	}
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	time.Sleep(50 * time.Millisecond)
+	before := cpu()
+	time.Sleep(500 * time.Millisecond)
+	if used := cpu() - before; used > 100*time.Millisecond {
+		t.Fatalf("idle loops used %v of CPU in 500ms", used)
+	}
+	// Still serving after the sleep.
+	if _, err := c.Write([]byte("pong\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "pong\n" {
+		t.Fatalf("after idling: %q, %v", line, err)
+	}
+}
+
+// Each loop keeps its P while it runs, so a group of n loops raises
+// GOMAXPROCS to n+1: goroutines outside the loops (the admin API, work
+// handed off with Block) still get a CPU promptly while every loop is
+// busy, instead of waiting for the scheduler to preempt a loop (10 ms).
+func TestOthersRunWhileLoopsBusy(t *testing.T) {
+	n := runtime.GOMAXPROCS(0)
+	release := make(chan struct{})
+	var busy atomic.Int32
+	g, addr := serveGroup(t, n, func(c *Conn) {
+		defer c.Close()
+		busy.Add(1)
+		for { // a handler that computes without yielding
+			select {
+			case <-release:
+				return
+			default:
+			}
+		}
+	})
+	if got := runtime.GOMAXPROCS(0); got < n+1 {
+		t.Fatalf("GOMAXPROCS %d with %d loops, want at least %d", got, n, n+1)
+	}
+	if len(g.loops) != n {
+		t.Fatalf("%d loops, want %d", len(g.loops), n)
+	}
+	defer close(release)
+	// The hand-off gives each loop one of the first connections; a
+	// loop stuck in its handler takes no more.
+	for range n * 4 {
+		dial(t, addr)
+	}
+	for deadline := time.Now().Add(5 * time.Second); busy.Load() < int32(n); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d loops busy", busy.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	lat := make([]time.Duration, 21)
+	for i := range lat {
+		t0 := time.Now()
+		time.Sleep(time.Millisecond)
+		lat[i] = time.Since(t0)
+	}
+	slices.Sort(lat)
+	if med := lat[len(lat)/2]; med > 6*time.Millisecond {
+		t.Fatalf("a 1ms sleep took %v at the median while the loops were busy", med)
 	}
 }

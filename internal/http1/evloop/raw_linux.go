@@ -4,6 +4,7 @@ package evloop
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -38,4 +39,22 @@ func pollNow(epfd int, evs []syscall.EpollEvent) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// schedYield gives the CPU to another thread that wants it, if any.
+func schedYield() {
+	syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+}
+
+// epollSleep is epoll_wait that may sleep until the time until (Unix ns;
+// -1: no limit), counted from now. It goes through Syscall: the runtime
+// may give the thread's P to other goroutines while it sleeps.
+// epoll_wait counts in milliseconds; the timeout is rounded up, so a
+// timer is never early, at worst a millisecond late.
+func epollSleep(epfd int, evs []syscall.EpollEvent, until int64, now time.Time) (int, error) {
+	ms := -1
+	if until > 0 {
+		ms = int(max((until-now.UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
+	}
+	return syscall.EpollWait(epfd, evs, ms)
 }
