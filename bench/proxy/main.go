@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&o.perChange, "change-timeout", 10*time.Second, "time bound for one change to become visible; a change not visible by then is recorded at the bound and counted")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 90*time.Minute, "time bound for creating one instance's routes")
 	flag.IntVar(&o.bodySize, "body", 1024, "bytes of the upstream's answer body")
-	flag.IntVar(&o.nginxWorkers, "nginx-workers", 2, "worker_processes of the nginx proxy (Stargate uses GOMAXPROCS = CPUs)")
+	flag.IntVar(&o.nginxWorkers, "nginx-workers", 2, "worker_processes of the nginx proxy (Stargate runs one event loop per CPU)")
 	flag.IntVar(&o.upstreamWorkers, "upstream-workers", 1, "worker_processes of the static nginx upstream")
 	flag.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each measured wrk run and each propagation phase, wait up to this long for a second in which the machine is under 15% busy (0 = don't)")
 	flag.StringVar(&o.bin, "bin", "", "stargate binary (default: go build ./cmd/stargate from this module into a temp dir)")

@@ -35,10 +35,17 @@
 // the clock themselves several times per request; a connection in
 // blocking mode uses the clock itself.
 //
-// A loop's goroutine is not locked to an OS thread. Locking it (measured
-// in BENCHMARKS.md) shortens the tail under saturation on a host shared
-// with other busy processes, but makes every park and wake a thread
-// hand-off; and the coroutines must be switched to under the thread lock
-// they were created with, so a loop could only be locked for its whole
-// life.
+// Each loop keeps its OS thread (runtime.LockOSThread) and, when nothing
+// is ready, sleeps in epoll_wait in that thread, as nginx's workers do:
+// the kernel wakes the very thread that will serve the event. Parking the
+// loop's goroutine in the runtime's poller instead meant another thread
+// had to take it over on wake-up; on a host where the proxy shares its
+// CPUs with upstreams and clients that left the host idle 4-6 µs per
+// request at saturation (BENCHMARKS.md, "Sixth session"). Before it
+// sleeps, a loop polls for 20 µs, yielding the CPU (sched_yield) between
+// polls, and stops doing so while its spins keep finding nothing. The
+// coroutines must run under the thread lock they were created with, so a
+// loop is locked for its whole life. A loop keeps its P while it runs, so
+// NewGroup raises GOMAXPROCS to one more than the loops, for the
+// goroutines outside them.
 package evloop
