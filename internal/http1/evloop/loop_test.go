@@ -678,7 +678,7 @@ func TestIdleLoopsSleep(t *testing.T) {
 // handed off with Block) still get a CPU promptly while every loop is
 // busy, instead of waiting for the scheduler to preempt a loop (10 ms).
 func TestOthersRunWhileLoopsBusy(t *testing.T) {
-	n := runtime.GOMAXPROCS(0)
+	n := runtime.NumCPU()
 	release := make(chan struct{})
 	var busy atomic.Int32
 	g, addr := serveGroup(t, n, func(c *Conn) {
@@ -717,7 +717,9 @@ func TestOthersRunWhileLoopsBusy(t *testing.T) {
 		lat[i] = time.Since(t0)
 	}
 	slices.Sort(lat)
-	if med := lat[len(lat)/2]; med > 6*time.Millisecond {
+	// Without the extra P the median is about 20 ms (preemption every
+	// 10 ms); a busy CI host may delay the sleeper's thread a little.
+	if med := lat[len(lat)/2]; med > 10*time.Millisecond {
 		t.Fatalf("a 1ms sleep took %v at the median while the loops were busy", med)
 	}
 }
