@@ -49,8 +49,14 @@ type Group struct {
 	once  sync.Once
 }
 
-// NewGroup starts n loops (n <= 0: GOMAXPROCS), and raises GOMAXPROCS to
-// at least n+1.
+// startProcs is GOMAXPROCS as the process started (the operator's
+// GOMAXPROCS, or the CPUs it may use), before a group raised it: the
+// default number of loops. Counting from the raised value, every further
+// group would get one loop more than the one before.
+var startProcs = runtime.GOMAXPROCS(0)
+
+// NewGroup starts n loops (n <= 0: one per CPU, GOMAXPROCS as the process
+// started), and raises GOMAXPROCS to at least n+1.
 //
 // Why the extra P: a loop keeps its P while it runs and while it spins
 // before sleeping, so with one P per loop everything else (the admin API,
@@ -62,7 +68,7 @@ type Group struct {
 // costs nothing when the loops are idle.
 func NewGroup(n int, log *slog.Logger) (*Group, error) {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = startProcs
 	}
 	if runtime.GOMAXPROCS(0) < n+1 {
 		runtime.GOMAXPROCS(n + 1)

@@ -723,3 +723,23 @@ func TestOthersRunWhileLoopsBusy(t *testing.T) {
 		t.Fatalf("a 1ms sleep took %v at the median while the loops were busy", med)
 	}
 }
+
+// The default number of loops is GOMAXPROCS as the process started:
+// groups made one after the other do not grow by the P that each one
+// adds for the rest of the process.
+func TestDefaultLoops(t *testing.T) {
+	for range 3 {
+		g, err := NewGroup(0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(g.loops)
+		g.Close()
+		if got != startProcs {
+			t.Fatalf("%d loops, want %d (GOMAXPROCS at start)", got, startProcs)
+		}
+		if p := runtime.GOMAXPROCS(0); p < got+1 {
+			t.Fatalf("GOMAXPROCS %d with %d loops", p, got)
+		}
+	}
+}
