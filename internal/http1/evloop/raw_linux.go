@@ -54,7 +54,9 @@ func schedYield() {
 func epollSleep(epfd int, evs []syscall.EpollEvent, until int64, now time.Time) (int, error) {
 	ms := -1
 	if until > 0 {
-		ms = int(max((until-now.UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
+		// At most an hour: epoll_wait takes a C int, and a timer further
+		// away only costs an extra pass.
+		ms = int(min(max((until-now.UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 0), int64(time.Hour/time.Millisecond)))
 	}
 	return syscall.EpollWait(epfd, evs, ms)
 }
