@@ -83,12 +83,13 @@ func startEdge(ctx context.Context, cfg config.Config, st store.Store, ring *tls
 		return nil, err
 	}
 	servers, err := proxy.Start(proxy.Options{HTTPAddr: cfg.HTTPListen, HTTPSAddr: cfg.HTTPSListen, Snapshots: loader, Logger: log,
-		StateChange: promplugin.ConnStateChange, EventLoops: cfg.EventLoops})
+		EventLoops: cfg.EventLoops})
 	if err != nil {
 		ups.Close()
 		zones.close()
 		return nil, err
 	}
+	promplugin.SetConnCensus(servers.Conns)
 	zones.startJobs(ctx, cfg, st, servers)
 	return &edge{loader: loader, ups: ups, servers: servers, cache: zones}, nil
 }

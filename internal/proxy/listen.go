@@ -123,6 +123,18 @@ func Start(opts Options) (*Servers, error) {
 }
 
 // HTTPAddr is the bound plain address ("" when not listening).
+// Conns counts the connections of both listeners by state (see
+// server.Server.Conns).
+func (s *Servers) Conns() server.ConnCounts {
+	var n server.ConnCounts
+	for _, srv := range []*server.Server{s.httpSrv, s.httpsSrv} {
+		if srv != nil {
+			n = n.Add(srv.Conns())
+		}
+	}
+	return n
+}
+
 func (s *Servers) HTTPAddr() string {
 	if s.httpLn == nil {
 		return ""

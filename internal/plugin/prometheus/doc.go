@@ -7,7 +7,7 @@
 //
 // The metrics are package-level collectors created once per process;
 // Collectors hands them to the process registry, which the admin listener
-// serves at /metrics. SetVersion, SetEtcdProbe and ConnStateChange feed the
+// serves at /metrics. SetVersion, SetEtcdProbe and SetConnCensus feed the
 // node-level metrics. See README.md for the metrics, the label
 // cardinality and the differences from APISIX.
 //

@@ -2,11 +2,12 @@ package prometheus
 
 import (
 	"context"
-	"net/http"
 	"sync/atomic"
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stargate-edge/stargate/internal/http1/server"
 )
 
 // apisix_etcd_reachable: exported only when the process follows etcd and
@@ -40,60 +41,38 @@ func SetEtcdProbe(probe func(ctx context.Context) error) {
 }
 
 // apisix_nginx_http_current_connections{state}: nginx's stub_status,
-// rebuilt from net/http connection states once ConnState is installed on
-// the proxy's servers.
+// counted from the proxy listeners' connections when /metrics is scraped
+// (SetConnCensus), so that it costs the request path nothing.
 var (
 	connDesc = prom.NewDesc("apisix_nginx_http_current_connections", "Number of HTTP connections", []string{"state"}, nil)
-	tracker  connTracker
-	conns    = collectorFunc{desc: connDesc, collect: tracker.collect}
+	census   atomic.Pointer[func() server.ConnCounts]
+	conns    = collectorFunc{desc: connDesc, collect: func(ch chan<- prom.Metric) {
+		if f := census.Load(); f != nil {
+			collectConns(ch, (*f)())
+		}
+	}}
 )
 
-type connTracker struct {
-	used     atomic.Bool
-	accepted atomic.Int64
-	// open counts connections by their current state (StateNew,
-	// StateActive, StateIdle).
-	open [3]atomic.Int64
-}
-
-// ConnStateChange is the proxy listeners' state-change hook
-// (server.Server.StateChange): with it the plugin exports
-// apisix_nginx_http_current_connections with nginx's states — accepted
-// and handled (connections accepted since start), active (open now),
-// reading (accepted, no request yet), writing (serving a request) and
-// waiting (idle keep-alive). The listener names the state a connection
-// leaves, so this is two atomic adds per change and no lookup.
-func ConnStateChange(from, to http.ConnState) { tracker.change(from, to) }
-
-func (t *connTracker) change(from, to http.ConnState) {
-	if to == http.StateNew {
-		if !t.used.Load() {
-			t.used.Store(true)
-		}
-		t.accepted.Add(1)
-		t.open[http.StateNew].Add(1)
+// SetConnCensus makes the scrape export apisix_nginx_http_current_connections
+// from count (the proxy's proxy.Servers.Conns) with nginx's states:
+// accepted and handled (connections accepted since start), active (open
+// now), reading (accepted, no request yet), writing (serving a request)
+// and waiting (idle keep-alive). nil removes the metric.
+func SetConnCensus(count func() server.ConnCounts) {
+	if count == nil {
+		census.Store(nil)
 		return
 	}
-	if from <= http.StateIdle {
-		t.open[from].Add(-1)
-	}
-	if to <= http.StateIdle {
-		t.open[to].Add(1)
-	}
+	census.Store(&count)
 }
 
-func (t *connTracker) collect(ch chan<- prom.Metric) {
-	if !t.used.Load() {
-		return
-	}
-	reading, writing, waiting := t.open[http.StateNew].Load(), t.open[http.StateActive].Load(), t.open[http.StateIdle].Load()
-	accepted := t.accepted.Load()
+func collectConns(ch chan<- prom.Metric, n server.ConnCounts) {
 	for _, m := range []struct {
 		state string
 		v     int64
 	}{
-		{"accepted", accepted}, {"active", reading + writing + waiting}, {"handled", accepted},
-		{"reading", reading}, {"waiting", waiting}, {"writing", writing},
+		{"accepted", n.Accepted}, {"active", n.Reading + n.Writing + n.Waiting}, {"handled", n.Accepted},
+		{"reading", n.Reading}, {"waiting", n.Waiting}, {"writing", n.Writing},
 	} {
 		ch <- prom.MustNewConstMetric(connDesc, prom.GaugeValue, float64(m.v), m.state)
 	}

@@ -51,7 +51,7 @@ var (
 // Collectors returns the plugin's collectors, created once per process, for
 // the process registry (the admin listener serves them at /metrics). The
 // traffic series appear as soon as the plugin sees requests;
-// apisix_nginx_http_current_connections only once ConnStateChange is wired in,
+// apisix_nginx_http_current_connections only once SetConnCensus is called,
 // and apisix_etcd_reachable only once SetEtcdProbe is.
 func Collectors() []prom.Collector {
 	return []prom.Collector{httpStatus, httpLatency, bandwidth, requestsFunc, nodeInfo, etcd, conns}

@@ -80,22 +80,26 @@ func TestPreferName(t *testing.T) {
 	}
 }
 
-// TestConnState drives the proxy's HTTP/1.1 listener with the hook
+// TestConnState drives the proxy's HTTP/1.1 listener with its census
 // installed and checks nginx's connection states, also for connections
 // that Shutdown closes while idle.
 func TestConnState(t *testing.T) {
-	var tr connTracker
+	defer SetConnCensus(nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	release := make(chan struct{})
+	srv := &server.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
 		_, _ = io.WriteString(w, "ok")
-	}), StateChange: tr.change}
+	})}
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String()
-	c := collectorFunc{desc: connDesc, collect: tr.collect}
+	c := conns
 	state := func() map[string]float64 {
 		out := map[string]float64{}
 		for _, m := range gather(t, c)["apisix_nginx_http_current_connections"].GetMetric() {
@@ -104,7 +108,12 @@ func TestConnState(t *testing.T) {
 		return out
 	}
 	if got := gather(t, c); len(got) != 0 {
-		t.Fatalf("exported before any connection: %v", got)
+		t.Fatalf("exported without a census: %v", got)
+	}
+	SetConnCensus(srv.Conns)
+	want := map[string]float64{"accepted": 0, "handled": 0, "active": 0, "reading": 0, "writing": 0, "waiting": 0}
+	if got := state(); !cmp.Equal(got, want) {
+		t.Fatalf("before any connection (-want +got):\n%s", cmp.Diff(want, got))
 	}
 	clients := []*http.Client{{Transport: &http.Transport{}}, {Transport: &http.Transport{}}, {Transport: &http.Transport{}}}
 	for _, cl := range clients {
@@ -115,7 +124,7 @@ func TestConnState(t *testing.T) {
 		_, _ = io.ReadAll(res.Body)
 		res.Body.Close()
 	}
-	want := map[string]float64{"accepted": 3, "handled": 3, "active": 3, "reading": 0, "writing": 0, "waiting": 3}
+	want = map[string]float64{"accepted": 3, "handled": 3, "active": 3, "reading": 0, "writing": 0, "waiting": 3}
 	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
 	// A connection that sent nothing yet is "reading".
 	raw, err := net.Dial("tcp", ln.Addr().String())
@@ -123,6 +132,24 @@ func TestConnState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
+	want = map[string]float64{"accepted": 4, "handled": 4, "active": 4, "reading": 1, "writing": 0, "waiting": 3}
+	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
+	// One in a request is "writing", and back to "waiting" after it.
+	slow := make(chan error, 1)
+	go func() {
+		res, err := clients[2].Get(url + "/slow")
+		if err == nil {
+			_, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+		slow <- err
+	}()
+	want = map[string]float64{"accepted": 4, "handled": 4, "active": 4, "reading": 1, "writing": 1, "waiting": 2}
+	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
 	want = map[string]float64{"accepted": 4, "handled": 4, "active": 4, "reading": 1, "writing": 0, "waiting": 3}
 	waitFor(t, func() bool { return cmp.Equal(state(), want) }, func() string { return cmp.Diff(want, state()) })
 	for _, cl := range clients[:2] {
