@@ -60,6 +60,11 @@ type Ctx struct {
 	Consumers Consumers
 	Vars      Vars
 	Start     time.Time
+	// Worker is the index of the event loop serving the request's
+	// connection, from 0 (APISIX's ngx.worker.id()), or -1 when none
+	// does (the TLS port, HTTP/2): for state kept per loop, which its
+	// CPU alone writes.
+	Worker int
 
 	// RespHeader is sent with the response: rewrite/access plugins may add
 	// to it, and Exit answers with it.

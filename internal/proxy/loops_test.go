@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy"
 )
 
@@ -113,6 +117,51 @@ func TestPipelinedRequests(t *testing.T) {
 				if res.StatusCode != 200 || !strings.Contains(string(b), fmt.Sprintf(`"path":"/p/%d"`, i)) {
 					t.Fatalf("response %d: %d %s", i, res.StatusCode, b)
 				}
+			}
+		})
+	}
+}
+
+// workerTag answers every request itself with the plugin context's
+// Worker in a header.
+type workerTag struct{}
+
+func (workerTag) Rewrite(c *plugin.Ctx) {
+	c.RespHeader.Set("X-Worker", strconv.Itoa(c.Worker))
+	c.Exit(http.StatusOK, nil)
+}
+
+func init() {
+	plugin.Register(plugin.Definition{Name: "test-worker", Priority: 1, Schema: []byte(`{"type":"object"}`),
+		New: func(map[string]any) (any, error) { return workerTag{}, nil }})
+}
+
+// Plugins learn which event loop serves the request (plugin.Ctx.Worker,
+// APISIX's ngx.worker.id()): 0 or 1 with two loops, both of them over
+// enough connections; -1 without loops.
+func TestPluginWorker(t *testing.T) {
+	for _, c := range []struct {
+		loops int
+		want  []string
+	}{{2, []string{"0", "1"}}, {-1, []string{"-1"}}} {
+		t.Run(fmt.Sprintf("event_loops=%d", c.loops), func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = c.loops })
+			e.put("/routes/w", `{"uri":"/w","plugins":{"test-worker":{}},"upstream":{"nodes":{"127.0.0.1:1":1}}}`)
+			seen := map[string]bool{}
+			for range 8 { // connections kept open spread over the loops
+				tr := &http.Transport{}
+				t.Cleanup(tr.CloseIdleConnections)
+				res, err := (&http.Client{Transport: tr}).Get(e.httpURL + "/w")
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				seen[res.Header.Get("X-Worker")] = true
+			}
+			got := slices.Sorted(maps.Keys(seen))
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("workers %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -138,7 +138,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st.respHdr == nil {
 		st.respHdr = http.Header{}
 	}
-	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: st.respHdr, Start: time.Now()}
+	worker := -1
+	if l := server.Loop(w); l != nil {
+		worker = l.ID()
+	}
+	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: st.respHdr, Start: time.Now(), Worker: worker}
 	rv.pc = pc
 	org := ""
 	pc.Upstreams = snap

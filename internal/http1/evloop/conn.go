@@ -407,6 +407,10 @@ func (c *Conn) Now() time.Time {
 	return c.loop.Now()
 }
 
+// ID is the loop's index in its group, from 0: what nginx calls the
+// worker id, for state kept per loop (metrics shards).
+func (l *Loop) ID() int { return l.id }
+
 // Now is the loop's clock as Conn.Now has it, for the coroutines the
 // loop runs (and only them).
 func (l *Loop) Now() time.Time {

@@ -84,6 +84,7 @@ func NewGroup(n int, log *slog.Logger) (*Group, error) {
 			return nil, err
 		}
 		l.group = g
+		l.id = len(g.loops)
 		g.loops = append(g.loops, l)
 		go l.run()
 	}
@@ -188,6 +189,7 @@ type Loop struct {
 	done      chan struct{} // closed when run returns
 
 	group *Group
+	id    int // index in the group
 	// load is the number of accepted connections the loop serves: a new
 	// connection goes to the least loaded loop, whichever accepted it
 	// (with EPOLLEXCLUSIVE one loop may take most of a burst, and a loop

@@ -734,6 +734,11 @@ func TestDefaultLoops(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := len(g.loops)
+		for i, l := range g.loops {
+			if l.ID() != i {
+				t.Errorf("loop %d has ID %d", i, l.ID())
+			}
+		}
 		g.Close()
 		if got != startProcs {
 			t.Fatalf("%d loops, want %d (GOMAXPROCS at start)", got, startProcs)

@@ -36,6 +36,9 @@ func (l *Loop) Dial(string, time.Duration) (*Conn, error) {
 	return nil, errors.New("evloop: event loops need Linux")
 }
 
+// ID is 0.
+func (l *Loop) ID() int { return 0 }
+
 // Now is the clock.
 func (l *Loop) Now() time.Time { return time.Now() }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func TestPreferName(t *testing.T) {
 		t.Run(c.desc, func(t *testing.T) {
 			e, _ := newExporter(map[string]any{"prefer_name": c.prefer})
 			e.(*exporter).Log(&plugin.Ctx{Req: req, RouteID: "pn-r", ServiceID: c.service, Vars: c.vars, Status: 299})
-			fams := gather(t, httpStatus)
+			fams := gather(t, &traffic)
 			found := false
 			for _, m := range fams["apisix_http_status"].GetMetric() {
 				l := labels(m)
@@ -196,20 +197,88 @@ func TestEtcdProbe(t *testing.T) {
 	}
 }
 
-// BenchmarkLog is the per-request cost of the plugin on a warm series.
+// BenchmarkLog is the per-request cost of the plugin on a warm series,
+// each parallel goroutine standing for one event loop (its own Worker).
 func BenchmarkLog(b *testing.B) {
 	req := httptest.NewRequest("GET", "/bench?x=1", nil)
 	req.Header.Set("User-Agent", "bench")
 	req.Header.Set("Accept", "*/*")
 	e, _ := newExporter(map[string]any{})
-	c := &plugin.Ctx{Req: req, RouteID: "bench", ServiceID: "s", Status: 200, BytesSent: 1024,
-		UpstreamAddr: "127.0.0.1:8080", Latency: 3 * time.Millisecond, Consumer: &plugin.Consumer{Username: "jack"}}
 	ex := e.(*exporter)
+	var workers atomic.Int32
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		c := &plugin.Ctx{Req: req, RouteID: "bench", ServiceID: "s", Status: 200, BytesSent: 1024,
+			UpstreamAddr: "127.0.0.1:8080", Latency: 3 * time.Millisecond, Consumer: &plugin.Consumer{Username: "jack"},
+			Worker: int(workers.Add(1) - 1)}
 		for pb.Next() {
 			ex.Log(c)
 		}
 	})
+}
+
+// TestShardedTotals: requests logged from different loops' shards (and
+// from off the loops) add up in one series, across scrapes, with each
+// latency in the bucket client_golang's histogram puts it in (a value
+// equal to a bound counts under that bound).
+func TestShardedTotals(t *testing.T) {
+	req := httptest.NewRequest("GET", "/", nil)
+	e, _ := newExporter(map[string]any{})
+	ex := e.(*exporter)
+	log := func(worker int, lat time.Duration, sent int64) {
+		ex.Log(&plugin.Ctx{Req: req, RouteID: "shard-r", Status: 201, Worker: worker,
+			UpstreamAddr: "10.0.0.9:80", Latency: lat, UpstreamLatency: lat / 2, BytesSent: sent})
+	}
+	find := func(fams map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+		t.Helper()
+		for _, m := range fams[name].GetMetric() {
+			if cmp.Equal(labels(m), want) {
+				return m
+			}
+		}
+		t.Fatalf("no %s%v", name, want)
+		return nil
+	}
+	lat := map[string]string{"type": "request", "route": "shard-r", "service": "", "consumer": "", "node": "10.0.0.9"}
+	status := map[string]string{"code": "201", "route": "shard-r", "matched_uri": "", "matched_host": "", "service": "", "consumer": "", "node": "10.0.0.9"}
+	egress := map[string]string{"type": "egress", "route": "shard-r", "service": "", "consumer": "", "node": "10.0.0.9"}
+
+	log(0, 500*time.Microsecond, 10)
+	log(1, time.Millisecond, 20)
+	_ = gather(t, &traffic) // a scrape in between moves the tallies
+	log(-1, 3*time.Millisecond, 30)
+	log(numShards+1, 70*time.Second, 40) // loops beyond the shards share them
+	fams := gather(t, &traffic)
+
+	if got := find(fams, "apisix_http_status", status).GetCounter().GetValue(); got != 4 {
+		t.Errorf("status count %v, want 4", got)
+	}
+	if got := find(fams, "apisix_bandwidth", egress).GetCounter().GetValue(); got != 100 {
+		t.Errorf("egress %v, want 100", got)
+	}
+	h := find(fams, "apisix_http_latency", lat).GetHistogram()
+	if h.GetSampleCount() != 4 || h.GetSampleSum() != 70004.5 {
+		t.Errorf("count %d sum %v, want 4 and 70004.5", h.GetSampleCount(), h.GetSampleSum())
+	}
+	want := map[float64]uint64{1: 2, 2: 2, 5: 3, 10: 3, 60000: 3}
+	for _, b := range h.GetBucket() {
+		if w, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != w {
+			t.Errorf("le=%v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), w)
+		}
+	}
+	// The same observations through client_golang's own histogram.
+	ref := prom.NewHistogram(prom.HistogramOpts{Name: "ref", Buckets: Buckets})
+	for _, v := range []float64{0.5, 1, 3, 70000} {
+		ref.Observe(v)
+	}
+	var m dto.Metric
+	if err := ref.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m.GetHistogram().GetBucket(), h.GetBucket(), cmp.Comparer(func(a, b *dto.Bucket) bool {
+		return a.GetUpperBound() == b.GetUpperBound() && a.GetCumulativeCount() == b.GetCumulativeCount()
+	})); diff != "" {
+		t.Errorf("buckets differ from client_golang's (-ref +got):\n%s", diff)
+	}
 }
