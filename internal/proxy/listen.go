@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
@@ -25,12 +24,10 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
-	// StateChange, when set, sees every connection's state changes
-	// (connection metrics; see server.Server.StateChange).
-	StateChange func(from, to http.ConnState)
 	// EventLoops is the number of event loops serving the plain HTTP
-	// listener (package evloop): 0 = one per CPU (GOMAXPROCS), < 0 = none,
-	// a goroutine per connection as on the TLS listener.
+	// listener (package evloop): 0 = one per CPU (GOMAXPROCS as the
+	// process started), < 0 = none, a goroutine per connection as on the
+	// TLS listener.
 	EventLoops int
 }
 
@@ -74,7 +71,6 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			Logger:            log,
-			StateChange:       opts.StateChange,
 		}
 		if opts.EventLoops >= 0 && evloop.Supported {
 			g, err := evloop.NewGroup(opts.EventLoops, log)
@@ -114,7 +110,6 @@ func Start(opts Options) (*Servers, error) {
 			IdleTimeout:       opts.IdleTimeout,
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			Logger:            log,
-			StateChange:       opts.StateChange,
 		}
 		go s.httpsSrv.Serve(ln)
 		log.Info("proxy listening", "proto", "https", "addr", ln.Addr().String())

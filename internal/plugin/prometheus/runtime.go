@@ -70,20 +70,27 @@ func newExporter(conf map[string]any) (any, error) {
 // shard's tallies into the series totals, then exports those.
 //
 // series is the totals of one label set of apisix_http_status; lat is
-// its latency and bandwidth series, whose label set leaves out the code
+// its latency and bandwidth totals, whose label set leaves out the code
 // and the matched uri and host, so several series share one.
 type series struct {
-	key    seriesKey
-	lat    *latSeries
+	lat    *latTotals
 	status uint64 // under trafficCollector.mu
 }
 
-// latSeries is the totals of apisix_http_latency (request, apisix and,
-// with a node, upstream) and apisix_bandwidth for one label set.
-type latSeries struct {
-	key                     latKey
+// latTotals are apisix_http_latency (request, apisix and, with a node,
+// upstream) and apisix_bandwidth for one label set, or what one shard saw
+// of them since the last scrape.
+type latTotals struct {
 	hist                    [3]hist // request, apisix, upstream
 	bandwidthIn, bandwidthE float64
+}
+
+func (l *latTotals) add(o *latTotals) {
+	for j := range l.hist {
+		l.hist[j].add(&o.hist[j])
+	}
+	l.bandwidthIn += o.bandwidthIn
+	l.bandwidthE += o.bandwidthE
 }
 
 // seriesKey is one label set of apisix_http_status.
@@ -135,9 +142,8 @@ func (h *hist) add(o *hist) {
 
 // tally is what one shard saw of one series since the last scrape.
 type tally struct {
-	status                  uint64
-	hist                    [3]hist
-	bandwidthIn, bandwidthE float64
+	status uint64
+	latTotals
 }
 
 // shard is one event loop's tallies (requests served elsewhere pick a
@@ -160,10 +166,8 @@ type trafficCollector struct {
 	// index finds a label set's series without a lock or a write.
 	index sync.Map // seriesKey -> *series
 
-	mu       sync.Mutex // the totals below, and new series
-	all      []*series
-	lats     map[latKey]*latSeries
-	allLats  []*latSeries
+	mu       sync.Mutex // the totals, and new series
+	lats     map[latKey]*latTotals
 	requests int64
 }
 
@@ -179,16 +183,14 @@ func (t *trafficCollector) lookup(k seriesKey) *series {
 	}
 	lk := latKey{k.route, k.service, k.consumer, k.node}
 	if t.lats == nil {
-		t.lats = map[latKey]*latSeries{}
+		t.lats = map[latKey]*latTotals{}
 	}
-	ls := t.lats[lk]
-	if ls == nil {
-		ls = &latSeries{key: lk}
-		t.lats[lk] = ls
-		t.allLats = append(t.allLats, ls)
+	lt := t.lats[lk]
+	if lt == nil {
+		lt = &latTotals{}
+		t.lats[lk] = lt
 	}
-	s := &series{key: k, lat: ls}
-	t.all = append(t.all, s)
+	s := &series{lat: lt}
 	t.index.Store(k, s)
 	return s
 }
@@ -201,10 +203,8 @@ func (t *trafficCollector) shard(worker int) *shard {
 	return &t.shards[worker%numShards]
 }
 
-// flush moves every shard's tallies into the totals.
-func (t *trafficCollector) flush() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// flushLocked moves every shard's tallies into the totals; t.mu is held.
+func (t *trafficCollector) flushLocked() {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
@@ -212,11 +212,7 @@ func (t *trafficCollector) flush() {
 		sh.requests = 0
 		for s, d := range sh.tallies {
 			s.status += d.status
-			for j := range d.hist {
-				s.lat.hist[j].add(&d.hist[j])
-			}
-			s.lat.bandwidthIn += d.bandwidthIn
-			s.lat.bandwidthE += d.bandwidthE
+			s.lat.add(&d.latTotals)
 		}
 		clear(sh.tallies)
 		sh.mu.Unlock()
@@ -231,19 +227,19 @@ func (t *trafficCollector) Describe(ch chan<- *prom.Desc) {
 }
 
 func (t *trafficCollector) Collect(ch chan<- prom.Metric) {
-	t.flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.flushLocked()
 	// apisix_http_requests_total counts the requests the plugin observed
 	// (APISIX reads nginx's request counter, so it is a gauge there too).
 	ch <- prom.MustNewConstMetric(requestsDesc, prom.GaugeValue, float64(t.requests))
-	for _, s := range t.all {
-		k := s.key
+	t.index.Range(func(key, val any) bool {
+		k, s := key.(seriesKey), val.(*series)
 		ch <- prom.MustNewConstMetric(statusDesc, prom.CounterValue, float64(s.status),
 			codeString(k.code), k.route, k.matchedURI, k.matchedHost, k.service, k.consumer, k.node)
-	}
-	for _, ls := range t.allLats {
-		k := ls.key
+		return true
+	})
+	for k, ls := range t.lats {
 		for j := range ls.hist {
 			if j == latUpstream && k.node == "" {
 				continue // no upstream answered: no upstream latency
