@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +166,85 @@ func TestPluginWorker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Each event loop keeps its own upstream connections (the idle pool is
+// sharded per loop): one loop's coroutines cannot use another's
+// connections, so sequential requests over many client connections need
+// one upstream connection per loop, not one per client, and the
+// keep-alive pool's idle timeout closes every loop's connections.
+func TestUpstreamPoolPerLoop(t *testing.T) {
+	e := newEnv(t, func(o *proxy.Options) { o.EventLoops = 2 })
+	var mu sync.Mutex
+	opened, closed := 0, 0
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok"))
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch st {
+		case http.StateNew:
+			opened++
+		case http.StateClosed:
+			closed++
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	up := strings.TrimPrefix(s.URL, "http://")
+	e.put("/routes/pool", `{"uri":"/pool","plugins":{"test-worker-echo":{}},"upstream":{"nodes":{"`+up+`":1},"keepalive_pool":{"idle_timeout":0.3}}}`)
+	workers := map[string]bool{}
+	for range 8 { // client connections kept open spread over the loops
+		tr := &http.Transport{}
+		t.Cleanup(tr.CloseIdleConnections)
+		c := &http.Client{Transport: tr}
+		for range 3 {
+			res, err := c.Get(e.httpURL + "/pool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(b) != "ok" {
+				t.Fatalf("%d %q", res.StatusCode, b)
+			}
+			workers[res.Header.Get("X-Worker")] = true
+		}
+	}
+	if len(workers) != 2 {
+		t.Fatalf("requests served by loops %v, want both", workers)
+	}
+	mu.Lock()
+	n := opened
+	mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d upstream connections for 24 sequential requests on 2 loops, want 2 (one per loop)", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		c := closed
+		mu.Unlock()
+		if c == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 idle upstream connections closed 5 s after a 0.3 s idle timeout", c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// workerEcho tags the upstream's answer with the plugin context's Worker.
+// It never waits (Inline), so the request stays on its loop.
+type workerEcho struct{}
+
+func (workerEcho) HeaderFilter(c *plugin.Ctx, _ int, h http.Header) {
+	h.Set("X-Worker", strconv.Itoa(c.Worker))
+}
+
+func init() {
+	plugin.Register(plugin.Definition{Name: "test-worker-echo", Priority: 1, Schema: []byte(`{"type":"object"}`), Inline: true,
+		New: func(map[string]any) (any, error) { return workerEcho{}, nil }})
 }

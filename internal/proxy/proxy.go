@@ -597,9 +597,15 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 	}
 	var lastErr error
 	timedOut := false
+	var loop *evloop.Loop
+	worker := -1
+	if rv.pipe != nil && rv.pipe.loop != nil { // background fetches have no pipe
+		loop = rv.pipe.loop
+		worker = loop.ID()
+	}
 	for attempt := 0; ; attempt++ {
 		rv.hash = hashInput{reqVars: rv, consumer: consumer}
-		node, done, err := up.Pick(&rv.hash, tried)
+		node, done, err := up.Pick(worker, &rv.hash, tried)
 		if err != nil {
 			lastErr = err
 			break
@@ -607,10 +613,6 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		oslot := rv.outSlot(up)
 		out := h.outbound(r, up, node, rv, body, oslot)
 		t0 := time.Now()
-		var loop *evloop.Loop
-		if rv.pipe != nil { // background fetches have none
-			loop = rv.pipe.loop
-		}
 		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop, oslot.respSlot())
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
@@ -814,7 +816,7 @@ func isUpgrade(r *http.Request) bool {
 // protocols and copies both ways.
 func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, up *upstream.Upstream, rv *reqVars) int {
 	rv.hash = hashInput{reqVars: rv}
-	node, done, err := up.Pick(&rv.hash, nil)
+	node, done, err := up.Pick(-1, &rv.hash, nil) // a long-lived exchange, off the hot path
 	if err != nil {
 		w.WriteHeader(http.StatusBadGateway)
 		return http.StatusBadGateway

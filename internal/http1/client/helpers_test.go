@@ -126,11 +126,13 @@ func fetch(tr *Transport, req *http.Request, o Options) (*http.Response, string,
 }
 
 func idleCount(tr *Transport) int {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
 	n := 0
-	for _, l := range tr.idle {
-		n += len(l.conns)
+	for _, sh := range tr.allShards() {
+		sh.mu.Lock()
+		for _, l := range sh.idle {
+			n += len(l.conns)
+		}
+		sh.mu.Unlock()
 	}
 	return n
 }

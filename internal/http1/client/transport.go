@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,10 +71,24 @@ type Transport struct {
 	// not reused; 0 = 60s.
 	IdleTimeout time.Duration
 
-	mu      sync.Mutex
-	idle    map[poolKey]*idleList
-	reaping bool // reaper armed
+	// The idle connections live in shards: shard 0 for callers off the
+	// event loops, shard 1+ID for each loop's coroutines. A single pool
+	// lock taken twice per request by every loop kept its cache line
+	// moving between CPUs, and made every read of the settings above (on
+	// that line) a miss; a loop's shard is only ever locked by that loop
+	// and, now and then, by the reaper.
+	shards  atomic.Pointer[[]*shard]
+	reaping atomic.Bool // reaper armed; read on every putConn, written rarely
+	mu      sync.Mutex  // serialises growing shards and arming the reaper
 	reaper  *time.Timer
+}
+
+// shard is one part of the idle pool. It fills a 128-byte size class on
+// its own, so two shards never share a cache line.
+type shard struct {
+	mu   sync.Mutex
+	idle map[poolKey]*idleList
+	_    [128 - 16]byte
 }
 
 // poolKey names an idle list: connections dialled from an event loop
@@ -308,10 +323,11 @@ func (t *Transport) getIdle(key poolKey) *conn {
 		now = time.Now()
 	}
 	limit := t.idleTimeout()
-	t.mu.Lock()
-	l := t.idle[key]
+	sh := t.shard(key.loop)
+	sh.mu.Lock()
+	l := sh.idle[key]
 	if l == nil || len(l.conns) == 0 {
-		t.mu.Unlock()
+		sh.mu.Unlock()
 		return nil
 	}
 	n := len(l.conns)
@@ -319,13 +335,13 @@ func (t *Transport) getIdle(key poolKey) *conn {
 	if now.Sub(c.idleAt) <= limit {
 		l.conns[n-1] = nil
 		l.conns = l.conns[:n-1]
-		t.mu.Unlock()
+		sh.mu.Unlock()
 		return c
 	}
 	// The newest has expired, so have all the older ones.
 	stale := l.conns
-	delete(t.idle, key)
-	t.mu.Unlock()
+	delete(sh.idle, key)
+	sh.mu.Unlock()
 	for _, c := range stale {
 		c.close()
 	}
@@ -360,31 +376,82 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 		c.dl.Forget()
 	}
 	c.idleAt = c.dl.Now(c.nc)
-	t.mu.Lock()
-	if t.idle == nil {
-		t.idle = make(map[poolKey]*idleList)
+	sh := t.shard(c.loop)
+	sh.mu.Lock()
+	if sh.idle == nil {
+		sh.idle = make(map[poolKey]*idleList)
 	}
 	key := poolKey{c.addr, c.loop}
-	l := t.idle[key]
+	l := sh.idle[key]
 	if l == nil {
 		l = &idleList{}
-		t.idle[key] = l
+		sh.idle[key] = l
 	}
 	if len(l.conns) >= t.MaxIdlePerHost {
-		t.mu.Unlock()
+		sh.mu.Unlock()
 		c.close()
 		return
 	}
 	l.conns = append(l.conns, c)
-	if !t.reaping {
-		t.reaping = true
-		if t.reaper == nil {
-			t.reaper = time.AfterFunc(t.idleTimeout(), t.reap)
-		} else {
-			t.reaper.Reset(t.idleTimeout())
-		}
+	sh.mu.Unlock()
+	// After the append: a reap that finds the pool empty disarms before
+	// it sweeps, so either it sees this connection or this sees it
+	// disarmed.
+	if !t.reaping.Load() {
+		t.arm()
 	}
-	t.mu.Unlock()
+}
+
+// shard returns the idle-pool shard of loop's coroutines (nil loop: the
+// shard of everyone else), growing the set on a loop's first use.
+func (t *Transport) shard(loop *evloop.Loop) *shard {
+	i := 0
+	if loop != nil {
+		i = 1 + loop.ID()
+	}
+	if p := t.shards.Load(); p != nil && i < len(*p) {
+		return (*p)[i]
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var cur []*shard
+	if p := t.shards.Load(); p != nil {
+		cur = *p
+	}
+	if i < len(cur) {
+		return cur[i]
+	}
+	next := make([]*shard, i+1)
+	copy(next, cur)
+	for j := len(cur); j < len(next); j++ {
+		next[j] = new(shard)
+	}
+	t.shards.Store(&next)
+	return next[i]
+}
+
+// allShards is the current shard set, for the reaper and for
+// CloseIdleConnections.
+func (t *Transport) allShards() []*shard {
+	if p := t.shards.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// arm starts the reaper's timer unless it is running.
+func (t *Transport) arm() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reaping.Load() {
+		return
+	}
+	t.reaping.Store(true)
+	if t.reaper == nil {
+		t.reaper = time.AfterFunc(t.idleTimeout(), t.reap)
+	} else {
+		t.reaper.Reset(t.idleTimeout())
+	}
 }
 
 // reap closes expired idle connections, so that an address no longer used
@@ -394,30 +461,36 @@ func (t *Transport) reap() {
 	limit := t.idleTimeout()
 	now := time.Now()
 	var stale []*conn
-	t.mu.Lock()
-	for key, l := range t.idle {
-		i := 0
-		for i < len(l.conns) && now.Sub(l.conns[i].idleAt) > limit {
-			i++
+	// Disarm first: a putConn that lands after a shard's sweep then arms
+	// the timer again itself.
+	t.reaping.Store(false)
+	left := false
+	for _, sh := range t.allShards() {
+		sh.mu.Lock()
+		for key, l := range sh.idle {
+			i := 0
+			for i < len(l.conns) && now.Sub(l.conns[i].idleAt) > limit {
+				i++
+			}
+			if i == len(l.conns) {
+				stale = append(stale, l.conns...)
+				delete(sh.idle, key)
+				continue
+			}
+			left = true
+			if i == 0 {
+				continue
+			}
+			stale = append(stale, l.conns[:i]...)
+			n := copy(l.conns, l.conns[i:])
+			clear(l.conns[n:])
+			l.conns = l.conns[:n]
 		}
-		if i == 0 {
-			continue
-		}
-		stale = append(stale, l.conns[:i]...)
-		if i == len(l.conns) {
-			delete(t.idle, key)
-			continue
-		}
-		n := copy(l.conns, l.conns[i:])
-		clear(l.conns[n:])
-		l.conns = l.conns[:n]
+		sh.mu.Unlock()
 	}
-	if len(t.idle) > 0 {
-		t.reaper.Reset(limit)
-	} else {
-		t.reaping = false
+	if left {
+		t.arm()
 	}
-	t.mu.Unlock()
 	for _, c := range stale {
 		c.close()
 	}
@@ -426,18 +499,23 @@ func (t *Transport) reap() {
 // CloseIdleConnections closes all idle connections. Connections in use are
 // not affected and may still return to the pool afterwards.
 func (t *Transport) CloseIdleConnections() {
+	var idle []*conn
+	for _, sh := range t.allShards() {
+		sh.mu.Lock()
+		for _, l := range sh.idle {
+			idle = append(idle, l.conns...)
+		}
+		sh.idle = nil
+		sh.mu.Unlock()
+	}
 	t.mu.Lock()
-	idle := t.idle
-	t.idle = nil
-	if t.reaping {
+	if t.reaping.Load() {
 		t.reaper.Stop()
-		t.reaping = false
+		t.reaping.Store(false)
 	}
 	t.mu.Unlock()
-	for _, l := range idle {
-		for _, c := range l.conns {
-			c.close()
-		}
+	for _, c := range idle {
+		c.close()
 	}
 }
 

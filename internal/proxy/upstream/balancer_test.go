@@ -40,7 +40,7 @@ func TestBalancerContract(t *testing.T) {
 			nodes: `{"a.test:1":1,"b.test:1":2,"c.test:1":3}`,
 			run: func(t *testing.T, u *Upstream) {
 				for i := range 300 {
-					n, done, err := u.Pick(reqFor(i), nil)
+					n, done, err := u.Pick(-1, reqFor(i), nil)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -59,7 +59,7 @@ func TestBalancerContract(t *testing.T) {
 					var tried []*Node
 					seen := map[string]bool{}
 					for range 3 {
-						n, done, err := u.Pick(reqFor(i), tried)
+						n, done, err := u.Pick(-1, reqFor(i), tried)
 						if err != nil {
 							t.Fatalf("pick with %d tried: %v", len(tried), err)
 						}
@@ -70,7 +70,7 @@ func TestBalancerContract(t *testing.T) {
 						done(Result{Err: errors.New("connection refused")})
 						tried = append(tried, n)
 					}
-					if _, _, err := u.Pick(reqFor(i), tried); !errors.Is(err, ErrAllTried) {
+					if _, _, err := u.Pick(-1, reqFor(i), tried); !errors.Is(err, ErrAllTried) {
 						t.Fatalf("after all tried: %v, want ErrAllTried", err)
 					}
 				}
@@ -81,19 +81,19 @@ func TestBalancerContract(t *testing.T) {
 			nodes: `[{"host":"a.test","port":1,"weight":1,"priority":1},{"host":"b.test","port":1,"weight":1,"priority":1},{"host":"c.test","port":1,"weight":1,"priority":0},{"host":"d.test","port":1,"weight":1,"priority":-5}]`,
 			run: func(t *testing.T, u *Upstream) {
 				for i := range 50 {
-					n, done, _ := u.Pick(reqFor(i), nil)
+					n, done, _ := u.Pick(-1, reqFor(i), nil)
 					done(Result{Status: 200})
 					if n.Priority != 1 {
 						t.Fatalf("picked %s (priority %d) while priority 1 is available", n.Addr, n.Priority)
 					}
 				}
 				nodes := u.Nodes()
-				n, done, err := u.Pick(reqFor(0), []*Node{nodes[0], nodes[1]})
+				n, done, err := u.Pick(-1, reqFor(0), []*Node{nodes[0], nodes[1]})
 				if err != nil || n.Addr != "c.test:1" {
 					t.Fatalf("after priority 1 tried: %v %v, want c.test:1", n, err)
 				}
 				done(Result{})
-				n, done, err = u.Pick(reqFor(0), []*Node{nodes[0], nodes[1], nodes[2]})
+				n, done, err = u.Pick(-1, reqFor(0), []*Node{nodes[0], nodes[1], nodes[2]})
 				if err != nil || n.Addr != "d.test:1" {
 					t.Fatalf("after priority 0 tried: %v %v, want d.test:1", n, err)
 				}
@@ -109,7 +109,7 @@ func TestBalancerContract(t *testing.T) {
 				report(u, nodes[0], Result{Status: 500})
 				report(u, nodes[1], Result{Status: 500})
 				for i := range 30 {
-					n, done, err := u.Pick(reqFor(i), nil)
+					n, done, err := u.Pick(-1, reqFor(i), nil)
 					if err != nil || n.Addr != "c.test:1" {
 						t.Fatalf("got %v %v, want c.test:1", n, err)
 					}
@@ -128,7 +128,7 @@ func TestBalancerContract(t *testing.T) {
 					t.Fatal("b still healthy")
 				}
 				for i := range 100 {
-					n, done, _ := u.Pick(reqFor(i), nil)
+					n, done, _ := u.Pick(-1, reqFor(i), nil)
 					done(Result{Status: 200})
 					if n == bad {
 						t.Fatal("picked the unhealthy node")
@@ -144,7 +144,7 @@ func TestBalancerContract(t *testing.T) {
 				report(u, nodeByAddr(u, "b.test:1"), Result{Status: 500})
 				report(u, nodeByAddr(u, "c.test:1"), Result{Status: 500})
 				a := nodeByAddr(u, "a.test:1")
-				if _, _, err := u.Pick(reqFor(0), []*Node{a}); !errors.Is(err, ErrAllTried) {
+				if _, _, err := u.Pick(-1, reqFor(0), []*Node{a}); !errors.Is(err, ErrAllTried) {
 					t.Fatalf("got %v, want ErrAllTried", err)
 				}
 			},
@@ -160,14 +160,14 @@ func TestBalancerContract(t *testing.T) {
 				for i := range 10 {
 					var tried []*Node
 					for range 3 {
-						n, done, err := u.Pick(reqFor(i), tried)
+						n, done, err := u.Pick(-1, reqFor(i), tried)
 						if err != nil {
 							t.Fatalf("all unhealthy, %d tried: %v", len(tried), err)
 						}
 						done(Result{Status: 500})
 						tried = append(tried, n)
 					}
-					if _, _, err := u.Pick(reqFor(i), tried); !errors.Is(err, ErrAllTried) {
+					if _, _, err := u.Pick(-1, reqFor(i), tried); !errors.Is(err, ErrAllTried) {
 						t.Fatalf("got %v, want ErrAllTried", err)
 					}
 				}
@@ -178,14 +178,14 @@ func TestBalancerContract(t *testing.T) {
 			nodes: `{"a.test:1":0,"b.test:1":1,"c.test:1":0}`,
 			run: func(t *testing.T, u *Upstream) {
 				for i := range 100 {
-					n, done, _ := u.Pick(reqFor(i), nil)
+					n, done, _ := u.Pick(-1, reqFor(i), nil)
 					done(Result{Status: 200})
 					if n.Addr != "b.test:1" {
 						t.Fatalf("picked %s of weight 0", n.Addr)
 					}
 				}
 				b := nodeByAddr(u, "b.test:1")
-				if _, _, err := u.Pick(reqFor(0), []*Node{b}); !errors.Is(err, ErrAllTried) {
+				if _, _, err := u.Pick(-1, reqFor(0), []*Node{b}); !errors.Is(err, ErrAllTried) {
 					t.Fatalf("got %v, want ErrAllTried", err)
 				}
 			},
@@ -196,7 +196,7 @@ func TestBalancerContract(t *testing.T) {
 			run: func(t *testing.T, u *Upstream) {
 				seen := map[string]bool{}
 				for i := range 200 {
-					n, done, _ := u.Pick(reqFor(i), nil)
+					n, done, _ := u.Pick(-1, reqFor(i), nil)
 					done(Result{Status: 200})
 					seen[n.Addr] = true
 				}
@@ -212,7 +212,7 @@ func TestBalancerContract(t *testing.T) {
 			run: func(t *testing.T, u *Upstream) {
 				a := u.Nodes()[0]
 				report(u, a, Result{Status: 500})
-				n, done, err := u.Pick(reqFor(0), []*Node{a})
+				n, done, err := u.Pick(-1, reqFor(0), []*Node{a})
 				if err != nil || n != a {
 					t.Fatalf("got %v %v", n, err)
 				}
@@ -223,7 +223,7 @@ func TestBalancerContract(t *testing.T) {
 			desc:  "no nodes",
 			nodes: `{}`,
 			run: func(t *testing.T, u *Upstream) {
-				if _, _, err := u.Pick(reqFor(0), nil); !errors.Is(err, ErrNoNodes) {
+				if _, _, err := u.Pick(-1, reqFor(0), nil); !errors.Is(err, ErrNoNodes) {
 					t.Fatalf("got %v, want ErrNoNodes", err)
 				}
 			},
@@ -234,7 +234,7 @@ func TestBalancerContract(t *testing.T) {
 			run: func(t *testing.T, u *Upstream) {
 				var dones []Done
 				for i := range 10 {
-					_, done, _ := u.Pick(reqFor(i), nil)
+					_, done, _ := u.Pick(-1, reqFor(i), nil)
 					dones = append(dones, done)
 				}
 				total := 0
@@ -287,7 +287,7 @@ func TestRoundRobinExactWeights(t *testing.T) {
 			u := mustCompile(t, m, "k", conf(t, `{"nodes":%s}`, tc.nodes))
 			got := map[string]int{}
 			for range tc.picks {
-				n, done, err := u.Pick(nil, nil)
+				n, done, err := u.Pick(-1, nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -309,7 +309,7 @@ func TestRoundRobinIsSmooth(t *testing.T) {
 	u := mustCompile(t, m, "k", decode(t, `{"nodes":[{"host":"a","port":1,"weight":5},{"host":"b","port":1,"weight":1},{"host":"c","port":1,"weight":1}]}`))
 	var seq []string
 	for range 7 {
-		n, done, _ := u.Pick(nil, nil)
+		n, done, _ := u.Pick(-1, nil, nil)
 		done(Result{})
 		seq = append(seq, n.Host)
 	}
@@ -383,7 +383,7 @@ func TestCHashKeys(t *testing.T) {
 			m := newTestManager(t)
 			u := mustCompile(t, m, "k", conf(t, `{"type":"chash","hash_on":%q,"key":%q,"nodes":%s}`, tc.hashOn, tc.key, nodes))
 			pick := func(in *input) string {
-				n, done, err := u.Pick(in, nil)
+				n, done, err := u.Pick(-1, in, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -409,7 +409,7 @@ func chashMap(t *testing.T, u *Upstream, n int) map[string]string {
 	out := make(map[string]string, n)
 	for i := range n {
 		in := reqFor(i)
-		node, done, err := u.Pick(in, nil)
+		node, done, err := u.Pick(-1, in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -504,13 +504,13 @@ func TestCHashRetryWalksTheRing(t *testing.T) {
 	m := newTestManager(t)
 	u := mustCompile(t, m, "k", decode(t, `{"type":"chash","key":"uri","nodes":{"a.test:1":1,"b.test:1":1,"c.test:1":1}}`))
 	in := reqFor(7)
-	first, d, _ := u.Pick(in, nil)
+	first, d, _ := u.Pick(-1, in, nil)
 	d(Result{})
-	second, d, _ := u.Pick(in, []*Node{first})
+	second, d, _ := u.Pick(-1, in, []*Node{first})
 	d(Result{})
 	// the retry target is stable too
 	for range 10 {
-		n, d, _ := u.Pick(in, []*Node{first})
+		n, d, _ := u.Pick(-1, in, []*Node{first})
 		d(Result{})
 		if n != second {
 			t.Fatalf("retry target moved: %s then %s", second.Addr, n.Addr)
@@ -540,7 +540,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 			var wg sync.WaitGroup
 			parked := false
 			for range 10 {
-				n, done, _ := u.Pick(nil, nil)
+				n, done, _ := u.Pick(-1, nil, nil)
 				if n.Addr != slow.addr() {
 					done(Result{Status: 200})
 					continue
@@ -586,7 +586,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 // doNonBlocking picks and, if the node is the blocked one, reports success
 // without sending (the node choice is what is being tested).
 func doNonBlocking(t *testing.T, u *Upstream, blocked string) (*Node, int, error) {
-	n, done, err := u.Pick(nil, nil)
+	n, done, err := u.Pick(-1, nil, nil)
 	if err != nil {
 		return nil, 0, err
 	}

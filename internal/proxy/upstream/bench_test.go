@@ -36,7 +36,7 @@ func BenchmarkPick(b *testing.B) {
 				u := benchUpstream(b, typ, 10, checks)
 				b.ReportAllocs()
 				for b.Loop() {
-					_, done, err := u.Pick(in, nil)
+					_, done, err := u.Pick(-1, in, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -56,7 +56,7 @@ func BenchmarkPickRetry(b *testing.B) {
 			tried := []*Node{u.Nodes()[0], u.Nodes()[1]}
 			b.ReportAllocs()
 			for b.Loop() {
-				_, done, err := u.Pick(in, tried)
+				_, done, err := u.Pick(-1, in, tried)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -75,7 +75,7 @@ func BenchmarkPickParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				in := &input{vars: map[string]string{"uri": "/p", "remote_addr": "10.1.2.3"}}
 				for pb.Next() {
-					_, done, err := u.Pick(in, nil)
+					_, done, err := u.Pick(-1, in, nil)
 					if err != nil {
 						b.Error(err)
 						return

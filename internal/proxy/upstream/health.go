@@ -52,8 +52,8 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 type nodeState struct {
 	addr string
 
-	active atomic.Int64 // requests in flight (Pick .. Done)
-	up     atomic.Bool  // healthy or mostly_healthy
+	active inflight    // requests in flight (Pick .. Done)
+	up     atomic.Bool // healthy or mostly_healthy
 
 	mu     sync.Mutex
 	state  health
@@ -66,7 +66,7 @@ type nodeState struct {
 }
 
 func newNodeState(addr string) *nodeState {
-	s := &nodeState{addr: addr}
+	s := &nodeState{addr: addr, active: newInflight()}
 	s.up.Store(true)
 	return s
 }

@@ -131,7 +131,7 @@ func TestActiveHTTPCheckEjectsAndRecovers(t *testing.T) {
 	}
 	t.Logf("ejected after %v", took)
 	for range 50 {
-		n, done, _ := u.Pick(nil, nil)
+		n, done, _ := u.Pick(-1, nil, nil)
 		done(Result{Status: 200})
 		if n == na {
 			t.Fatal("picked the ejected node")
@@ -358,7 +358,7 @@ func TestHealthKeptAcrossCompile(t *testing.T) {
 	chk := m.entries["upstreams/1"].checker
 
 	// in-flight count carried over too
-	n, done, _ := u1.Pick(nil, nil)
+	n, done, _ := u1.Pick(-1, nil, nil)
 
 	tests := []struct {
 		desc        string
@@ -422,7 +422,7 @@ func TestEWMAKeptAcrossCompile(t *testing.T) {
 	report(u1, u1.Nodes()[1], Result{Status: 200, Latency: time.Millisecond})
 	u2 := mustCompile(t, m, "k", decode(t, c))
 	for range 20 {
-		n, done, _ := u2.Pick(nil, nil)
+		n, done, _ := u2.Pick(-1, nil, nil)
 		done(Result{Status: 200, Latency: time.Millisecond})
 		if n.Addr != "b.test:1" {
 			t.Fatalf("picked %s: scores not carried over", n.Addr)

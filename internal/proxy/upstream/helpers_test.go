@@ -72,8 +72,8 @@ func (in *input) Consumer() string               { return in.consumer }
 // report feeds one result for node n through its real Done, as if it had
 // been picked.
 func report(u *Upstream, n *Node, r Result) {
-	u.states[n.idx].active.Add(1)
-	u.done[n.idx](r)
+	u.states[n.idx].active.add(0, 1)
+	u.done[n.idx*stripes](r)
 }
 
 // backend is a real HTTP server whose status and latency can be changed.
@@ -115,7 +115,7 @@ func (b *backend) addr() string { return b.Listener.Addr().String() }
 // transport, report through Done. It returns the node that answered.
 func do(t testing.TB, u *Upstream, in HashInput, tried []*Node) (*Node, int, error) {
 	t.Helper()
-	n, done, err := u.Pick(in, tried)
+	n, done, err := u.Pick(-1, in, tried)
 	if err != nil {
 		return nil, 0, err
 	}

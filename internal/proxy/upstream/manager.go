@@ -255,9 +255,13 @@ func (m *Manager) Compile(key string, conf map[string]any) (*Upstream, error) {
 		rings = e.rings
 	}
 	u.bal = newBalancer(c, c.nodes, weights, groups, rings)
-	u.done = make([]Done, len(c.nodes))
-	for i := range u.done {
-		u.done[i] = func(r Result) { u.finish(i, r) }
+	// One Done per node and stripe: a Done releases the stripe its Pick
+	// added to.
+	u.done = make([]Done, len(c.nodes)*stripes)
+	for i := range c.nodes {
+		for st := range stripes {
+			u.done[i*stripes+st] = func(r Result) { u.finish(i, st, r) }
+		}
 	}
 	return u, nil
 }

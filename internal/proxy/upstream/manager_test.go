@@ -144,7 +144,7 @@ func TestConcurrentUse(t *testing.T) {
 					}
 					v, _ := cur.Load(key)
 					u := v.(*Upstream)
-					n, done, err := u.Pick(reqFor(i), nil)
+					n, done, err := u.Pick(-1, reqFor(i), nil)
 					if err != nil {
 						t.Error(err)
 						return

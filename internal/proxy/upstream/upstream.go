@@ -178,21 +178,24 @@ func (u *Upstream) isUp(i int) bool {
 // ignored (APISIX balancer.lua fetch_health_nodes). Nodes of a lower
 // priority are used only when no node of a higher priority is left. An
 // upstream with a single node always returns it (APISIX pick_server). The
-// returned Done must be called exactly once.
-func (u *Upstream) Pick(in HashInput, tried []*Node) (*Node, Done, error) {
+// returned Done must be called exactly once. worker is the caller's event
+// loop (plugin.Ctx.Worker; -1 off the loops): it picks the stripe of the
+// in-flight count the request is counted in (see inflight).
+func (u *Upstream) Pick(worker int, in HashInput, tried []*Node) (*Node, Done, error) {
+	st := stripeOf(worker)
 	switch len(u.nodes) {
 	case 0:
 		return nil, nil, ErrNoNodes
 	case 1:
-		u.states[0].active.Add(1)
-		return u.nodes[0], u.done[0], nil
+		u.states[0].active.add(st, 1)
+		return u.nodes[0], u.done[st], nil
 	}
 	ignoreHealth := !u.anyUp()
 	for {
 		for gi := range u.groups {
 			if i := u.bal.pick(u, gi, in, tried, ignoreHealth); i >= 0 {
-				u.states[i].active.Add(1)
-				return u.nodes[i], u.done[i], nil
+				u.states[i].active.add(st, 1)
+				return u.nodes[i], u.done[i*stripes+st], nil
 			}
 		}
 		if ignoreHealth {
@@ -243,9 +246,9 @@ func (u *Upstream) eligible(i int, tried []*Node, ignoreHealth bool) bool {
 }
 
 // finish is the body of every node's Done.
-func (u *Upstream) finish(i int, r Result) {
+func (u *Upstream) finish(i, stripe int, r Result) {
 	s := u.states[i]
-	s.active.Add(-1)
+	s.active.add(stripe, -1)
 	if r.Err != nil && errors.Is(r.Err, context.Canceled) && !r.Timeout {
 		return // the client went away: says nothing about the node
 	}
