@@ -58,6 +58,7 @@ type options struct {
 	nginxWorkers    int
 	upstreamWorkers int
 	quietWait       time.Duration
+	stallRetries    int
 	bin             string
 	nginxBin        string
 	wrk             string
@@ -100,6 +101,7 @@ func main() {
 	flag.IntVar(&o.bodySize, "body", 1024, "bytes of the upstream's answer body")
 	flag.IntVar(&o.nginxWorkers, "nginx-workers", 2, "worker_processes of the nginx proxy (Stargate runs one event loop per CPU)")
 	flag.IntVar(&o.upstreamWorkers, "upstream-workers", 1, "worker_processes of the static nginx upstream")
+	flag.IntVar(&o.stallRetries, "stall-retries", 3, "measure a wrk run again, up to this many times, when the whole machine stopped for more than 40 ms during it (a VM's CPUs paused by its host; see benchkit.StallWatch)")
 	flag.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each measured wrk run and each propagation phase, wait up to this long for a second in which the machine is under 15% busy (0 = don't)")
 	flag.StringVar(&o.bin, "bin", "", "stargate binary (default: go build ./cmd/stargate from this module into a temp dir)")
 	flag.StringVar(&o.nginxBin, "nginx", "nginx", "nginx binary")
@@ -391,6 +393,12 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 			}
 		}
 		res, err := runWrk(ctx, o, t, o.duration)
+		for retried := 1; err == nil && res.stalls.Count > 0 && retried <= o.stallRetries; retried++ {
+			benchkit.Logf("round %d: %-24s the host stalled %d times during the run (worst %.0f ms): measuring again",
+				r, t.name, res.stalls.Count, ms(res.stalls.Worst))
+			res, err = runWrk(ctx, o, t, o.duration)
+			res.retried = retried
+		}
 		res.quietBusy = quiet
 		if perr := stopProf(); perr != nil && err == nil {
 			err = perr

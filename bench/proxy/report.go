@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -351,7 +352,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 
 	// Per round.
 	p("### Per round\n\n")
-	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n")
+	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes | host stalls (runs measured again) |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
 		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
 	for _, r := range rounds {
@@ -361,11 +362,11 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			if k == "upstream" {
 				cpu = x.perReq(x.upstreamCPU)
 			}
-			p("| %d | throughput | %d | %s | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, names[k], benchkit.Num(x.rps, 0), ms(x.p99), cpu, 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+			p("| %d | throughput | %d | %s | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% | %s |\n", r.round, i+1, names[k], benchkit.Num(x.rps, 0), ms(x.p99), cpu, 100*x.quietBusy, 100*x.busy, 100*x.otherShare(), stallCell(x))
 		}
 		for i, n := range r.scaleOrder {
 			x := r.scale[n]
-			p("| %d | router scale | %d | Stargate (%s) | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% |\n", r.round, i+1, sizeName(n), benchkit.Num(x.rps, 0), ms(x.p99), x.perReq(x.proxyCPU), 100*x.quietBusy, 100*x.busy, 100*x.otherShare())
+			p("| %d | router scale | %d | Stargate (%s) | %s | %.2f | %.1f | %.0f%% | %.0f%% | %.0f%% | %s |\n", r.round, i+1, sizeName(n), benchkit.Num(x.rps, 0), ms(x.p99), x.perReq(x.proxyCPU), 100*x.quietBusy, 100*x.busy, 100*x.otherShare(), stallCell(x))
 		}
 	}
 	p("\n| round | routes | routes present | answer → 200 p50 / p99 / max (ms) | sent → 200 p50 / p99 (ms) | PUT p50 / p99 (ms) | stale 404s | machine busy before the phase |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -385,5 +386,35 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	p("- Upstream: one nginx, `worker_processes %d`, `return 200` with a %d-byte body, access log off. nginx proxy: `worker_processes %d`, `listen ... reuseport`, `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, plus Host/X-Forwarded-For/-Proto/-Host/X-Real-IP like Stargate; `keepalive_requests 1000000` on both nginx sides (Stargate never closes a keep-alive connection after N requests), access log off. Stargate: `stargate serve --store bolt --log-level info` (nothing logged per request), upstream object with default keepalive pool (320).\n",
 		o.upstreamWorkers, o.bodySize, o.nginxWorkers)
 	p("- Method: the benchmark starts one Stargate per route count and creates its routes once, before the rounds (creating 100,000 routes takes minutes); nginx too runs for the whole benchmark. Every measured wrk run is preceded by a %v warm-up run against the same server and by one checked GET (200, %d bytes); any non-2xx answer or socket error in wrk aborts the run. ", o.warmup, o.bodySize)
-	p("The servers take turns, the order rotating from round to round. Before each measured run (and each propagation phase) the benchmark waits up to %v for a second in which the machine is under 15%% busy (\"machine busy before\": the last second sampled), and it reports the CPU other processes used during each run.\n", o.quietWait)
+	p("The servers take turns, the order rotating from round to round. Before each measured run (and each propagation phase) the benchmark waits up to %v for a second in which the machine is under 15%% busy (\"machine busy before\": the last second sampled), and it reports the CPU other processes used during each run. ", o.quietWait)
+	p("A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs: nginx and Stargate alike then show a p99 of 45-110 ms), and the run is measured again, up to %d times (\"host stalls\": those of the run kept, and how many runs were measured again; %d runs of %d were).\n",
+		benchkit.StallThreshold, o.stallRetries, retriedRuns(rounds), measuredRuns(rounds))
+}
+
+// stallCell is a run's host stalls and how many runs before it were
+// discarded for theirs.
+func stallCell(x wrkResult) string {
+	if x.retried == 0 {
+		return strconv.Itoa(x.stalls.Count)
+	}
+	return fmt.Sprintf("%d (%d)", x.stalls.Count, x.retried)
+}
+
+func retriedRuns(rounds []*roundResult) (n int) {
+	for _, r := range rounds {
+		for _, x := range r.tput {
+			n += x.retried
+		}
+		for _, x := range r.scale {
+			n += x.retried
+		}
+	}
+	return n
+}
+
+func measuredRuns(rounds []*roundResult) (n int) {
+	for _, r := range rounds {
+		n += len(r.tput) + len(r.scale)
+	}
+	return n + retriedRuns(rounds)
 }

@@ -42,7 +42,9 @@ type wrkResult struct {
 	busy          float64       // machine busy share during the run
 	otherCPU      time.Duration // CPU of everything else on the machine
 	wall          time.Duration
-	quietBusy     float64 // machine busy share in the last second sampled before the warm-up
+	quietBusy     float64         // machine busy share in the last second sampled before the warm-up
+	stalls        benchkit.Stalls // host stalls during the run (see benchkit.StallWatch)
+	retried       int             // runs measured again before this one because the host stalled
 }
 
 func (r wrkResult) perReq(d time.Duration) float64 { // µs per request
@@ -117,7 +119,9 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 	}
 	px := t.pids()
 	p0, u0, s0, t0 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU(), time.Now()
+	watch := benchkit.WatchStalls()
 	err := cmd.Run()
+	res.stalls = watch.Stop()
 	p1, u1, s1 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU()
 	res.wall = time.Since(t0)
 	if err != nil {

@@ -1,0 +1,71 @@
+package benchkit
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// StallThreshold is how far past its 1 ms sleep the watcher must wake
+// for the gap to count as a host stall. Under full load on the 2-CPU
+// benchmark machine no runnable thread waited longer than 9 ms for a CPU
+// (`perf sched timehist`); the stalls this looks for are 100 ms.
+const StallThreshold = 40 * time.Millisecond
+
+// Stalls is what a StallWatch saw.
+type Stalls struct {
+	Count int           // gaps longer than StallThreshold
+	Worst time.Duration // longest gap, whether it counted or not
+}
+
+// StallWatch notices when the whole machine stops. On the benchmark
+// host (a VM) both CPUs sometimes stop for about 100 ms at once: `perf
+// sched timehist` then shows every task on both CPUs "running" the same
+// 100 ms while the threads queued behind them wait, and wrk's p99 jumps
+// from 5-10 ms to 45-110 ms for whichever server is being measured,
+// nginx as much as Stargate. Such a run measures the host, not the
+// server. The watcher is a goroutine on its own OS thread that sleeps
+// 1 ms at a time and records how late it wakes.
+type StallWatch struct {
+	stop chan struct{}
+	done chan Stalls
+}
+
+// WatchStalls starts a watcher; Stop ends it.
+func WatchStalls() *StallWatch {
+	return watchStalls(time.Sleep, time.Now)
+}
+
+func watchStalls(sleep func(time.Duration), now func() time.Time) *StallWatch {
+	w := &StallWatch{stop: make(chan struct{}), done: make(chan Stalls, 1)}
+	var started sync.WaitGroup
+	started.Add(1)
+	go func() {
+		runtime.LockOSThread() // its own thread: a goroutine could wait for a P
+		var s Stalls
+		started.Done()
+		for {
+			select {
+			case <-w.stop:
+				w.done <- s
+				return
+			default:
+			}
+			t0 := now()
+			sleep(time.Millisecond)
+			gap := now().Sub(t0) - time.Millisecond
+			s.Worst = max(s.Worst, gap)
+			if gap > StallThreshold {
+				s.Count++
+			}
+		}
+	}()
+	started.Wait()
+	return w
+}
+
+// Stop ends the watch and returns what it saw.
+func (w *StallWatch) Stop() Stalls {
+	close(w.stop)
+	return <-w.done
+}

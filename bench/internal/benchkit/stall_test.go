@@ -1,0 +1,57 @@
+package benchkit
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock advances by each sleep, plus a scripted extra on chosen sleeps.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	n     int
+	extra map[int]time.Duration
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *fakeClock) sleep(d time.Duration) {
+	c.mu.Lock()
+	c.n++
+	c.t = c.t.Add(d + c.extra[c.n])
+	c.mu.Unlock()
+	time.Sleep(10 * time.Microsecond) // let Stop get in
+}
+
+func TestStallWatch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra map[int]time.Duration
+		count int
+		worst time.Duration
+	}{
+		{"quiet", nil, 0, 0},
+		{"ordinary scheduling delay", map[int]time.Duration{3: 9 * time.Millisecond}, 0, 9 * time.Millisecond},
+		{"at the threshold", map[int]time.Duration{3: StallThreshold}, 0, StallThreshold},
+		{"two host stalls", map[int]time.Duration{2: 100 * time.Millisecond, 5: 60 * time.Millisecond}, 2, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &fakeClock{t: time.Unix(1, 0), extra: tc.extra}
+			w := watchStalls(c.sleep, c.now)
+			for {
+				c.mu.Lock()
+				n := c.n
+				c.mu.Unlock()
+				if n > 10 {
+					break
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			s := w.Stop()
+			if s.Count != tc.count || s.Worst != tc.worst {
+				t.Fatalf("got %d stalls, worst %v; want %d, %v", s.Count, s.Worst, tc.count, tc.worst)
+			}
+		})
+	}
+}
