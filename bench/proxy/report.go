@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -310,6 +311,8 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		return func(r *roundResult) float64 { return r.tput[k].rps }
 	}
 	sr, nr := medT("stargate", rps), medT("nginx", rps)
+	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
+		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
 	p("### Goals\n\n")
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
 		goalTputRatio, benchkit.Verdict(nr > 0 && sr/nr >= goalTputRatio), benchkit.Num(sr, 0), benchkit.Num(nr, 0), ratio(sr, nr),
@@ -348,13 +351,14 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			break
 		}
 	}
+	if n := retriedRuns(rounds); n > 0 {
+		p("- The machine stopped during %d measured runs, which were measured again (see Method): %s.\n", n, retriedBy(rounds, names))
+	}
 	p("\n")
 
 	// Per round.
 	p("### Per round\n\n")
 	p("| round | phase | order | server | req/s | p99 (ms) | server CPU (µs/req) | machine busy before | machine busy | other processes | host stalls (runs measured again) |\n|--:|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
-	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
-		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
 	for _, r := range rounds {
 		for i, k := range r.tputOrder {
 			x := r.tput[k]
@@ -410,6 +414,27 @@ func retriedRuns(rounds []*roundResult) (n int) {
 		}
 	}
 	return n
+}
+
+// retriedBy lists the runs measured again per server, most first.
+func retriedBy(rounds []*roundResult, names map[string]string) string {
+	count := map[string]int{}
+	for _, r := range rounds {
+		for k, x := range r.tput {
+			count[names[k]] += x.retried
+		}
+		for n, x := range r.scale {
+			count["Stargate ("+sizeName(n)+", router scale)"] += x.retried
+		}
+	}
+	var out []string
+	for name, c := range count {
+		if c > 0 {
+			out = append(out, fmt.Sprintf("%s %d", name, c))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }
 
 func measuredRuns(rounds []*roundResult) (n int) {

@@ -41,7 +41,12 @@ func watchStalls(sleep func(time.Duration), now func() time.Time) *StallWatch {
 	var started sync.WaitGroup
 	started.Add(1)
 	go func() {
-		runtime.LockOSThread() // its own thread: a goroutine could wait for a P
+		// Its own thread: a goroutine could wait for a P. Unlocked
+		// before it ends: a goroutine that exits locked takes its thread
+		// with it, and a server this process started from that thread
+		// would get its Pdeathsig (SysProcAttr) and be killed.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		var s Stalls
 		started.Done()
 		for {

@@ -1,6 +1,7 @@
 package benchkit
 
 import (
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -54,4 +55,35 @@ func TestStallWatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A watcher must not end its OS thread: a child started from that thread
+// with SysProcAttr's Pdeathsig would be killed with it (one run of the
+// proxy benchmark lost its Stargate this way). Go ends a thread only when
+// a goroutine exits locked to it, so every thread of the process must
+// outlive watchers coming and going.
+func TestStallWatchKeepsThreads(t *testing.T) {
+	before := threads(t)
+	for range 20 {
+		WatchStalls().Stop()
+	}
+	after := threads(t)
+	for tid := range before {
+		if !after[tid] {
+			t.Fatalf("thread %s ended while watchers came and went", tid)
+		}
+	}
+}
+
+func threads(t *testing.T) map[string]bool {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Skip("no /proc/self/task:", err)
+	}
+	m := map[string]bool{}
+	for _, e := range es {
+		m[e.Name()] = true
+	}
+	return m
 }
