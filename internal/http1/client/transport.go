@@ -72,7 +72,9 @@ type Transport struct {
 	IdleTimeout time.Duration
 
 	// The idle connections live in shards: shard 0 for callers off the
-	// event loops, shard 1+ID for each loop's coroutines. A single pool
+	// event loops, shard 1+ID for each loop's coroutines (loops of two
+	// groups with the same index share one; the pool key still keeps
+	// their connections apart). A single pool
 	// lock taken twice per request by every loop kept its cache line
 	// moving between CPUs, and made every read of the settings above (on
 	// that line) a miss; a loop's shard is only ever locked by that loop
