@@ -136,12 +136,14 @@ func (m matcher) Match(method, host, uri, remote string) (any, bool) {
 	if match.Params != nil {
 		out["params"] = match.Params
 	}
-	if rt.Upstream != nil {
+	// The upstream the request would go to: the route's (or service's)
+	// inline one, or the upstream object it names.
+	if up := rt.UpstreamIn(snap); up != nil {
 		var nodes []map[string]any
-		for _, n := range rt.Upstream.Status() {
+		for _, n := range up.Status() {
 			nodes = append(nodes, map[string]any{"addr": n.Addr, "healthy": n.Healthy, "active": n.Active})
 		}
-		out["upstream"] = map[string]any{"scheme": rt.Upstream.Scheme, "pass_host": rt.Upstream.PassHost, "nodes": nodes}
+		out["upstream"] = map[string]any{"type": up.Type, "scheme": up.Scheme, "pass_host": up.PassHost, "nodes": nodes}
 	}
 	return out, true
 }

@@ -111,6 +111,15 @@ func TestProxyWithCurl(t *testing.T) {
 	if m["route_id"] != "products" || m["upstream_id"] != "web" {
 		t.Errorf("debug/match: %s", b)
 	}
+	// The upstream object the route names, with its nodes' state.
+	upm, _ := m["upstream"].(map[string]any)
+	nodes, _ := upm["nodes"].([]any)
+	if upm["type"] != "roundrobin" || len(nodes) != 1 {
+		t.Fatalf("debug/match upstream: %s", b)
+	}
+	if n, _ := nodes[0].(map[string]any); n["addr"] != upAddr || n["healthy"] != true || n["active"] != float64(0) {
+		t.Errorf("debug/match node: %v", nodes[0])
+	}
 	p.must("GET", "/api/stargate/v1/debug/match?host=nope.com&uri=/x", "", "", 404)
 	p.must("GET", "/api/stargate/v1/debug/match?uri=x", "", "", 400)
 
