@@ -57,6 +57,7 @@ type options struct {
 	perf           bool
 	skipPurge      bool
 	keep           bool
+	stallRetries   int
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one")
 	flag.IntVar(&o.threads, "threads", 2, "wrk -t")
 	flag.IntVar(&o.conns, "conns", 64, "wrk -c")
+	flag.IntVar(&o.stallRetries, "stall-retries", 3, "measure a wrk run again, up to this many times, when the whole machine stopped for more than 40 ms during it (a VM's CPUs paused by its host; see benchkit.StallWatch)")
 	flag.StringVar(&sizes, "sizes", "1024,102400", "object sizes in bytes")
 	flag.IntVar(&o.workers, "workers", 2, "nginx worker_processes, Varnish thread_pools and Stargate GOMAXPROCS")
 	flag.StringVar(&o.bin, "bin", "", "stargate binary (default: build ./cmd/stargate)")
@@ -115,7 +117,9 @@ type runResult struct {
 	non2xx   int64
 	sockErrs int64
 	cpu      time.Duration
-	load     float64 // 1-minute load average before the run
+	load     float64         // 1-minute load average before the run
+	stalls   benchkit.Stalls // host stalls during the run
+	retried  int             // runs measured again before this one because the host stalled
 }
 
 func (r runResult) cpuPerReq() float64 {
@@ -603,12 +607,23 @@ func measure(o options, t target, size int, org *origin) (runResult, error) {
 	}
 	load := loadAvg()
 	pids := t.pids()
-	c0 := cpuOf(pids)
-	r, err := wrk(o, t, url, o.duration)
-	if err != nil {
-		return runResult{}, err
+	var r runResult
+	for retried := 0; ; retried++ {
+		c0 := cpuOf(pids)
+		watch := benchkit.WatchStalls()
+		var err error
+		r, err = wrk(o, t, url, o.duration)
+		r.stalls = watch.Stop()
+		if err != nil {
+			return runResult{}, err
+		}
+		r.cpu = cpuOf(pids) - c0
+		r.retried = retried
+		if r.stalls.Count == 0 || retried >= o.stallRetries {
+			break
+		}
+		logf("%s %d B: the host stalled %d times during the run (worst %v): measuring again", t.name, size, r.stalls.Count, r.stalls.Worst.Round(time.Millisecond))
 	}
-	r.cpu = cpuOf(pids) - c0
 	r.load = load
 	if err := assertHit(t, size); err != nil {
 		return runResult{}, err
@@ -808,6 +823,28 @@ func render(o options, targets []target, res map[string]map[int][]runResult, pro
 		fmt.Fprintln(&b)
 	}
 	b.WriteString("Every run was checked: a HIT before and after it, no origin request during it, no non-2xx answer.\n\n")
+	retried, runs := 0, 0
+	per := map[string]int{}
+	for _, t := range targets {
+		for _, size := range o.sizes {
+			for _, r := range res[t.name][size] {
+				retried += r.retried
+				runs += 1 + r.retried
+				per[t.name] += r.retried
+			}
+		}
+	}
+	fmt.Fprintf(&b, "A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs), and the run is measured again, up to %d times: %d runs of %d were", benchkit.StallThreshold, o.stallRetries, retried, runs)
+	if retried > 0 {
+		var parts []string
+		for _, t := range targets {
+			if per[t.name] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", t.name, per[t.name]))
+			}
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	}
+	b.WriteString(".\n\n")
 	if profile != "" {
 		fmt.Fprintf(&b, "### perf profile of Stargate serving %s HITs (memory zone)\n\n```\n%s\n```\n\n", humanSize(o.sizes[0]), profile)
 	}
