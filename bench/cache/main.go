@@ -68,7 +68,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one")
 	flag.IntVar(&o.threads, "threads", 2, "wrk -t")
 	flag.IntVar(&o.conns, "conns", 64, "wrk -c")
-	flag.IntVar(&o.stallRetries, "stall-retries", 3, "measure a wrk run again, up to this many times, when the whole machine stopped for more than 40 ms during it (a VM's CPUs paused by its host; see benchkit.StallWatch)")
+	flag.IntVar(&o.stallRetries, "stall-retries", 0, "measure a wrk run again, up to this many times, when the whole machine stopped for more than 40 ms during it (a VM's CPUs paused by its host; see benchkit.StallWatch); the stalls are reported either way")
 	flag.StringVar(&sizes, "sizes", "1024,102400", "object sizes in bytes")
 	flag.IntVar(&o.workers, "workers", 2, "nginx worker_processes, Varnish thread_pools and Stargate GOMAXPROCS")
 	flag.StringVar(&o.bin, "bin", "", "stargate binary (default: build ./cmd/stargate)")
@@ -212,8 +212,8 @@ func run(o options) error {
 				if err != nil {
 					return fmt.Errorf("round %d %s %d B: %w", round+1, t.name, size, err)
 				}
-				logf("round %d %-22s %6d B: %8.0f req/s  p50 %v  p99 %v  cpu %.1f µs/req  (load %.1f)",
-					round+1, t.name, size, r.rps, r.p50, r.p99, r.cpuPerReq(), r.load)
+				logf("round %d %-22s %6d B: %8.0f req/s  p50 %v  p99 %v  cpu %.1f µs/req  (load %.1f, host stalls %d)",
+					round+1, t.name, size, r.rps, r.p50, r.p99, r.cpuPerReq(), r.load, r.stalls.Count)
 				results[t.name][size] = append(results[t.name][size], r)
 			}
 		}
@@ -608,23 +608,19 @@ func measure(o options, t target, size int, org *origin) (runResult, error) {
 	load := loadAvg()
 	pids := t.pids()
 	var r runResult
-	for retried := 0; ; retried++ {
+	stalls, retried, err := benchkit.Unstalled(o.stallRetries, func() (err error) {
 		c0 := cpuOf(pids)
-		watch := benchkit.WatchStalls()
-		var err error
-		r, err = wrk(o, t, url, o.duration)
-		r.stalls = watch.Stop()
-		if err != nil {
-			return runResult{}, err
+		if r, err = wrk(o, t, url, o.duration); err == nil {
+			r.cpu = cpuOf(pids) - c0
 		}
-		r.cpu = cpuOf(pids) - c0
-		r.retried = retried
-		if r.stalls.Count == 0 || retried >= o.stallRetries {
-			break
-		}
-		logf("%s %d B: the host stalled %d times during the run (worst %v): measuring again", t.name, size, r.stalls.Count, r.stalls.Worst.Round(time.Millisecond))
+		return err
+	}, func(s benchkit.Stalls) {
+		logf("%s %d B: the host stalled %d times during the run (worst %v): measuring again", t.name, size, s.Count, s.Worst.Round(time.Millisecond))
+	})
+	if err != nil {
+		return runResult{}, err
 	}
-	r.load = load
+	r.stalls, r.retried, r.load = stalls, retried, load
 	if err := assertHit(t, size); err != nil {
 		return runResult{}, err
 	}
@@ -823,19 +819,24 @@ func render(o options, targets []target, res map[string]map[int][]runResult, pro
 		fmt.Fprintln(&b)
 	}
 	b.WriteString("Every run was checked: a HIT before and after it, no origin request during it, no non-2xx answer.\n\n")
-	retried, runs := 0, 0
+	stalled, retried, runs := 0, 0, 0
 	per := map[string]int{}
 	for _, t := range targets {
 		for _, size := range o.sizes {
 			for _, r := range res[t.name][size] {
+				n := r.retried
+				if r.stalls.Count > 0 {
+					n++
+				}
+				stalled += n
+				per[t.name] += n
 				retried += r.retried
 				runs += 1 + r.retried
-				per[t.name] += r.retried
 			}
 		}
 	}
-	fmt.Fprintf(&b, "A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs), and the run is measured again, up to %d times: %d runs of %d were", benchkit.StallThreshold, o.stallRetries, retried, runs)
-	if retried > 0 {
+	fmt.Fprintf(&b, "A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs). It stopped during %d of %d runs", benchkit.StallThreshold, stalled, runs)
+	if stalled > 0 {
 		var parts []string
 		for _, t := range targets {
 			if per[t.name] > 0 {
@@ -844,7 +845,7 @@ func render(o options, targets []target, res map[string]map[int][]runResult, pro
 		}
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
-	b.WriteString(".\n\n")
+	fmt.Fprintf(&b, "; with -stall-retries %d, %d of them were measured again.\n\n", o.stallRetries, retried)
 	if profile != "" {
 		fmt.Fprintf(&b, "### perf profile of Stargate serving %s HITs (memory zone)\n\n```\n%s\n```\n\n", humanSize(o.sizes[0]), profile)
 	}

@@ -351,8 +351,9 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			break
 		}
 	}
-	if n := retriedRuns(rounds); n > 0 {
-		p("- The machine stopped during %d measured runs, which were measured again (see Method): %s.\n", n, retriedBy(rounds, names))
+	stalled, retried, measured, stalledBy := stalledRuns(rounds, names)
+	if stalled > 0 {
+		p("- The machine stopped during %d of %d measured runs (see Method): %s; %d of them were measured again.\n", stalled, measured, stalledBy, retried)
 	}
 	p("\n")
 
@@ -391,8 +392,8 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 		o.upstreamWorkers, o.bodySize, o.nginxWorkers)
 	p("- Method: the benchmark starts one Stargate per route count and creates its routes once, before the rounds (creating 100,000 routes takes minutes); nginx too runs for the whole benchmark. Every measured wrk run is preceded by a %v warm-up run against the same server and by one checked GET (200, %d bytes); any non-2xx answer or socket error in wrk aborts the run. ", o.warmup, o.bodySize)
 	p("The servers take turns, the order rotating from round to round. Before each measured run (and each propagation phase) the benchmark waits up to %v for a second in which the machine is under 15%% busy (\"machine busy before\": the last second sampled), and it reports the CPU other processes used during each run. ", o.quietWait)
-	p("A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs: nginx and Stargate alike then show a p99 of 45-110 ms), and the run is measured again, up to %d times (\"host stalls\": those of the run kept, and how many runs were measured again; %d runs of %d were).\n",
-		benchkit.StallThreshold, o.stallRetries, retriedRuns(rounds), measuredRuns(rounds))
+	p("A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs: nginx too then shows a p99 of 45-110 ms). \"host stalls\" counts them per run; with -stall-retries (here %d) such a run is measured again, and the count in brackets is how many were (%d of %d runs here).\n",
+		benchkit.StallThreshold, o.stallRetries, retried, measured)
 }
 
 // stallCell is a run's host stalls and how many runs before it were
@@ -404,27 +405,27 @@ func stallCell(x wrkResult) string {
 	return fmt.Sprintf("%d (%d)", x.stalls.Count, x.retried)
 }
 
-func retriedRuns(rounds []*roundResult) (n int) {
-	for _, r := range rounds {
-		for _, x := range r.tput {
-			n += x.retried
-		}
-		for _, x := range r.scale {
-			n += x.retried
-		}
-	}
-	return n
-}
-
-// retriedBy lists the runs measured again per server, most first.
-func retriedBy(rounds []*roundResult, names map[string]string) string {
+// stalledRuns counts the measured runs (those kept and those measured
+// again), those during which the machine stopped, and how many of these
+// were measured again; it lists the stalled runs per server, by name.
+func stalledRuns(rounds []*roundResult, names map[string]string) (stalled, retried, measured int, by string) {
 	count := map[string]int{}
+	add := func(name string, x wrkResult) {
+		n := x.retried
+		if x.stalls.Count > 0 {
+			n++
+		}
+		count[name] += n
+		stalled += n
+		retried += x.retried
+		measured += 1 + x.retried
+	}
 	for _, r := range rounds {
 		for k, x := range r.tput {
-			count[names[k]] += x.retried
+			add(names[k], x)
 		}
 		for n, x := range r.scale {
-			count["Stargate ("+sizeName(n)+", router scale)"] += x.retried
+			add("Stargate ("+sizeName(n)+", router scale)", x)
 		}
 	}
 	var out []string
@@ -434,12 +435,5 @@ func retriedBy(rounds []*roundResult, names map[string]string) string {
 		}
 	}
 	slices.Sort(out)
-	return strings.Join(out, ", ")
-}
-
-func measuredRuns(rounds []*roundResult) (n int) {
-	for _, r := range rounds {
-		n += len(r.tput) + len(r.scale)
-	}
-	return n + retriedRuns(rounds)
+	return stalled, retried, measured, strings.Join(out, ", ")
 }

@@ -119,9 +119,7 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 	}
 	px := t.pids()
 	p0, u0, s0, t0 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU(), time.Now()
-	watch := benchkit.WatchStalls()
 	err := cmd.Run()
-	res.stalls = watch.Stop()
 	p1, u1, s1 := pidsCPU(px), pidsCPU(up), benchkit.ReadSysCPU()
 	res.wall = time.Since(t0)
 	if err != nil {

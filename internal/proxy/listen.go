@@ -117,7 +117,6 @@ func Start(opts Options) (*Servers, error) {
 	return s, nil
 }
 
-// HTTPAddr is the bound plain address ("" when not listening).
 // Conns counts the connections of both listeners by state (see
 // server.Server.Conns).
 func (s *Servers) Conns() server.ConnCounts {
@@ -130,6 +129,7 @@ func (s *Servers) Conns() server.ConnCounts {
 	return n
 }
 
+// HTTPAddr is the bound plain address ("" when not listening).
 func (s *Servers) HTTPAddr() string {
 	if s.httpLn == nil {
 		return ""

@@ -23,7 +23,8 @@ type Stalls struct {
 // sched timehist` then shows every task on both CPUs "running" the same
 // 100 ms while the threads queued behind them wait, and wrk's p99 jumps
 // from 5-10 ms to 45-110 ms for whichever server is being measured,
-// nginx as much as Stargate. Such a run measures the host, not the
+// nginx too (it stops more often under Stargate's load; BENCHMARKS.md,
+// "Seventh session"). Such a run measures the host more than the
 // server. The watcher is a goroutine on its own OS thread that sleeps
 // 1 ms at a time and records how late it wakes.
 type StallWatch struct {
@@ -73,4 +74,25 @@ func watchStalls(sleep func(time.Duration), now func() time.Time) *StallWatch {
 func (w *StallWatch) Stop() Stalls {
 	close(w.stop)
 	return <-w.done
+}
+
+// Unstalled runs measure while watching for stalls, and runs it again,
+// up to retries more times, while the machine stopped during it; again
+// hears of each run discarded. It returns the stalls of the run kept
+// (non-zero only when the retries ran out) and how many runs were
+// discarded. An error from measure ends it at once.
+func Unstalled(retries int, measure func() error, again func(Stalls)) (Stalls, int, error) {
+	return unstalled(retries, WatchStalls, measure, again)
+}
+
+func unstalled(retries int, watch func() *StallWatch, measure func() error, again func(Stalls)) (Stalls, int, error) {
+	for discarded := 0; ; discarded++ {
+		w := watch()
+		err := measure()
+		s := w.Stop()
+		if err != nil || s.Count == 0 || discarded >= retries {
+			return s, discarded, err
+		}
+		again(s)
+	}
 }

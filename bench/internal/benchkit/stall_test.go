@@ -1,6 +1,7 @@
 package benchkit
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -86,4 +87,48 @@ func threads(t *testing.T) map[string]bool {
 		m[e.Name()] = true
 	}
 	return m
+}
+
+// scripted is a watch that reports the given stalls when stopped.
+func scripted(s Stalls) *StallWatch {
+	w := &StallWatch{stop: make(chan struct{}), done: make(chan Stalls, 1)}
+	go func() { <-w.stop; w.done <- s }()
+	return w
+}
+
+func TestUnstalled(t *testing.T) {
+	stall := Stalls{Count: 1, Worst: 100 * time.Millisecond}
+	boom := errors.New("wrk failed")
+	for _, tc := range []struct {
+		name      string
+		retries   int
+		runs      []Stalls // what each run's watch reports
+		errAt     int      // run (from 1) whose measure fails, 0 = none
+		measured  int
+		discarded int
+		kept      Stalls
+		err       error
+	}{
+		{"quiet first run", 3, []Stalls{{}}, 0, 1, 0, Stalls{}, nil},
+		{"one stalled run", 3, []Stalls{stall, {}}, 0, 2, 1, Stalls{}, nil},
+		{"retries run out", 2, []Stalls{stall, stall, stall, {}}, 0, 3, 2, stall, nil},
+		{"no retries", 0, []Stalls{stall}, 0, 1, 0, stall, nil},
+		{"an error ends it", 3, []Stalls{stall, stall}, 2, 2, 1, stall, boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			measured, heard := 0, 0
+			watch := func() *StallWatch { return scripted(tc.runs[measured]) }
+			kept, discarded, err := unstalled(tc.retries, watch, func() error {
+				measured++
+				if measured == tc.errAt {
+					return boom
+				}
+				return nil
+			}, func(Stalls) { heard++ })
+			if measured != tc.measured || discarded != tc.discarded || heard != tc.discarded || kept != tc.kept || !errors.Is(err, tc.err) {
+				t.Fatalf("measured %d, discarded %d (heard %d), kept %+v, err %v; want %d, %d, %+v, %v",
+					measured, discarded, heard, kept, err, tc.measured, tc.discarded, tc.kept, tc.err)
+			}
+		})
+	}
 }

@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
@@ -85,12 +87,12 @@ type Transport struct {
 	reaper  *time.Timer
 }
 
-// shard is one part of the idle pool. It fills a 128-byte size class on
-// its own, so two shards never share a cache line.
+// shard is one part of the idle pool, padded so that two shards' locks
+// never share a cache line.
 type shard struct {
 	mu   sync.Mutex
 	idle map[poolKey]*idleList
-	_    [128 - 16]byte
+	_    cpu.CacheLinePad
 }
 
 // poolKey names an idle list: connections dialled from an event loop

@@ -55,6 +55,10 @@ type Group struct {
 // group would get one loop more than the one before.
 var startProcs = runtime.GOMAXPROCS(0)
 
+// DefaultLoops is the number of loops NewGroup(0) starts: GOMAXPROCS as
+// the process started. State kept per loop elsewhere sizes itself by it.
+func DefaultLoops() int { return startProcs }
+
 // NewGroup starts n loops (n <= 0: one per CPU, GOMAXPROCS as the process
 // started), and raises GOMAXPROCS to at least n+1.
 //

@@ -36,6 +36,10 @@ func (l *Loop) Dial(string, time.Duration) (*Conn, error) {
 	return nil, errors.New("evloop: event loops need Linux")
 }
 
+// DefaultLoops is 1: there are no loops, and state kept per loop needs
+// one slot.
+func DefaultLoops() int { return 1 }
+
 // ID is 0.
 func (l *Loop) ID() int { return 0 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/cpu"
 
 	"github.com/stargate-edge/stargate/internal/plugin"
 )
@@ -153,7 +154,7 @@ type shard struct {
 	mu       sync.Mutex
 	requests int64
 	tallies  map[*series]*tally
-	_        [64]byte
+	_        cpu.CacheLinePad
 }
 
 // numShards bounds the shards: loops beyond it share them (correct, only

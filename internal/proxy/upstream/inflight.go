@@ -1,15 +1,18 @@
 package upstream
 
 import (
-	"runtime"
 	"sync/atomic"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/stargate-edge/stargate/internal/http1/evloop"
 )
 
 // stripes is how many counters a node's in-flight count is split into:
-// one per event loop (GOMAXPROCS as the process starts is the proxy's
-// default loop count), at most 8 so that a node costs at most 512 bytes
-// of them however many CPUs the host has.
-var stripes = min(max(runtime.GOMAXPROCS(0), 1), 8)
+// one per event loop of the proxy's default loop count, at most 8 so that
+// a node costs at most 8 cache lines of them however many CPUs the host
+// has.
+var stripes = min(max(evloop.DefaultLoops(), 1), 8)
 
 // stripeOf is the counter a worker (an event loop's index, -1 off the
 // loops) adds to. Loops beyond the stripe count share, as do callers off
@@ -33,11 +36,11 @@ type inflight struct {
 	s []paddedCount
 }
 
-// paddedCount fills a cache line, and a slice of them (64-byte multiples
-// from the allocator's size classes) starts on one.
+// paddedCount is a counter followed by a cache line of padding, so that
+// two stripes' counters never share a line.
 type paddedCount struct {
 	n atomic.Int64
-	_ [56]byte
+	_ cpu.CacheLinePad
 }
 
 func newInflight() inflight { return inflight{s: make([]paddedCount, stripes)} }
