@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
@@ -565,6 +566,53 @@ func TestReadAfterEOF(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no result")
+	}
+}
+
+// Writing to a peer that reset the connection fails with an error, and
+// raises no SIGPIPE at the process: a program that listens for SIGPIPE
+// (an operator's signal handling, a library's) must not get one per
+// client that went away.
+func TestWriteToResetPeer(t *testing.T) {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGPIPE)
+	defer signal.Stop(sigs)
+	res := make(chan []error, 1)
+	_, addr := serveGroup(t, 1, func(c *Conn) {
+		defer c.Close()
+		Block(c, func() { time.Sleep(100 * time.Millisecond) }) // the reset arrives
+		var errs []error
+		for range 10 {
+			if _, err := c.Write([]byte("after the reset\n")); err != nil {
+				errs = append(errs, err)
+				if len(errs) == 2 { // ECONNRESET first, then EPIPE
+					break
+				}
+			}
+		}
+		res <- errs
+	})
+	c := dial(t, addr).(*net.TCPConn)
+	_ = c.SetLinger(0) // close sends RST
+	c.Close()
+	select {
+	case errs := <-res:
+		if len(errs) != 2 {
+			t.Fatalf("writes after a reset: errors %v, want two", errs)
+		}
+		for _, err := range errs {
+			var oe *net.OpError
+			if !errors.As(err, &oe) || !(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+				t.Errorf("write error %v (%T), want a *net.OpError with EPIPE or ECONNRESET", err, err)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+	select {
+	case s := <-sigs:
+		t.Fatalf("the process got %v", s)
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 

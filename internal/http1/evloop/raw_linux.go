@@ -16,8 +16,14 @@ import (
 // (7% of the proxy's CPU in a profile). Only the epoll_wait that sleeps
 // goes through Syscall, so its P can run other goroutines meanwhile.
 
+// rawRead and rawWrite use recvfrom and sendto rather than read and
+// write: the descriptors are always sockets, and the socket calls skip
+// the file layer (fdget_pos, vfs_read/vfs_write, the iov_iter set-up of
+// sock_read_iter/sock_write_iter), which was 1-2 µs of kernel time per
+// proxied request in a profile. MSG_NOSIGNAL makes a write to a reset
+// connection fail with EPIPE without raising SIGPIPE at the process.
 func rawRead(fd int, p []byte) (int, error) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
@@ -25,7 +31,7 @@ func rawRead(fd int, p []byte) (int, error) {
 }
 
 func rawWrite(fd int, p []byte) (int, error) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
