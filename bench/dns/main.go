@@ -46,6 +46,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/stargate-edge/stargate/bench/internal/benchkit"
+	"github.com/stargate-edge/stargate/internal/testutil/childproc"
 )
 
 type options struct {
@@ -277,7 +278,8 @@ func launch(name, bin string, args, env []string) (*server, error) {
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	s.cmd.SysProcAttr = childproc.Attr()
+	s.cmd.SysProcAttr.Setpgid = true
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}

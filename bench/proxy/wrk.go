@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/bench/internal/benchkit"
+	"github.com/stargate-edge/stargate/internal/testutil/childproc"
 )
 
 // target is one server wrk is pointed at.
@@ -108,7 +109,7 @@ func runWrk(ctx context.Context, o options, t target, d time.Duration) (wrkResul
 	defer cancel()
 	cmd := exec.CommandContext(wctx, o.wrk, args...)
 	cmd.Env = benchkit.CleanEnv(childEnv)
-	cmd.SysProcAttr = benchkit.SysProcAttr()
+	cmd.SysProcAttr = childproc.Attr()
 	var out strings.Builder
 	cmd.Stdout = &out
 	cmd.Stderr = &out

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/testutil/childproc"
 )
 
 // testVersion is stamped into the binary with -ldflags -X main.version, the
@@ -194,7 +196,7 @@ func launch(t testing.TB, o startOpts) *proc {
 	p.cmd.Env = append(childEnv(), o.env...)
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
-	p.cmd.SysProcAttr = childAttr()
+	p.cmd.SysProcAttr = childproc.Attr()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", binPath, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/testutil/childproc"
 )
 
 // Proc is a child process whose stdout and stderr go to a log file, with
@@ -23,7 +25,7 @@ type Proc struct {
 
 // StartProc starts cmd with its output in a new file at logPath, an
 // environment without the variables whose names start with one of
-// dropEnv (see CleanEnv), and SysProcAttr, so that a benchmark that dies
+// dropEnv (see CleanEnv), and childproc.Attr, so that a benchmark that dies
 // does not leave it running.
 func StartProc(name, logPath string, cmd *exec.Cmd, dropEnv []string) (*Proc, error) {
 	logFile, err := os.Create(logPath)
@@ -34,7 +36,7 @@ func StartProc(name, logPath string, cmd *exec.Cmd, dropEnv []string) (*Proc, er
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = CleanEnv(dropEnv)
-	cmd.SysProcAttr = SysProcAttr()
+	cmd.SysProcAttr = childproc.Attr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}

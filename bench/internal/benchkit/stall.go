@@ -45,7 +45,7 @@ func watchStalls(sleep func(time.Duration), now func() time.Time) *StallWatch {
 		// Its own thread: a goroutine could wait for a P. Unlocked
 		// before it ends: a goroutine that exits locked takes its thread
 		// with it, and a server this process started from that thread
-		// would get its Pdeathsig (SysProcAttr) and be killed.
+		// would get its Pdeathsig (childproc.Attr) and be killed.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var s Stalls

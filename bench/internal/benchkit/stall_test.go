@@ -59,7 +59,7 @@ func TestStallWatch(t *testing.T) {
 }
 
 // A watcher must not end its OS thread: a child started from that thread
-// with SysProcAttr's Pdeathsig would be killed with it (one run of the
+// with childproc.Attr's Pdeathsig would be killed with it (one run of the
 // proxy benchmark lost its Stargate this way). Go ends a thread only when
 // a goroutine exits locked to it, so every thread of the process must
 // outlive watchers coming and going.

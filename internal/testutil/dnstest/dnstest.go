@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/testutil/childproc"
 )
 
 // RequireEnv turns a missing tool from a skip into a failure.
@@ -131,7 +133,7 @@ logging { channel all { stderr; severity info; print-time yes; }; category defau
 		s := &Secondary{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, done: make(chan struct{}), log: &lockedBuffer{}}
 		s.cmd = exec.Command(bin, "-g", "-n", "1", "-c", cf)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		s.cmd.SysProcAttr = childproc.Attr()
 		if err := s.cmd.Start(); err != nil {
 			tb.Fatalf("start named: %v", err)
 		}

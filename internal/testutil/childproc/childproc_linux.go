@@ -1,0 +1,7 @@
+package childproc
+
+import "syscall"
+
+func attr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
