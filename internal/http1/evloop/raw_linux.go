@@ -19,9 +19,11 @@ import (
 // rawRead and rawWrite use recvfrom and sendto rather than read and
 // write: the descriptors are always sockets, and the socket calls skip
 // the file layer (fdget_pos, vfs_read/vfs_write, the iov_iter set-up of
-// sock_read_iter/sock_write_iter), which was 1-2 µs of kernel time per
-// proxied request in a profile. MSG_NOSIGNAL makes a write to a reset
-// connection fail with EPIPE without raising SIGPIPE at the process.
+// sock_read_iter/sock_write_iter): in a profile of the proxy that layer
+// was 5.2% of the samples, the socket calls' own way in 3.8% (about half
+// a microsecond per proxied request saved). MSG_NOSIGNAL makes a write to
+// a reset connection fail with EPIPE without raising SIGPIPE at the
+// process.
 func rawRead(fd int, p []byte) (int, error) {
 	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 	if e != 0 {
