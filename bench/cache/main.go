@@ -819,33 +819,19 @@ func render(o options, targets []target, res map[string]map[int][]runResult, pro
 		fmt.Fprintln(&b)
 	}
 	b.WriteString("Every run was checked: a HIT before and after it, no origin request during it, no non-2xx answer.\n\n")
-	stalled, retried, runs := 0, 0, 0
-	per := map[string]int{}
+	var st benchkit.StallTally
 	for _, t := range targets {
 		for _, size := range o.sizes {
 			for _, r := range res[t.name][size] {
-				n := r.retried
-				if r.stalls.Count > 0 {
-					n++
-				}
-				stalled += n
-				per[t.name] += n
-				retried += r.retried
-				runs += 1 + r.retried
+				st.Add(t.name, r.stalls, r.retried)
 			}
 		}
 	}
-	fmt.Fprintf(&b, "A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs). It stopped during %d of %d runs", benchkit.StallThreshold, stalled, runs)
-	if stalled > 0 {
-		var parts []string
-		for _, t := range targets {
-			if per[t.name] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d", t.name, per[t.name]))
-			}
-		}
-		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	fmt.Fprintf(&b, "A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs). It stopped during %d of %d runs", benchkit.StallThreshold, st.Stalled, st.Measured)
+	if st.Stalled > 0 {
+		fmt.Fprintf(&b, " (%s)", st.PerServer())
 	}
-	fmt.Fprintf(&b, "; with -stall-retries %d, %d of them were measured again.\n\n", o.stallRetries, retried)
+	fmt.Fprintf(&b, "; with -stall-retries %d, %d of them were measured again.\n\n", o.stallRetries, st.Retried)
 	if profile != "" {
 		fmt.Fprintf(&b, "### perf profile of Stargate serving %s HITs (memory zone)\n\n```\n%s\n```\n\n", humanSize(o.sizes[0]), profile)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,9 +350,9 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			break
 		}
 	}
-	stalled, retried, measured, stalledBy := stalledRuns(rounds, names)
-	if stalled > 0 {
-		p("- The machine stopped during %d of %d measured runs (see Method): %s; %d of them were measured again.\n", stalled, measured, stalledBy, retried)
+	st := stalledRuns(rounds, names)
+	if st.Stalled > 0 {
+		p("- The machine stopped during %d of %d measured runs (see Method): %s; %d of them were measured again.\n", st.Stalled, st.Measured, st.PerServer(), st.Retried)
 	}
 	p("\n")
 
@@ -393,7 +392,7 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	p("- Method: the benchmark starts one Stargate per route count and creates its routes once, before the rounds (creating 100,000 routes takes minutes); nginx too runs for the whole benchmark. Every measured wrk run is preceded by a %v warm-up run against the same server and by one checked GET (200, %d bytes); any non-2xx answer or socket error in wrk aborts the run. ", o.warmup, o.bodySize)
 	p("The servers take turns, the order rotating from round to round. Before each measured run (and each propagation phase) the benchmark waits up to %v for a second in which the machine is under 15%% busy (\"machine busy before\": the last second sampled), and it reports the CPU other processes used during each run. ", o.quietWait)
 	p("A thread of the benchmark sleeps 1 ms at a time during each measured run; when it wakes more than %v late the whole machine has stopped (on a VM, its host paused the CPUs: nginx too then shows a p99 of 45-110 ms). \"host stalls\" counts them per run; with -stall-retries (here %d) such a run is measured again, and the count in brackets is how many were (%d of %d runs here).\n",
-		benchkit.StallThreshold, o.stallRetries, retried, measured)
+		benchkit.StallThreshold, o.stallRetries, st.Retried, st.Measured)
 }
 
 // stallCell is a run's host stalls and how many runs before it were
@@ -405,35 +404,17 @@ func stallCell(x wrkResult) string {
 	return fmt.Sprintf("%d (%d)", x.stalls.Count, x.retried)
 }
 
-// stalledRuns counts the measured runs (those kept and those measured
-// again), those during which the machine stopped, and how many of these
-// were measured again; it lists the stalled runs per server, by name.
-func stalledRuns(rounds []*roundResult, names map[string]string) (stalled, retried, measured int, by string) {
-	count := map[string]int{}
-	add := func(name string, x wrkResult) {
-		n := x.retried
-		if x.stalls.Count > 0 {
-			n++
-		}
-		count[name] += n
-		stalled += n
-		retried += x.retried
-		measured += 1 + x.retried
-	}
+// stalledRuns tallies the measured runs during which the machine
+// stopped, per server by name.
+func stalledRuns(rounds []*roundResult, names map[string]string) benchkit.StallTally {
+	var t benchkit.StallTally
 	for _, r := range rounds {
 		for k, x := range r.tput {
-			add(names[k], x)
+			t.Add(names[k], x.stalls, x.retried)
 		}
 		for n, x := range r.scale {
-			add("Stargate ("+sizeName(n)+", router scale)", x)
+			t.Add("Stargate ("+sizeName(n)+", router scale)", x.stalls, x.retried)
 		}
 	}
-	var out []string
-	for name, c := range count {
-		if c > 0 {
-			out = append(out, fmt.Sprintf("%s %d", name, c))
-		}
-	}
-	slices.Sort(out)
-	return stalled, retried, measured, strings.Join(out, ", ")
+	return t
 }

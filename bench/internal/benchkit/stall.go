@@ -1,7 +1,10 @@
 package benchkit
 
 import (
+	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,4 +98,42 @@ func unstalled(retries int, watch func() *StallWatch, measure func() error, agai
 		}
 		again(s)
 	}
+}
+
+// StallTally adds up, over a benchmark's runs, those during which the
+// machine stopped: every run measured again, and a kept run with stalls.
+type StallTally struct {
+	Stalled  int // runs during which the machine stopped
+	Retried  int // runs measured again
+	Measured int // runs measured, kept or not
+	per      map[string]int
+}
+
+// Add counts one kept run of the named server: its stalls, and how many
+// runs before it were measured again (Unstalled's results).
+func (t *StallTally) Add(name string, s Stalls, retried int) {
+	n := retried
+	if s.Count > 0 {
+		n++
+	}
+	if t.per == nil {
+		t.per = map[string]int{}
+	}
+	t.per[name] += n
+	t.Stalled += n
+	t.Retried += retried
+	t.Measured += 1 + retried
+}
+
+// PerServer lists the servers that had stalled runs and how many, by
+// name: "nginx 2, stargate 1".
+func (t *StallTally) PerServer() string {
+	var out []string
+	for name, n := range t.per {
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%s %d", name, n))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }

@@ -132,3 +132,34 @@ func TestUnstalled(t *testing.T) {
 		})
 	}
 }
+
+func TestStallTally(t *testing.T) {
+	type run struct {
+		name    string
+		stalls  int
+		retried int
+	}
+	for _, tc := range []struct {
+		name                       string
+		runs                       []run
+		stalled, retried, measured int
+		per                        string
+	}{
+		{"none", nil, 0, 0, 0, ""},
+		{"quiet runs", []run{{"a", 0, 0}, {"b", 0, 0}}, 0, 0, 2, ""},
+		{"a kept run that stalled", []run{{"a", 2, 0}, {"b", 0, 0}}, 1, 0, 2, "a 1"},
+		{"runs measured again, the last quiet", []run{{"b", 0, 2}, {"a", 0, 0}}, 2, 2, 4, "b 2"},
+		{"retries ran out", []run{{"b", 1, 3}, {"a", 1, 0}, {"a", 0, 1}}, 6, 4, 7, "a 2, b 4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st StallTally
+			for _, r := range tc.runs {
+				st.Add(r.name, Stalls{Count: r.stalls}, r.retried)
+			}
+			if st.Stalled != tc.stalled || st.Retried != tc.retried || st.Measured != tc.measured || st.PerServer() != tc.per {
+				t.Fatalf("got stalled %d, retried %d, measured %d, per server %q; want %d, %d, %d, %q",
+					st.Stalled, st.Retried, st.Measured, st.PerServer(), tc.stalled, tc.retried, tc.measured, tc.per)
+			}
+		})
+	}
+}

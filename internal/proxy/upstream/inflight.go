@@ -10,8 +10,8 @@ import (
 
 // stripes is how many counters a node's in-flight count is split into:
 // one per event loop of the proxy's default loop count, at most 8 so that
-// a node costs at most 8 cache lines of them however many CPUs the host
-// has.
+// a node costs at most 8 padded counters (72 bytes each on amd64) however
+// many CPUs the host has.
 var stripes = min(max(evloop.DefaultLoops(), 1), 8)
 
 // stripeOf is the counter a worker (an event loop's index, -1 off the

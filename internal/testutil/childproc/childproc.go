@@ -9,10 +9,7 @@
 // its thread (runtime.LockOSThread without the unlock) ends that thread,
 // and the children started from it may go with it (benchkit.StallWatch's
 // watcher killed a benchmark's stargate that way until it unlocked).
+//
+// Attr returns fresh attributes for one exec.Cmd each time; callers may
+// add to them (Setpgid, say). It is never nil.
 package childproc
-
-import "syscall"
-
-// Attr returns fresh attributes for one exec.Cmd; callers may add to them
-// (Setpgid, say). It is never nil.
-func Attr() *syscall.SysProcAttr { return attr() }

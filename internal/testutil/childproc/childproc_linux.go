@@ -2,6 +2,7 @@ package childproc
 
 import "syscall"
 
-func attr() *syscall.SysProcAttr {
+// Attr asks for SIGKILL when the parent dies.
+func Attr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

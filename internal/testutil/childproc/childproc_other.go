@@ -4,6 +4,6 @@ package childproc
 
 import "syscall"
 
-// attr has no parent-death signal where the platform has none: the tests
-// and benchmarks stop their children themselves.
-func attr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+// Attr is empty where there is no parent-death signal: the tests and
+// benchmarks stop their children themselves.
+func Attr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
