@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
 # (a real etcd server from Debian, curl, dig and a BIND secondary for the
-# DNS tests), then vet (for Linux and, so the non-Linux paths keep
-# compiling, for macOS), the unit, integration
+# DNS tests, and h2spec for HTTP/2 conformance), then vet (for Linux and,
+# so the non-Linux paths keep compiling, for macOS), the unit, integration
 # and end-to-end tests (both store backends, the crash test), the race
 # detector on the concurrent data-plane packages, and a short run of each
 # fuzzer. `go test -short ./...` is the quick inner loop.
@@ -20,6 +20,16 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# h2spec, the HTTP/2 conformance suite TestH2spec runs against the binary,
+# is a Go tool: installed where go install puts binaries, which goes on PATH.
+gobin="$(go env GOBIN)"
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+export PATH="$gobin:$PATH"
+if ! command -v h2spec >/dev/null 2>&1; then
+  echo "installing: h2spec"
+  go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 fi
 
 export STARGATE_REQUIRE_ETCD=1

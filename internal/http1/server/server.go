@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,6 +70,7 @@ type Server struct {
 	accepted  int64 // connections since the start, under mu
 	shutdown  atomic.Bool
 	h2        *http2.Server
+	h2opts    *http2.ServeConnOpts
 	h2once    sync.Once
 	done      chan struct{} // closed when the last conn leaves after shutdown
 }
@@ -345,13 +345,6 @@ func (s *Server) forget(c *conn) {
 	s.mu.Unlock()
 }
 
-func (s *Server) http2Server() *http2.Server {
-	s.h2once.Do(func() {
-		s.h2 = &http2.Server{IdleTimeout: s.IdleTimeout}
-	})
-	return s.h2
-}
-
 // conn is one client connection served by one goroutine.
 type conn struct {
 	srv    *Server
@@ -410,9 +403,6 @@ func (c *conn) close() {
 		c.bw = nil
 	}
 }
-
-// h2Preface is what an HTTP/2 prior-knowledge client sends first.
-var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 func (c *conn) serve() {
 	hijacked := false
@@ -541,58 +531,3 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	c.tls = &st
 	return true
 }
-
-// serveH2TLS hands a TLS connection that negotiated h2 to HTTP/2.
-func (c *conn) serveH2TLS(tc *tls.Conn) {
-	c.srv.http2Server().ServeConn(tc, &http2.ServeConnOpts{
-		Handler:    c.srv.Handler,
-		BaseConfig: &http.Server{ReadHeaderTimeout: c.srv.ReadHeaderTimeout, IdleTimeout: c.srv.IdleTimeout},
-	})
-	c.close()
-}
-
-// isH2Preface reports whether the connection starts with the HTTP/2
-// preface. It waits for more bytes only while what arrived is still a
-// prefix of it, so a short HTTP/1.1 request never waits for 24 bytes.
-func (c *conn) isH2Preface() bool {
-	for n := 1; n <= len(h2Preface); n++ {
-		b, err := c.br.Peek(n)
-		if err != nil || b[n-1] != h2Preface[n-1] {
-			return false
-		}
-	}
-	return true
-}
-
-// serveH2 hands the connection (and the bytes already read) to HTTP/2.
-func (c *conn) serveH2() {
-	pc := &prefixConn{Conn: c.rwc, r: io.MultiReader(bytes.NewReader(c.takeBuffered()), c.rwc)}
-	_ = c.rwc.SetReadDeadline(time.Time{})
-	br, bw := c.br, c.bw
-	c.br, c.bw = nil, nil
-	br.Reset(nil)
-	readerPool.Put(br)
-	bw.Reset(nil)
-	outbufPool.Put(bw)
-	c.srv.http2Server().ServeConn(pc, &http2.ServeConnOpts{
-		Handler:    c.srv.Handler,
-		BaseConfig: &http.Server{ReadHeaderTimeout: c.srv.ReadHeaderTimeout, IdleTimeout: c.srv.IdleTimeout},
-	})
-	c.close()
-}
-
-func (c *conn) takeBuffered() []byte {
-	n := c.br.Buffered()
-	b, _ := c.br.Peek(n)
-	out := append([]byte(nil), b...)
-	_, _ = c.br.Discard(n)
-	return out
-}
-
-// prefixConn replays bytes the HTTP/1.1 reader already buffered.
-type prefixConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
