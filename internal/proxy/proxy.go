@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,9 +172,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pc.Latency = time.Since(pc.Start)
 		snap.Global.Log(pc)
 		st.chain.Log(pc)
+		abort := st.abort
 		if st.plain && !st.kept {
 			server.Recycle(w)
 			st.release()
+		}
+		if abort {
+			panic(http.ErrAbortHandler)
 		}
 	}()
 	if !chain.Inline() || !snap.Global.Inline() {
@@ -296,6 +301,10 @@ type pipeState struct {
 	// kept: something the handler started may still use the state (a
 	// WebSocket, net/http's transport), so it is not reused.
 	plain, kept bool
+	// abort: the answer's body was cut short and the ResponseWriter has
+	// no server.Abort (HTTP/2); the handler ends with
+	// http.ErrAbortHandler so the stream is reset.
+	abort bool
 }
 
 // pipePool holds the state of finished requests whose plugins were all
@@ -412,6 +421,15 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	_ = closeRoute()
 	_ = closeGlobal()
 	pc.Status, pc.BytesSent = status, cw.n
+	if ub, ok := body.(*upstreamBody); ok && ub.err != nil {
+		h.log.Warn("proxy: upstream body cut short", "route", pc.RouteID, "err", ub.err)
+		if !server.Abort(w) {
+			// HTTP/2: the stream is reset once the log phase has run.
+			if rv, ok := pc.Vars.(*reqVars); ok && rv.pipe != nil {
+				rv.pipe.abort = true
+			}
+		}
+	}
 }
 
 type countWriter struct {
@@ -755,14 +773,17 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	case "rewrite":
 		out.Host = up.UpstreamHost
 	}
-	if body != nil {
+	if len(body) > 0 {
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	} else if r.Body != nil && r.Body != http.NoBody {
+	} else if body == nil && r.Body != nil && r.Body != http.NoBody {
 		out.Body = r.Body
 		out.ContentLength = r.ContentLength
 	}
+	// An empty body read whole (an HTTP/2 GET comes with an empty body of
+	// length 0) goes out as none: a GET without Transfer-Encoding, a POST
+	// with Content-Length: 0.
 	// X-Forwarded-*: append the client to the chain; keep what a trusted
 	// hop said about proto and host only if nothing else is known.
 	// Values go into the request's own small array (canonical keys, no
@@ -797,7 +818,44 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 	snap.Global.HeaderFilter(pc, resp.StatusCode, hdr)
 	chain.HeaderFilter(pc, resp.StatusCode, hdr)
 	pc.RespHeader = hdr // what is sent, for the log phase
-	h.send(w, pc, resp.StatusCode, hdr, resp.Body, resp.ContentLength, snap, chain)
+	var body io.Reader = resp.Body
+	if rv, ok := pc.Vars.(*reqVars); ok && watchable(body) {
+		rv.ub = upstreamBody{r: body}
+		body = &rv.ub
+	}
+	h.send(w, pc, resp.StatusCode, hdr, body, resp.ContentLength, snap, chain)
+}
+
+// upstreamBody records how reading an upstream's body ended, so that a
+// body cut short (the upstream reset the connection, timed out, or
+// broke its chunked framing) is passed on as cut short (send), not as a
+// complete answer that a client or a cache would keep.
+type upstreamBody struct {
+	r   io.Reader
+	err error // the first error other than io.EOF
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// watchable: bodies the listener sends with sendfile (a disk cache hit:
+// a file, or a reader that writes itself to the connection) are not
+// wrapped, which would hide them from it; they come from disk, not from
+// an upstream.
+func watchable(r io.Reader) bool {
+	if _, ok := r.(io.WriterTo); ok {
+		return false
+	}
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	_, isFile := r.(*os.File)
+	return !isFile
 }
 
 func hostOnly(h string) string {

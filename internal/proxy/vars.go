@@ -27,6 +27,8 @@ type reqVars struct {
 	origin origin
 	// cw counts the bytes sent (send).
 	cw countWriter
+	// ub watches the upstream's body for a failure mid-way (respond).
+	ub upstreamBody
 	// hash is what the balancer hashes on (roundTrip), here so that
 	// handing it over as an interface allocates nothing.
 	hash hashInput

@@ -628,9 +628,8 @@ func TestMaxIdlePerHost(t *testing.T) {
 // staleServer answers one request per connection with a keep-alive
 // response, then closes the connection, as an upstream whose keep-alive
 // timeout expired does.
-func staleServer(t *testing.T) (*rawServer, chan struct{}) {
-	closed := make(chan struct{}, 10)
-	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+func staleServer(t *testing.T) *rawServer {
+	return newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
 		_, body, err := readReq(br)
 		if err != nil {
 			return
@@ -638,15 +637,48 @@ func staleServer(t *testing.T) (*rawServer, chan struct{}) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body)+2, "ok"+string(body))
 		c.(*net.TCPConn).CloseWrite()
 		io.Copy(io.Discard, br) // wait for the client to give up the conn
-		closed <- struct{}{}
 	})
-	return srv, closed
+}
+
+// closingServer answers the first request on each connection with a
+// keep-alive response and closes the connection when the second one
+// arrives, unanswered: an upstream whose keep-alive timeout expired just
+// as the request was on its way, which the pool cannot see coming.
+func closingServer(t *testing.T) *rawServer {
+	return newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+		_, body, err := readReq(br)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body)+2, "ok"+string(body))
+		_, _ = br.ReadByte() // the next request begins
+	})
+}
+
+// TestStaleIdleConnSkipped: a pooled connection the upstream has closed
+// is seen to be closed when taken from the pool and is not used, so
+// even a request that may not be replayed (POST) goes out once, on a
+// new connection.
+func TestStaleIdleConnSkipped(t *testing.T) {
+	srv := staleServer(t)
+	tr := newTransport(t)
+	u := "http://" + srv.addr + "/"
+	if _, _, err := fetch(tr, mustReq(t, "GET", u, nil), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the FIN arrives while the connection is idle
+	if _, body, err := fetch(tr, mustReq(t, "POST", u, strings.NewReader("data")), Options{}); err != nil || body != "okdata" {
+		t.Fatalf("POST: %q %v", body, err)
+	}
+	if n := srv.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
 }
 
 func TestRetryOnStaleConn(t *testing.T) {
 	u := func(srv *rawServer) string { return "http://" + srv.addr + "/" }
 	t.Run("GET", func(t *testing.T) {
-		srv, _ := staleServer(t)
+		srv := closingServer(t)
 		tr := newTransport(t)
 		for i := 0; i < 3; i++ {
 			if _, body, err := fetch(tr, mustReq(t, "GET", u(srv), nil), Options{}); err != nil || body != "ok" {
@@ -661,7 +693,7 @@ func TestRetryOnStaleConn(t *testing.T) {
 		}
 	})
 	t.Run("PUT with GetBody", func(t *testing.T) {
-		srv, _ := staleServer(t)
+		srv := closingServer(t)
 		tr := newTransport(t)
 		for i := 0; i < 3; i++ {
 			req := mustReq(t, "PUT", u(srv), strings.NewReader("data"))
@@ -671,7 +703,7 @@ func TestRetryOnStaleConn(t *testing.T) {
 		}
 	})
 	t.Run("POST with an idempotency key", func(t *testing.T) {
-		srv, _ := staleServer(t)
+		srv := closingServer(t)
 		tr := newTransport(t)
 		for i := 0; i < 3; i++ {
 			req := mustReq(t, "POST", u(srv), strings.NewReader("data"))
@@ -682,7 +714,7 @@ func TestRetryOnStaleConn(t *testing.T) {
 		}
 	})
 	t.Run("POST is not replayed: the upstream may have acted on it", func(t *testing.T) {
-		srv, _ := staleServer(t)
+		srv := closingServer(t)
 		tr := newTransport(t)
 		if _, _, err := fetch(tr, mustReq(t, "GET", u(srv), nil), Options{}); err != nil {
 			t.Fatal(err)
@@ -693,7 +725,7 @@ func TestRetryOnStaleConn(t *testing.T) {
 		}
 	})
 	t.Run("PUT without GetBody is not retried", func(t *testing.T) {
-		srv, _ := staleServer(t)
+		srv := closingServer(t)
 		tr := newTransport(t)
 		if _, _, err := fetch(tr, mustReq(t, "GET", u(srv), nil), Options{}); err != nil {
 			t.Fatal(err)

@@ -328,28 +328,33 @@ func (t *Transport) getIdle(key poolKey) *conn {
 	}
 	limit := t.idleTimeout()
 	sh := t.shard(key.loop)
-	sh.mu.Lock()
-	l := sh.idle[key]
-	if l == nil || len(l.conns) == 0 {
-		sh.mu.Unlock()
-		return nil
-	}
-	n := len(l.conns)
-	c := l.conns[n-1]
-	if now.Sub(c.idleAt) <= limit {
+	for {
+		sh.mu.Lock()
+		l := sh.idle[key]
+		if l == nil || len(l.conns) == 0 {
+			sh.mu.Unlock()
+			return nil
+		}
+		n := len(l.conns)
+		c := l.conns[n-1]
+		if now.Sub(c.idleAt) > limit {
+			// The newest has expired, so have all the older ones.
+			expired := l.conns
+			delete(sh.idle, key)
+			sh.mu.Unlock()
+			for _, c := range expired {
+				c.close()
+			}
+			return nil
+		}
 		l.conns[n-1] = nil
 		l.conns = l.conns[:n-1]
 		sh.mu.Unlock()
-		return c
+		if !c.stale() {
+			return c
+		}
+		c.close() // and try the next one
 	}
-	// The newest has expired, so have all the older ones.
-	stale := l.conns
-	delete(sh.idle, key)
-	sh.mu.Unlock()
-	for _, c := range stale {
-		c.close()
-	}
-	return nil
 }
 
 // putConn ends c's current exchange: it goes to the idle pool when reuse is

@@ -420,6 +420,35 @@ func (l *Loop) Now() time.Time {
 	return time.Now()
 }
 
+// InputPending reports whether bytes or the end of the stream wait to be
+// read. A pooled idle upstream connection must be empty: bytes that
+// arrived while it was idle (a body after a HEAD or 204 answer, more
+// than Content-Length said, sent late) would be taken for the next
+// request's response, and a connection the upstream closed would fail
+// the next request. With no read edge since the last read drained the
+// socket, the answer is known without a system call; otherwise one
+// non-blocking peek settles it. Only the connection's user may call it.
+func (c *Conn) InputPending() bool {
+	if !c.incref() {
+		return true
+	}
+	defer c.decref()
+	if c.hup.Load() {
+		return true
+	}
+	s := c.seq[rd].Load()
+	if s == c.drained[rd].Load() {
+		return false
+	}
+	var b [1]byte
+	_, err := rawPeek(c.fd, b[:])
+	if err == syscall.EAGAIN {
+		c.drained[rd].Store(s)
+		return false
+	}
+	return true // data, the end of the stream (0 bytes) or an error
+}
+
 // SyscallConn gives sendfile and friends the descriptor, waiting through
 // the loop.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return rawConn{c}, nil }

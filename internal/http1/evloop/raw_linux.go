@@ -40,6 +40,15 @@ func rawWrite(fd int, p []byte) (int, error) {
 	return int(r), nil
 }
 
+// rawPeek is a non-blocking recv that leaves what it sees in the socket.
+func rawPeek(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
 // pollNow is epoll_wait with a zero timeout.
 func pollNow(epfd int, evs []syscall.EpollEvent) (int, error) {
 	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)

@@ -40,6 +40,7 @@ type response struct {
 	skipCL        bool   // the handler's Content-Length is not sent (invalid, or 204/1xx)
 	clLine        int64  // a Content-Length the server sends itself; -1 none
 	implicitEmpty bool   // the handler returned without writing: length 0
+	aborted       bool   // the body is incomplete (Abort)
 	pend          []byte // body written while deferred
 	contentLength int64  // -1 unknown
 	written       int64
@@ -489,9 +490,30 @@ func (w *response) SetWriteDeadline(t time.Time) error {
 	return w.c.rwc.SetWriteDeadline(t)
 }
 
+// Abort tells the HTTP/1.1 server that the response w carries is
+// incomplete: its source (the upstream) failed mid-body. The server then
+// sends what it has without ending a chunked body and without a
+// Content-Length computed from the part it got, and closes the
+// connection, so the client (and any cache in front) sees a truncated
+// response rather than a complete one; nginx does the same. It reports
+// false for other ResponseWriters (HTTP/2), whose handler panics with
+// http.ErrAbortHandler instead to have the stream reset.
+func Abort(w http.ResponseWriter) bool {
+	r, ok := w.(*response)
+	if !ok || r.hijacked {
+		return false
+	}
+	r.aborted = true
+	return true
+}
+
 // finish completes the response after the handler returned and reports
 // whether the connection may carry another request.
 func (w *response) finish() bool {
+	if w.aborted {
+		w.commit(false) // framed as unfinished: chunked, or closed at the end
+		return false
+	}
 	if !w.wroteHeader {
 		w.implicitEmpty = true // nothing written: Content-Length: 0
 		w.WriteHeader(http.StatusOK)

@@ -1,0 +1,210 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/proxy"
+	"golang.org/x/net/http2"
+)
+
+// scriptedUpstream is an upstream that misbehaves on purpose: serve gets
+// each request's head (its body, if any, is left unread) and the
+// connection to answer on. It serves kept-alive connections until they
+// close.
+func scriptedUpstream(t *testing.T, serve func(c net.Conn, head string)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					head, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					for {
+						l, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						head += l
+						if l == "\r\n" {
+							break
+						}
+					}
+					serve(c, head)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// loopModes runs a test on the plain port with event loops and with a
+// goroutine per connection: their upstream connections are different
+// types (evloop.Conn, net.TCPConn).
+var loopModes = []struct {
+	name  string
+	loops int
+}{{"event loops", 0}, {"goroutines", -1}}
+
+// TestUnaskedBytesAfterResponse: an upstream that sends bytes after a
+// complete response (in a later write)
+// must not have them read as the next request's response. Before the
+// pool checked idle connections, every later client on that connection
+// got the answer meant for the one before.
+func TestUnaskedBytesAfterResponse(t *testing.T) {
+	for _, m := range loopModes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			up := scriptedUpstream(t, func(c net.Conn, line string) {
+				path := strings.Fields(line)[1]
+				if path == "/first" {
+					// More than Content-Length said, in a later write: what
+					// a broken HEAD handler does, or a response-splitting
+					// upstream.
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/first")
+					time.Sleep(50 * time.Millisecond)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nINJECTED")
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path)
+			})
+			e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"nodes":{"%s":1}}}`, up))
+			if r := e.get("", "/first"); r.body != "/first" {
+				t.Fatalf("first request: %d %q", r.status, r.body)
+			}
+			time.Sleep(200 * time.Millisecond) // the late bytes arrive while the connection is idle
+			// The same kept-alive client connection, so with event loops
+			// the same loop and its pool.
+			for i := 0; i < 4; i++ {
+				want := fmt.Sprintf("/victim%d", i)
+				if r := e.get("", want); r.status != 200 || r.body != want {
+					t.Errorf("request %s got %d %q", want, r.status, r.body)
+				}
+			}
+		})
+	}
+}
+
+// TestUpstreamBodyCutShort: when the upstream's body breaks off (here the
+// upstream closes mid-body), the client must see a broken response, as
+// from nginx: no final chunk, no Content-Length made up from the part
+// that arrived, the connection closed; over HTTP/2 the stream is reset.
+// Before, a small chunked body cut short reached the client as a
+// complete response with Content-Length 5, which a cache would keep.
+func TestUpstreamBodyCutShort(t *testing.T) {
+	answers := map[string]string{
+		"/chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+		"/length":  "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello",
+		"/big":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n" + strings.Repeat("b", 0x2000) + "\r\n",
+	}
+	up := scriptedUpstream(t, func(c net.Conn, line string) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Errorf("upstream got request line %q", line)
+			return
+		}
+		io.WriteString(c, answers[f[1]])
+		time.Sleep(20 * time.Millisecond)
+		c.Close()
+	})
+	for _, m := range loopModes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"nodes":{"%s":1}}}`, up))
+			for path := range answers {
+				t.Run("http1"+path, func(t *testing.T) {
+					c, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+					io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+					res, err := http.ReadResponse(bufio.NewReader(c), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, err := io.ReadAll(res.Body)
+					if err == nil {
+						t.Errorf("the body (%d bytes, Content-Length %d) read as complete", len(b), res.ContentLength)
+					}
+					if !strings.HasPrefix(string(b), "hello") && !strings.HasPrefix(string(b), "bbb") {
+						t.Errorf("body %.20q: what arrived was not passed on", b)
+					}
+				})
+			}
+			t.Run("h2c", func(t *testing.T) {
+				tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+					return net.Dial(network, a)
+				}}
+				defer tr.CloseIdleConnections()
+				res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(e.httpURL + "/chunked")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				if err == nil {
+					t.Errorf("the body %q read as complete over HTTP/2", b)
+				}
+			})
+		})
+	}
+}
+
+// TestH2BodylessRequest: an HTTP/2 request without a body (END_STREAM on
+// its HEADERS) reaches an HTTP/1.1 upstream without one: no
+// Transfer-Encoding and no empty chunked body, which an upstream that
+// does not expect a GET body would take for the next request (as this
+// one's did). A bodyless POST says Content-Length: 0.
+func TestH2BodylessRequest(t *testing.T) {
+	heads := make(chan string, 4)
+	up := scriptedUpstream(t, func(c net.Conn, head string) {
+		heads <- head
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	e := newEnv(t)
+	e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"nodes":{"%s":1}}}`, up))
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		return net.Dial(network, a)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, c := range []struct{ method, want string }{{"GET", ""}, {"POST", "Content-Length: 0\r\n"}} {
+		req, _ := http.NewRequest(c.method, e.httpURL+"/x", nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		head := <-heads
+		if res.StatusCode != 200 || string(b) != "ok" {
+			t.Errorf("%s: %d %q", c.method, res.StatusCode, b)
+		}
+		if strings.Contains(head, "Transfer-Encoding") || !strings.Contains(head, c.want) {
+			t.Errorf("%s reached the upstream as:\n%s", c.method, head)
+		}
+	}
+}
