@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,132 @@ func TestH2BodylessRequest(t *testing.T) {
 		if strings.Contains(head, "Transfer-Encoding") || !strings.Contains(head, c.want) {
 			t.Errorf("%s reached the upstream as:\n%s", c.method, head)
 		}
+	}
+}
+
+// slowBody yields left bytes in pieces, pausing before each.
+type slowBody struct {
+	left, piece int
+	pause       time.Duration
+}
+
+func (s *slowBody) Read(p []byte) (int, error) {
+	if s.left == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.pause)
+	n := min(len(p), s.piece, s.left)
+	for i := range p[:n] {
+		p[i] = 'a'
+	}
+	s.left -= n
+	return n, nil
+}
+
+// upstreamSchemes runs a test against a plain upstream (the lean
+// client) and a TLS one (net/http's transport).
+var upstreamSchemes = []struct {
+	scheme string
+	start  func(http.Handler) *httptest.Server
+}{{"http", httptest.NewServer}, {"https", httptest.NewTLSServer}}
+
+// TestUploadSlowerThanTimeouts: the send and read timeouts bound the
+// pauses of an exchange, not its length. A 2 MiB upload that never
+// pauses for 1 s but takes over 1.3 s in all passes with both at 1 s;
+// before, it got a 504 after 1 s (the send timeout over the whole
+// upload, and on TLS upstreams the read timeout from the first byte
+// sent).
+func TestUploadSlowerThanTimeouts(t *testing.T) {
+	for _, u := range upstreamSchemes {
+		t.Run(u.scheme, func(t *testing.T) {
+			got := make(chan int64, 1)
+			s := u.start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, _ := io.Copy(io.Discard, r.Body)
+				got <- n
+				io.WriteString(w, "ok")
+			}))
+			defer s.Close()
+			e := newEnv(t)
+			e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"scheme":"%s","timeout":{"connect":1,"send":1,"read":1},"nodes":{"%s":1}}}`,
+				u.scheme, s.Listener.Addr()))
+			// Over the 1 MiB kept for retries, so it is streamed.
+			req, _ := http.NewRequest("POST", e.httpURL+"/up", &slowBody{left: 2 << 20, piece: 64 << 10, pause: 40 * time.Millisecond})
+			req.ContentLength = 2 << 20
+			t0 := time.Now()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(b) != "ok" {
+				t.Fatalf("after %v: %d %q", time.Since(t0), res.StatusCode, b)
+			}
+			if n := <-got; n != 2<<20 {
+				t.Errorf("upstream got %d bytes", n)
+			}
+		})
+	}
+}
+
+// TestUpstreamStallsMidBody: an upstream that sends its headers and part
+// of the body, then nothing, is cut off after the read timeout and the
+// client gets a broken response, instead of waiting as long as the
+// upstream keeps the connection (TLS upstreams had no limit once the
+// headers were in).
+func TestUpstreamStallsMidBody(t *testing.T) {
+	for _, u := range upstreamSchemes {
+		t.Run(u.scheme, func(t *testing.T) {
+			release := make(chan struct{})
+			s := u.start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				io.WriteString(w, "hello")
+				http.NewResponseController(w).Flush()
+				<-release
+			}))
+			defer s.Close()
+			defer close(release)
+			e := newEnv(t)
+			e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"scheme":"%s","timeout":{"connect":1,"send":1,"read":1},"nodes":{"%s":1}}}`,
+				u.scheme, s.Listener.Addr()))
+			t0 := time.Now()
+			res, err := (&http.Client{Timeout: 10 * time.Second}).Get(e.httpURL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			d := time.Since(t0)
+			if err == nil || string(b) != "hello" {
+				t.Errorf("body %q, err %v: want the 5 bytes sent and an error", b, err)
+			}
+			if d < 900*time.Millisecond || d > 4*time.Second {
+				t.Errorf("cut off after %v, want about the 1 s read timeout", d)
+			}
+		})
+	}
+}
+
+// TestUpstreamHeaderLimit: an upstream's header block over 64 KiB is a
+// 502 on every transport (net/http's own default would take 10 MiB).
+func TestUpstreamHeaderLimit(t *testing.T) {
+	for _, u := range upstreamSchemes {
+		t.Run(u.scheme, func(t *testing.T) {
+			s := u.start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/big" {
+					w.Header().Set("X-Big", strings.Repeat("b", 100<<10))
+				}
+				io.WriteString(w, "ok")
+			}))
+			defer s.Close()
+			e := newEnv(t)
+			e.put("/routes/r", fmt.Sprintf(`{"uri":"/*","upstream":{"scheme":"%s","nodes":{"%s":1}}}`, u.scheme, s.Listener.Addr()))
+			if r := e.get("", "/small"); r.status != 200 || r.body != "ok" {
+				t.Errorf("small header: %d %q", r.status, r.body)
+			}
+			if r := e.get("", "/big"); r.status != http.StatusBadGateway {
+				t.Errorf("100 KiB header: %d", r.status)
+			}
+		})
 	}
 }

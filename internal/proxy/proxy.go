@@ -587,18 +587,6 @@ func (o *origin) Fetch(req *http.Request, background bool) (*http.Response, erro
 	return o.h.roundTrip(req, o.pc, o.rt, o.up, o.rv, o.consumer, o.body, o.retryable)
 }
 
-// cancelBody ends an upstream attempt's context when its body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
 // roundTrip sends r (the client's request, or a Responder's copy of it)
 // upstream with retries and returns the response, hop-by-hop headers
 // removed; closing its body ends the attempt. pc is nil for background
@@ -631,7 +619,7 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		oslot := rv.outSlot(up)
 		out := h.outbound(r, up, node, rv, body, oslot)
 		t0 := time.Now()
-		resp, cancel, err := h.attempt(r, out, rt, up, timeouts, loop, oslot.respSlot())
+		resp, err := h.attempt(r, out, rt, up, timeouts, loop, oslot.respSlot())
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -656,9 +644,6 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			pc.UpstreamLatency, pc.UpstreamStatus, pc.UpstreamAddr = lat, resp.StatusCode, node.Addr
 		}
 		removeHop(resp.Header)
-		if cancel != nil {
-			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
-		}
 		return resp, nil
 	}
 	if lastErr == nil {
@@ -667,11 +652,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 	return nil, &plugin.UpstreamError{Timeout: timedOut, Err: lastErr}
 }
 
-// attempt sends one try upstream. Plain-http upstreams use the lean client, which
-// applies the timeouts on the connection itself (no context or timer per
-// attempt); TLS upstreams use net/http's transport with a cancel context
-// that the returned cancel (nil for the lean client, and on error) ends.
-func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot) (*http.Response, context.CancelFunc, error) {
+// attempt sends one try upstream. Plain-http upstreams use the lean
+// client, which applies the timeouts on the connection itself (no context
+// or timer per attempt); TLS and gRPC upstreams use net/http's transport
+// with a cancel context and an exchangeTimer, which closing the
+// response's body ends.
+func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot) (*http.Response, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
@@ -680,8 +666,7 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}
-		resp, err := h1.Do(out, o)
-		return resp, nil, err
+		return h1.Do(out, o)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	if rt.Timeout != nil && rt.Timeout.Connect > 0 {
@@ -689,22 +674,24 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
 	}
 	out = out.WithContext(ctx)
-	// Read timeout: the time allowed for the response headers.
-	var timer *time.Timer
-	if timeouts.Read > 0 {
-		timer = time.AfterFunc(timeouts.Read, cancel)
-	}
+	x := newExchangeTimer(cancel, timeouts.Send, timeouts.Read)
+	x.wrapRequest(out)
 	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
-	if timer != nil && !timer.Stop() && err == nil {
+	if !x.headers() && err == nil {
 		// Headers arrived just as the timer fired: treat as a timeout.
 		resp.Body.Close()
 		err = context.DeadlineExceeded
 	}
 	if err != nil {
+		x.sendT.Stop()
 		cancel()
-		return nil, nil, err
+		if x.timedOut() {
+			err = context.DeadlineExceeded
+		}
+		return nil, err
 	}
-	return resp, cancel, nil
+	resp.Body = &readBody{ReadCloser: resp.Body, x: x}
+	return resp, nil
 }
 
 // outReq is an upstream request with its URL and forwarding header

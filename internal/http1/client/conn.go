@@ -32,8 +32,13 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
-	idleAt      time.Time // when it entered the pool; guarded by Transport.mu
-	deadlineSet bool      // drain set a deadline directly; cleared before pooling
+	idleAt time.Time // when it entered the pool; guarded by Transport.mu
+	// send is the exchange's send timeout: it bounds each write of the
+	// request, renewed as each piece of the body is read (renewSend),
+	// as nginx's proxy_send_timeout bounds the pause between writes
+	// rather than a whole upload.
+	send        time.Duration
+	deadlineSet bool // drain set a deadline directly; cleared before pooling
 	// dl sets the exchange deadlines coarsely: they stay on the pooled
 	// connection and are renewed only when they moved by more than a
 	// slack, saving runtime timer updates per request.
@@ -88,5 +93,14 @@ func (c *conn) close() {
 		c.bw.Reset(nil)
 		writerPool.Put(c.bw)
 		c.bw = nil
+	}
+}
+
+// renewSend moves the write deadline to now+send before a piece of the
+// request body goes out. Waiting for the client's next piece does not
+// count against the upstream (the listener's body timeout bounds that).
+func (c *conn) renewSend() {
+	if c.send > 0 {
+		c.dl.Write(c.nc, c.send)
 	}
 }

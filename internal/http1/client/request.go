@@ -248,6 +248,7 @@ func (c *conn) writeFixed(body io.Reader, n int64) (bodyErr, werr error) {
 		}
 		k, err := body.Read(buf)
 		if k > 0 {
+			c.renewSend()
 			if _, werr := bw.Write(buf[:k]); werr != nil {
 				return nil, werr
 			}
@@ -274,6 +275,7 @@ func (c *conn) writeChunked(body io.Reader) (bodyErr, werr error) {
 	for {
 		k, err := body.Read(scratch[:])
 		if k > 0 {
+			c.renewSend()
 			writeInt(bw, int64(k), 16)
 			bw.WriteString("\r\n")
 			bw.Write(scratch[:k])

@@ -244,6 +244,7 @@ func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.R
 		c.ctx = ctx
 		c.stop = context.AfterFunc(ctx, c.onCancel)
 	}
+	c.send = o.SendTimeout
 	c.dl.Write(c.nc, o.SendTimeout)
 	bodyErr, werr := c.writeRequest(req, ri, body)
 	if bodyErr != nil {

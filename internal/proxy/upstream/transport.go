@@ -39,6 +39,10 @@ type transportSettings struct {
 
 func (s transportSettings) tlsScheme() bool { return s.scheme == "https" || s.scheme == "grpcs" }
 
+// MaxResponseHeaderBytes caps the header block an upstream may answer
+// with, on every transport: beyond it the exchange fails (502).
+const MaxResponseHeaderBytes = 64 << 10
+
 func newTransport(s transportSettings, cert *tls.Certificate) *http.Transport {
 	connect := s.connect
 	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
@@ -58,6 +62,9 @@ func newTransport(s transportSettings, cert *tls.Certificate) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		// A proxy passes Accept-Encoding and bodies through untouched.
 		DisableCompression: true,
+		// The lean HTTP/1.1 client's cap on an upstream's header block
+		// (net/http's default is 10 MiB).
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
 	if s.keepalive.Size <= 0 {
 		t.DisableKeepAlives = true

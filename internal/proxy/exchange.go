@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// exchangeTimer bounds an exchange through net/http's transport (TLS and
+// gRPC upstreams) the way the lean HTTP/1.1 client bounds one on its
+// socket, and nginx its upstreams (proxy_send_timeout,
+// proxy_read_timeout):
+//
+//   - send bounds each piece of the request body the transport writes;
+//     waiting for the client's next piece does not count;
+//   - read bounds the wait for the response headers once the request is
+//     sent, then each read of the response body.
+//
+// Either firing cancels the exchange. A single timer for the whole
+// exchange made an upload slower than the read timeout fail with a 504,
+// and left a body that stalled after the headers unbounded.
+type exchangeTimer struct {
+	cancel     context.CancelFunc
+	send, read time.Duration
+	sendT      *time.Timer
+	readT      *time.Timer
+	fired      atomic.Bool
+}
+
+func newExchangeTimer(cancel context.CancelFunc, send, read time.Duration) *exchangeTimer {
+	x := &exchangeTimer{cancel: cancel, send: send, read: read}
+	x.sendT = time.AfterFunc(time.Hour, x.fire)
+	x.sendT.Stop()
+	x.readT = time.AfterFunc(time.Hour, x.fire)
+	x.readT.Stop()
+	return x
+}
+
+func (x *exchangeTimer) fire() {
+	x.fired.Store(true)
+	x.cancel()
+}
+
+func arm(t *time.Timer, d time.Duration) {
+	if d > 0 {
+		t.Reset(d)
+	}
+}
+
+// timedOut reports whether a timer fired: the exchange was cancelled by
+// a timeout, not by the client.
+func (x *exchangeTimer) timedOut() bool { return x.fired.Load() }
+
+// wrapRequest bounds out's body writes (and those of the copies GetBody
+// makes for the transport's own retries); a request without a body
+// starts waiting for the headers at once.
+func (x *exchangeTimer) wrapRequest(out *http.Request) {
+	if out.Body == nil || out.Body == http.NoBody {
+		arm(x.readT, x.read)
+		return
+	}
+	out.Body = &sendBody{ReadCloser: out.Body, x: x}
+	if gb := out.GetBody; gb != nil {
+		out.GetBody = func() (io.ReadCloser, error) {
+			rc, err := gb()
+			if err != nil {
+				return nil, err
+			}
+			return &sendBody{ReadCloser: rc, x: x}, nil
+		}
+	}
+}
+
+// headers is called when the response headers arrived (or the round
+// trip failed); it reports false when the read timer fired first.
+func (x *exchangeTimer) headers() bool {
+	x.readT.Stop()
+	return !x.fired.Load()
+}
+
+// sendBody is the request body as net/http's transport reads it: the
+// send timer runs while the transport writes what a Read returned.
+type sendBody struct {
+	io.ReadCloser
+	x *exchangeTimer
+}
+
+func (b *sendBody) Read(p []byte) (int, error) {
+	b.x.sendT.Stop() // the client's pace is not the upstream's
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == io.EOF:
+		arm(b.x.readT, b.x.read) // sent: now the headers are awaited
+	case n > 0:
+		arm(b.x.sendT, b.x.send)
+	}
+	return n, err
+}
+
+// readBody is the response body: each Read is bounded by the read
+// timeout; Close ends the exchange (its context and timers).
+type readBody struct {
+	io.ReadCloser
+	x *exchangeTimer
+}
+
+func (b *readBody) Read(p []byte) (int, error) {
+	arm(b.x.readT, b.x.read)
+	n, err := b.ReadCloser.Read(p)
+	b.x.readT.Stop()
+	return n, err
+}
+
+func (b *readBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.x.sendT.Stop()
+	b.x.readT.Stop()
+	b.x.cancel()
+	return err
+}
