@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"os"
@@ -498,7 +497,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 	}
 	if ws {
 		rv.pipe.kept = true
-		pc.Status = h.websocket(w, r, up, rv)
+		h.websocket(w, r, pc, rt, up, rv, chain, snap)
 		return
 	}
 
@@ -850,51 +849,4 @@ func hostOnly(h string) string {
 		return hh
 	}
 	return h
-}
-
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
-		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
-}
-
-// websocket hands an upgrade to httputil.ReverseProxy, which switches
-// protocols and copies both ways.
-func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, up *upstream.Upstream, rv *reqVars) int {
-	rv.hash = hashInput{reqVars: rv}
-	node, done, err := up.Pick(-1, &rv.hash, nil) // a long-lived exchange, off the hot path
-	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return http.StatusBadGateway
-	}
-	status := http.StatusSwitchingProtocols
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			scheme := "http"
-			if up.Scheme == "https" {
-				scheme = "https"
-			}
-			pr.SetURL(&url.URL{Scheme: scheme, Host: node.Addr})
-			pr.Out.Host = r.Host
-			switch up.PassHost {
-			case "node":
-				pr.Out.Host = node.HostHeader
-			case "rewrite":
-				pr.Out.Host = up.UpstreamHost
-			}
-			pr.SetXForwarded()
-		},
-		Transport: up.TransportFor(hostOnly(r.Host)),
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			status = http.StatusBadGateway
-			done(upstream.Result{Err: err})
-			w.WriteHeader(http.StatusBadGateway)
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			status = resp.StatusCode
-			done(upstream.Result{Status: resp.StatusCode})
-			return nil
-		},
-	}
-	rp.ServeHTTP(w, r)
-	return status
 }
