@@ -190,6 +190,10 @@ func (t *memTier) open(_ *Zone, e *Entry) (Object, error) {
 	return Object{Header: e.mem.header, Shared: true, Size: e.Size, body: e.mem.body}, nil
 }
 
+// maxPrealloc is as much of a Content-Length as a memory zone's writer
+// allocates before the body arrives; larger bodies grow as they come.
+const maxPrealloc = 1 << 20
+
 // memWriter buffers a body for a memory zone.
 type memWriter struct {
 	m   *Meta
@@ -204,7 +208,10 @@ func (t *memTier) newWriter(_ *Zone, m *Meta, max int64) (objWriter, error) {
 			if n > max {
 				return nil, ErrTooLarge
 			}
-			w.buf = make([]byte, 0, n)
+			// Up to a point: the origin's claim costs it nothing, and
+			// concurrent fills claiming the zone's size each, before a
+			// byte arrived, took many times the zone's memory.
+			w.buf = make([]byte, 0, min(n, maxPrealloc))
 		}
 	}
 	return w, nil

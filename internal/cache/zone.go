@@ -223,6 +223,22 @@ func (z *Zone) Stats() Stats {
 // Lookup finds the entry for key that matches the request header h (its
 // Vary variant), fresh or not; nil when there is none.
 func (z *Zone) Lookup(key string, h http.Header) *Entry {
+	return z.LookupFor(key, plainHeader{h})
+}
+
+// VaryHeader gives the request header a variant is computed from, once
+// the stored Vary field names are known: the proxy-cache presents the
+// fields the proxy sets itself as the origin received them.
+type VaryHeader interface {
+	For(names []string) http.Header
+}
+
+type plainHeader struct{ h http.Header }
+
+func (p plainHeader) For([]string) http.Header { return p.h }
+
+// LookupFor is Lookup with the header v gives for the key's Vary names.
+func (z *Zone) LookupFor(key string, v VaryHeader) *Entry {
 	if z.vary.n.Load() > 0 {
 		z.vary.mu.RLock()
 		vi := z.vary.m[key]
@@ -232,7 +248,7 @@ func (z *Zone) Lookup(key string, h http.Header) *Entry {
 		}
 		z.vary.mu.RUnlock()
 		if vi != nil {
-			return z.t.get(storageKey(key, httpcache.VariantHash(names, h)))
+			return z.t.get(storageKey(key, httpcache.VariantHash(names, v.For(names))))
 		}
 	}
 	return z.t.get(key)

@@ -1,8 +1,13 @@
 package proxy
 
 import (
+	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
 )
 
 func TestRouteHost(t *testing.T) {
@@ -38,5 +43,35 @@ func TestRemoteIP(t *testing.T) {
 		_ = remoteIP("127.0.0.1:5555", ap)
 	}); got != 0 {
 		t.Errorf("remoteIP allocates %v times", got)
+	}
+}
+
+// TestForwardedValuesMatchOutbound: plugin.ForwardedValues (what the
+// cache keys Vary variants on) is what outbound actually sends.
+func TestForwardedValuesMatchOutbound(t *testing.T) {
+	for _, c := range []struct {
+		desc, prior, remote, scheme string
+	}{
+		{"no prior hop", "", "10.0.0.9", "http"},
+		{"a prior hop", "192.0.2.1", "10.0.0.9", "https"},
+		{"two prior fields", "192.0.2.1|192.0.2.2", "::1", "http"},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", "http://site.example/x", nil)
+			r.Host = "site.example:8080"
+			if c.prior != "" {
+				r.Header["X-Forwarded-For"] = strings.Split(c.prior, "|")
+			}
+			rv := &reqVars{r: r, host: "site.example", remote: c.remote, scheme: c.scheme}
+			pc := &plugin.Ctx{Req: r, Vars: rv}
+			up := &upstream.Upstream{}
+			out := (&Handler{}).outbound(r, up, &upstream.Node{Addr: "127.0.0.1:1"}, rv, nil, nil)
+			got := plugin.ForwardedValues(pc)
+			for i, f := range plugin.ForwardedFields {
+				if v := out.Header[f]; len(v) != 1 || v[0] != got[i] {
+					t.Errorf("%s: outbound sends %q, ForwardedValues says %q", f, v, got[i])
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package proxycache_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -219,5 +220,41 @@ func TestPurgeNeedsRouteMethod(t *testing.T) {
 	}
 	if o.count("/pm/a") != 1 {
 		t.Errorf("PURGE reached the origin")
+	}
+}
+
+// TestVaryOnForwardedFields: an origin that varies on a field the proxy
+// sets itself (here X-Real-IP, the client's address) gets one variant per
+// value the origin saw, not per value the client sent (none): before,
+// the answer personalised for 127.0.0.1 was a HIT for 127.0.0.2. The
+// same held for X-Forwarded-Proto, where an http redirect to https was
+// served to https clients.
+func TestVaryOnForwardedFields(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	cacheRoute(e, "1", "/v/*", "memory", "", o)
+	o.handle("/v/ip", func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "X-Real-IP")
+		fmt.Fprintf(w, "for %s", r.Header.Get("X-Real-IP"))
+	})
+	from := func(ip string) result {
+		t.Helper()
+		tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}
+		defer tr.CloseIdleConnections()
+		res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(e.httpURL + "/v/ip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return result{res.StatusCode, res.Header, string(b)}
+	}
+	for _, c := range []struct{ ip, cache string }{
+		{"127.0.0.1", "MISS"}, {"127.0.0.2", "MISS"}, {"127.0.0.1", "HIT"}, {"127.0.0.2", "HIT"},
+	} {
+		if r := from(c.ip); r.body != "for "+c.ip || r.cache() != c.cache {
+			t.Errorf("client %s: %q %s, want %s", c.ip, r.body, r.cache(), c.cache)
+		}
 	}
 }

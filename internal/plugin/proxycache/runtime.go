@@ -263,7 +263,7 @@ func (p *cacher) hit(c *plugin.Ctx, key string) (*http.Response, bool) {
 	if p.cacheControl || len(p.bypass) > 0 || !p.methods[c.Req.Method] {
 		return nil, false
 	}
-	e := p.zone.Lookup(key, c.Req.Header)
+	e := p.zone.LookupFor(key, upstreamView{c})
 	now := time.Now()
 	if e == nil || !e.Fresh(now) {
 		return nil, false
@@ -272,6 +272,22 @@ func (p *cacher) hit(c *plugin.Ctx, key string) (*http.Response, bool) {
 }
 
 var noDirectives = httpcache.ParseCacheControlValues(nil)
+
+// upstreamView is the request's header for Vary as the origin received
+// it: the fields the proxy sets itself (X-Forwarded-*, X-Real-IP) with
+// the proxy's values. With the client's own, an origin that varies on
+// X-Forwarded-Proto had its http answer (a redirect to https) served to
+// https clients, a redirect loop; one that varies on X-Real-IP had one
+// client's answer served to all.
+type upstreamView struct{ c *plugin.Ctx }
+
+func (v upstreamView) For(names []string) http.Header {
+	if !plugin.NamesForwarded(names) {
+		return v.c.Req.Header // the common case: nothing computed
+	}
+	vals := plugin.ForwardedValues(v.c)
+	return plugin.WithForwarded(v.c.Req.Header, names, &vals)
+}
 
 // pass fetches without touching the cache.
 func (q *request) pass(status string) (*http.Response, error) {
@@ -303,7 +319,7 @@ func (q *request) serve() (*http.Response, error) {
 	p := q.p
 	for attempt := 0; ; attempt++ {
 		now := time.Now()
-		e := p.zone.Lookup(q.key, r.Header)
+		e := p.zone.LookupFor(q.key, upstreamView{q.c})
 		if e != nil {
 			if q.fresh(e, now) {
 				if resp, ok := q.fromEntry(e, statusHit, now); ok {
@@ -475,6 +491,9 @@ type reqInfo struct {
 	url     string
 	method  string
 	noCache bool
+	// fwd: the values the proxy sends for plugin.ForwardedFields, for
+	// the variant (a background refresh outlives the client's request).
+	fwd [4]string
 }
 
 func (q *request) info(out *http.Request) reqInfo {
@@ -486,7 +505,7 @@ func (q *request) info(out *http.Request) reqInfo {
 		method = http.MethodGet
 	}
 	return reqInfo{header: out.Header, url: scheme + "://" + host + c.Req.URL.RequestURI(), method: method,
-		noCache: truthy(c, q.p.noCache)}
+		noCache: truthy(c, q.p.noCache), fwd: plugin.ForwardedValues(c)}
 }
 
 // meta decides whether resp may be stored and describes it.
@@ -524,7 +543,7 @@ func (q *request) meta(ri reqInfo, resp *http.Response, reqTime, respTime time.T
 		sie = int(cc.StaleIfError)
 	}
 	return cache.Meta{
-		Key: q.key, Vary: names, Variant: httpcache.VariantHash(names, ri.header),
+		Key: q.key, Vary: names, Variant: httpcache.VariantHash(names, plugin.WithForwarded(ri.header, names, &ri.fwd)),
 		URL: ri.url, Method: ri.method, Status: resp.StatusCode,
 		Header: h, StoredAt: respTime, ExpiresAt: respTime.Add(lifetime - age), InitialAge: age,
 		SWR: swr, SIE: sie, NoCache: noCache,
