@@ -1,12 +1,14 @@
 package proxycache_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -255,6 +257,90 @@ func TestVaryOnForwardedFields(t *testing.T) {
 	} {
 		if r := from(c.ip); r.body != "for "+c.ip || r.cache() != c.cache {
 			t.Errorf("client %s: %q %s, want %s", c.ip, r.body, r.cache(), c.cache)
+		}
+	}
+}
+
+// TestFailedFillRefilledOnce: when a fill fails (here the first client
+// leaves mid-body, which abandons its fill), the requests waiting on it
+// elect one of them to fill again instead of all going to the origin:
+// 20 waiters made 21 origin requests before.
+func TestFailedFillRefilledOnce(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	payload := strings.Repeat("y", 4<<20)
+	o.handle("/h/x", func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
+		io.WriteString(w, payload[:1000])
+		w.(http.Flusher).Flush()
+		time.Sleep(500 * time.Millisecond)
+		io.WriteString(w, payload[1000:])
+	})
+	cacheRoute(e, "1", "/h/*", "memory", "", o)
+	lc, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same Host as the other clients: the same cache key.
+	io.WriteString(lc, "GET /h/x HTTP/1.1\r\nHost: "+strings.TrimPrefix(e.httpURL, "http://")+"\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(lc), nil); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := e.get("/h/x"); r.status != 200 || len(r.body) != len(payload) {
+				t.Errorf("waiter: %d, %d bytes", r.status, len(r.body))
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	lc.(*net.TCPConn).SetLinger(0)
+	lc.Close() // the first client goes away, and its fill with it
+	wg.Wait()
+	if got := o.count("/h/x"); got != 2 {
+		t.Errorf("%d origin requests for 1 + 20 clients, want 2", got)
+	}
+}
+
+// TestHeadForUncacheable: a HEAD is sent upstream as a GET to fill the
+// cache, but when the answer will not be stored its body is not read to
+// the end (32 MiB for nothing, every time, before), and once the key is
+// known not to be cacheable a HEAD goes upstream as a HEAD.
+func TestHeadForUncacheable(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	chunk := strings.Repeat("z", 64<<10)
+	var sent atomic.Int64
+	o.handle("/hd/nostore", func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", "33554432")
+		if r.Method == http.MethodHead {
+			return // net/http would count writes it drops
+		}
+		for i := 0; i < 512; i++ {
+			if _, err := w.Write([]byte(chunk)); err != nil {
+				return
+			}
+			sent.Add(int64(len(chunk)))
+		}
+	})
+	cacheRoute(e, "1", "/hd/*", "memory", "", o)
+	for i, method := range []string{"GET", "HEAD"} {
+		sent.Store(0)
+		r := e.do("HEAD", "/hd/nostore")
+		time.Sleep(100 * time.Millisecond)
+		if r.status != 200 || r.header.Get("Content-Length") != "33554432" {
+			t.Errorf("HEAD #%d: %d %v", i+1, r.status, r.header)
+		}
+		if m := o.lastMethod("/hd/nostore"); m != method {
+			t.Errorf("HEAD #%d reached the origin as %s, want %s", i+1, m, method)
+		}
+		if n := sent.Load(); n > 16<<20 {
+			t.Errorf("HEAD #%d: the origin sent %d MiB of body", i+1, n>>20)
 		}
 	}
 }

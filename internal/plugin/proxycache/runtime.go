@@ -353,6 +353,11 @@ func (q *request) serve() (*http.Response, error) {
 		if e != nil {
 			status = statusExpired
 		}
+		if p.zone.Passing(q.key) && r.Method == http.MethodHead {
+			// Known not to be cacheable: a HEAD asks the origin for
+			// headers only, not for a body it would throw away.
+			return q.pass(status)
+		}
 		if attempt >= 2 || p.zone.Passing(q.key) {
 			return q.lead(e, nil, status)
 		}
@@ -367,7 +372,14 @@ func (q *request) serve() (*http.Response, error) {
 			return q.lead(e, nil, status) // waited too long: fetch alongside
 		}
 		if !f.Stored() {
-			return q.lead(e, nil, status) // not cacheable: no point waiting again
+			if p.zone.Passing(q.key) {
+				return q.lead(e, nil, status) // not cacheable: no point waiting again
+			}
+			// The fill failed (the origin erred, its body broke off,
+			// its client left): one of the waiters fills instead of all
+			// of them going to the origin at once (attempt bounds the
+			// rounds).
+			continue
 		}
 	}
 }
@@ -566,15 +578,17 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 	p := q.p
 	m, ok := q.meta(ri, resp, reqTime, respTime)
 	if !ok {
-		release(false)
+		// Marked before the release, so that waiters see it and go
+		// their own way rather than wait on each other.
 		p.zone.MarkPass(q.key, passFor)
-		return q.decorate(resp, status), nil
+		release(false)
+		return q.decorate(q.headOnly(resp), status), nil
 	}
 	p.zone.ClearPass(q.key)
 	w, err := p.zone.NewWriter(m, p.maxBody)
 	if err != nil {
 		release(false)
-		return q.decorate(resp, status), nil
+		return q.decorate(q.headOnly(resp), status), nil
 	}
 	if wantsWhole(q.c.Req) && resp.ContentLength >= 0 {
 		// Fill the cache first, then answer from the object.
@@ -599,6 +613,19 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 	}
 	resp.Body = &tee{src: resp.Body, w: w, done: release}
 	return q.decorate(resp, status), nil
+}
+
+// headOnly drops the body of the GET a HEAD was sent upstream as, when
+// nothing will be stored: the client wants none, and reading it to the
+// end only to discard it made every HEAD cost the whole object.
+// Closing the body early closes that upstream connection.
+func (q *request) headOnly(resp *http.Response) *http.Response {
+	if q.c.Req.Method != http.MethodHead {
+		return resp
+	}
+	resp.Body.Close()
+	resp.Body = http.NoBody
+	return resp
 }
 
 // refresh applies a 304 to a stale entry (RFC 9111 §4.3.4).
