@@ -344,3 +344,38 @@ func TestHeadForUncacheable(t *testing.T) {
 		}
 	}
 }
+
+// TestRangeOnUncacheable: a Range request for an answer the cache will
+// not keep (no-store, or over max_resp_body_size) gets its range, asked
+// of the origin, not the whole body as a 200 (media players seek with
+// ranges); once the key is known not to be kept, the request goes
+// upstream with its Range from the start.
+func TestRangeOnUncacheable(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	payload := strings.Repeat("0123456789", 5000)
+	serve := func(cc string) func(http.ResponseWriter, *http.Request, int) {
+		return func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Cache-Control", cc)
+			http.ServeContent(w, r, "", time.Time{}, strings.NewReader(payload)) // honours Range
+		}
+	}
+	o.handle("/r/nostore", serve("no-store"))
+	o.handle("/r/toolarge", serve("max-age=600"))
+	cacheRoute(e, "1", "/r/*", "memory", `"max_resp_body_size":10000`, o)
+	for _, p := range []string{"/r/nostore", "/r/toolarge"} {
+		for i := 0; i < 2; i++ {
+			r := e.get(p, "Range", "bytes=10-29")
+			if r.status != http.StatusPartialContent || r.body != payload[10:30] || r.header.Get("Content-Range") != "bytes 10-29/50000" {
+				t.Errorf("%s #%d: %d, %d bytes, Content-Range %q", p, i+1, r.status, len(r.body), r.header.Get("Content-Range"))
+			}
+			if got := o.lastHeader(p).Get("Range"); got != "bytes=10-29" {
+				t.Errorf("%s #%d: the origin saw Range %q last", p, i+1, got)
+			}
+		}
+	}
+	// 1 + 2: the first request fetched the whole body for the cache.
+	if n := o.count("/r/nostore"); n != 3 {
+		t.Errorf("%d origin requests for /r/nostore, want 3", n)
+	}
+}

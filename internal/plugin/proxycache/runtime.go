@@ -353,9 +353,9 @@ func (q *request) serve() (*http.Response, error) {
 		if e != nil {
 			status = statusExpired
 		}
-		if p.zone.Passing(q.key) && r.Method == http.MethodHead {
+		if p.zone.Passing(q.key) && (r.Method == http.MethodHead || r.Header["Range"] != nil) {
 			// Known not to be cacheable: a HEAD asks the origin for
-			// headers only, not for a body it would throw away.
+			// headers only, a Range for its range, not for a whole body.
 			return q.pass(status)
 		}
 		if attempt >= 2 || p.zone.Passing(q.key) {
@@ -582,13 +582,16 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 		// their own way rather than wait on each other.
 		p.zone.MarkPass(q.key, passFor)
 		release(false)
-		return q.decorate(q.headOnly(resp), status), nil
+		return q.unstored(resp, status)
 	}
 	p.zone.ClearPass(q.key)
 	w, err := p.zone.NewWriter(m, p.maxBody)
 	if err != nil {
+		if errors.Is(err, cache.ErrTooLarge) {
+			p.zone.MarkPass(q.key, passFor) // it will not fit next time either
+		}
 		release(false)
-		return q.decorate(q.headOnly(resp), status), nil
+		return q.unstored(resp, status)
 	}
 	if wantsWhole(q.c.Req) && resp.ContentLength >= 0 {
 		// Fill the cache first, then answer from the object.
@@ -615,17 +618,24 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 	return q.decorate(resp, status), nil
 }
 
-// headOnly drops the body of the GET a HEAD was sent upstream as, when
-// nothing will be stored: the client wants none, and reading it to the
-// end only to discard it made every HEAD cost the whole object.
-// Closing the body early closes that upstream connection.
-func (q *request) headOnly(resp *http.Response) *http.Response {
-	if q.c.Req.Method != http.MethodHead {
-		return resp
+// unstored answers with an origin response that will not be stored. It
+// was fetched whole, for the cache (originRequest); the client may want
+// less. A HEAD gets the headers without the body being read to its end
+// (every HEAD cost the whole object), a Range request is sent to the
+// origin as it came, range included (it got the whole body as a 200,
+// which breaks seeking in media). Closing the body early closes that
+// upstream connection.
+func (q *request) unstored(resp *http.Response, status string) (*http.Response, error) {
+	r := q.c.Req
+	switch {
+	case r.Method == http.MethodHead:
+		resp.Body.Close()
+		resp.Body = http.NoBody
+	case r.Header["Range"] != nil && resp.StatusCode == http.StatusOK:
+		resp.Body.Close()
+		return q.pass(status)
 	}
-	resp.Body.Close()
-	resp.Body = http.NoBody
-	return resp
+	return q.decorate(resp, status), nil
 }
 
 // refresh applies a 304 to a stale entry (RFC 9111 §4.3.4).
