@@ -77,6 +77,7 @@ func TestUnaskedBytesAfterResponse(t *testing.T) {
 	for _, m := range loopModes {
 		t.Run(m.name, func(t *testing.T) {
 			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			late := make(chan struct{}, 1)
 			up := scriptedUpstream(t, func(c net.Conn, line string) {
 				path := strings.Fields(line)[1]
 				if path == "/first" {
@@ -86,6 +87,7 @@ func TestUnaskedBytesAfterResponse(t *testing.T) {
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/first")
 					time.Sleep(50 * time.Millisecond)
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nINJECTED")
+					late <- struct{}{}
 					return
 				}
 				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path)
@@ -94,7 +96,8 @@ func TestUnaskedBytesAfterResponse(t *testing.T) {
 			if r := e.get("", "/first"); r.body != "/first" {
 				t.Fatalf("first request: %d %q", r.status, r.body)
 			}
-			time.Sleep(200 * time.Millisecond) // the late bytes arrive while the connection is idle
+			<-late
+			time.Sleep(50 * time.Millisecond) // the late bytes arrive while the connection is idle
 			// The same kept-alive client connection, so with event loops
 			// the same loop and its pool.
 			for i := 0; i < 4; i++ {

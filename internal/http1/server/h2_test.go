@@ -291,7 +291,7 @@ func TestH2BodyReadTimeout(t *testing.T) {
 		if err != nil {
 			w.WriteHeader(400)
 		}
-	}), func(s *Server) { s.BodyReadTimeout = 300 * time.Millisecond })
+	}), func(s *Server) { s.BodyReadTimeout = 600 * time.Millisecond })
 
 	t.Run("stalled", func(t *testing.T) {
 		h := dialH2(t, addr)
@@ -309,13 +309,13 @@ func TestH2BodyReadTimeout(t *testing.T) {
 	t.Run("slow but steady", func(t *testing.T) {
 		h := dialH2(t, addr)
 		h.headers(1, "POST", "/", false)
-		for i := 0; i < 5; i++ {
-			time.Sleep(150 * time.Millisecond) // 750 ms in all
-			_ = h.fr.WriteData(1, i == 4, []byte("hello"))
+		for i := 0; i < 6; i++ {
+			time.Sleep(150 * time.Millisecond) // 900 ms in all
+			_ = h.fr.WriteData(1, i == 5, []byte("hello"))
 		}
 		select {
 		case r := <-got:
-			if r.err != nil || r.n != 25 {
+			if r.err != nil || r.n != 30 {
 				t.Errorf("read %d bytes, err %v", r.n, r.err)
 			}
 		case <-time.After(3 * time.Second):
