@@ -27,6 +27,11 @@ type exchangeTimer struct {
 	sendT      *time.Timer
 	readT      *time.Timer
 	fired      atomic.Bool
+	// answered: the response headers are in. From then on the read timer
+	// is the response body's, armed only around its reads; a request
+	// body that ends later (an early answer, a gRPC stream) must not arm
+	// it while nobody reads.
+	answered atomic.Bool
 }
 
 func newExchangeTimer(cancel context.CancelFunc, send, read time.Duration) *exchangeTimer {
@@ -76,6 +81,7 @@ func (x *exchangeTimer) wrapRequest(out *http.Request) {
 // headers is called when the response headers arrived (or the round
 // trip failed); it reports false when the read timer fired first.
 func (x *exchangeTimer) headers() bool {
+	x.answered.Store(true)
 	x.readT.Stop()
 	return !x.fired.Load()
 }
@@ -92,7 +98,9 @@ func (b *sendBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
 	case err == io.EOF:
-		arm(b.x.readT, b.x.read) // sent: now the headers are awaited
+		if !b.x.answered.Load() {
+			arm(b.x.readT, b.x.read) // sent: now the headers are awaited
+		}
 	case n > 0:
 		arm(b.x.sendT, b.x.send)
 	}
