@@ -1231,3 +1231,43 @@ func FuzzResponse(f *testing.F) {
 		}
 	})
 }
+
+// lateEnd yields its pieces, then waits before reporting the end.
+type lateEnd struct {
+	pieces []string
+	wait   time.Duration
+}
+
+func (l *lateEnd) Read(p []byte) (int, error) {
+	if len(l.pieces) == 0 {
+		time.Sleep(l.wait)
+		return 0, io.EOF
+	}
+	n := copy(p, l.pieces[0])
+	l.pieces = l.pieces[1:]
+	return n, nil
+}
+
+// TestSendTimeoutPerPiece: the send timeout bounds each write of the
+// request, renewed as the body comes: a body whose end comes later than
+// the timeout after its last piece (a client that ends its upload late)
+// is sent whole, its last chunk and flush included. Before, the final
+// flush ran under the deadline of the last piece and timed out.
+func TestSendTimeoutPerPiece(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+		_, body, err := readReq(br)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	})
+	tr := newTransport(t)
+	// Chunked (length unknown): the end is a read of its own.
+	body := &lateEnd{pieces: []string{"abc", "def"}, wait: 500 * time.Millisecond}
+	req := mustReq(t, "POST", "http://"+srv.addr+"/", body)
+	req.ContentLength = -1
+	_, got, err := fetch(tr, req, Options{SendTimeout: 200 * time.Millisecond, ReadTimeout: 2 * time.Second})
+	if err != nil || got != "abcdef" {
+		t.Errorf("%q %v", got, err)
+	}
+}

@@ -202,6 +202,7 @@ func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) 
 		if bodyErr != nil || werr != nil {
 			return bodyErr, werr
 		}
+		c.renewSend() // the last flush: the body may have ended late
 	}
 	return nil, bw.Flush()
 }
@@ -284,6 +285,7 @@ func (c *conn) writeChunked(body io.Reader) (bodyErr, werr error) {
 			}
 		}
 		if err == io.EOF {
+			c.renewSend() // the end may come long after the last piece
 			_, werr := bw.WriteString("0\r\n\r\n")
 			return nil, werr
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -140,11 +141,16 @@ func (l *h2Limits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.h.ServeHTTP(w, r)
 		return
 	}
+	var hb *h2Body
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &h2Body{ReadCloser: r.Body, d: d, timeout: l.read, done: r.Context().Done()}
+		hb = &h2Body{ReadCloser: r.Body, d: d, timeout: l.read, done: r.Context().Done()}
+		r.Body = hb
 	}
 	hw := &h2Writer{ResponseWriter: w, d: d, timeout: l.write}
 	l.h.ServeHTTP(hw, r)
+	if hb != nil {
+		hb.finish()
+	}
 	// x/net flushes what the handler left buffered after it returns;
 	// that flush waits for the client's window too. The stream's close
 	// stops the timer.
@@ -153,27 +159,55 @@ func (l *h2Limits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// h2Body bounds each Read of an HTTP/2 request body.
+// h2Body bounds each Read of an HTTP/2 request body. The body may be
+// read by a goroutine other than the handler's, and after the handler
+// returned (net/http's transport still sending it to a TLS or gRPC
+// upstream that answered early): x/net's writer must not be touched
+// then (it is recycled once the handler is done), so the deadlines stop
+// with the handler (finish), under mu.
 type h2Body struct {
 	io.ReadCloser
 	d       streamDeadlines
 	timeout time.Duration
 	done    <-chan struct{} // the stream's context: closed with the stream
-	armed   bool            // the stream has a read timer
+
+	mu       sync.Mutex
+	armed    bool // the stream has a read timer
+	finished bool // the handler returned: no more deadlines
 }
 
-func (b *h2Body) Read(p []byte) (int, error) {
+// deadline sets the read deadline unless the handler is done; it
+// reports whether it did.
+func (b *h2Body) deadline(t time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished {
+		return false
+	}
 	if !b.armed {
 		select {
 		case <-b.done:
-			return b.ReadCloser.Read(p) // closed: the read fails at once
+			return false // closed: the read fails at once
 		default:
 		}
 		b.armed = true
 	}
-	_ = b.d.SetReadDeadline(time.Now().Add(b.timeout))
+	_ = b.d.SetReadDeadline(t)
+	return true
+}
+
+func (b *h2Body) finish() {
+	b.mu.Lock()
+	b.finished = true
+	b.mu.Unlock()
+}
+
+func (b *h2Body) Read(p []byte) (int, error) {
+	if !b.deadline(time.Now().Add(b.timeout)) {
+		return b.ReadCloser.Read(p)
+	}
 	n, err := b.ReadCloser.Read(p)
-	_ = b.d.SetReadDeadline(disarmed())
+	b.deadline(disarmed())
 	return n, err
 }
 

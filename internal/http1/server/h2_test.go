@@ -326,3 +326,40 @@ func TestH2BodyReadTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestH2BodyReadAfterHandler: a request body may still be read after the
+// handler returned (net/http's transport sending it on to a TLS upstream
+// that answered early): the per-read deadlines stop with the handler, as
+// x/net recycles its writer then. Before, such a read set a deadline on
+// the recycled writer, a nil dereference that took down the process.
+func TestH2BodyReadAfterHandler(t *testing.T) {
+	done := make(chan error, 1)
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := make(chan struct{})
+		go func() {
+			// One read while the handler runs, the rest after it returned.
+			_, err := io.ReadFull(r.Body, make([]byte, 5))
+			close(first)
+			if err == nil {
+				time.Sleep(50 * time.Millisecond)
+				_, err = io.Copy(io.Discard, r.Body)
+			}
+			done <- err
+		}()
+		<-first
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // answers before the rest is read
+	}))
+	h := dialH2(t, addr)
+	h.headers(1, "POST", "/", false)
+	for i := 0; i < 10; i++ {
+		time.Sleep(20 * time.Millisecond)
+		if err := h.fr.WriteData(1, i == 9, []byte("hello")); err != nil {
+			break // the server reset the stream: fine
+		}
+	}
+	select {
+	case <-done: // the body ended (EOF or an error); no crash
+	case <-time.After(3 * time.Second):
+		t.Fatal("the body read after the handler returned never ended")
+	}
+}

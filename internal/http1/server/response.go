@@ -461,14 +461,17 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("http1: hijack after the response header was sent")
 	}
 	c := w.c
+	// Flushed first: when that fails the connection is not handed over,
+	// and the server closes it as it closes any broken one (it stayed
+	// open, owned by nobody).
+	if err := c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
 	w.hijacked = true
 	// A loop connection leaves its loop's coroutine for good: whoever
 	// holds it now may block on it from any goroutine.
 	evloop.Detach(c.rwc)
 	_ = c.rwc.SetDeadline(time.Time{})
-	if err := c.bw.Flush(); err != nil {
-		return nil, nil, err
-	}
 	c.srv.changed(http.ConnState(c.state.Swap(int32(http.StateHijacked))), http.StateHijacked)
 	c.srv.forget(c)
 	// The handler owns the buffers now; they do not go back to the pools.

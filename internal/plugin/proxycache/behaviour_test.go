@@ -269,9 +269,10 @@ func TestFailedFillRefilledOnce(t *testing.T) {
 	e := newEnv(t, "")
 	o := newOrigin(t)
 	// The first part outgrows the proxy's buffer, so the first client
-	// has the headers at once; the rest outgrows the sockets' buffers,
-	// so the proxy notices that client has gone.
-	payload := strings.Repeat("y", 16<<20)
+	// has its headers at once and leaves while the origin pauses; the
+	// proxy's next write, of the rest, then fails (the client reset
+	// its connection), whatever the sockets' buffers hold.
+	payload := strings.Repeat("y", 1<<20)
 	o.handle("/h/x", func(w http.ResponseWriter, r *http.Request, n int) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
@@ -380,5 +381,31 @@ func TestRangeOnUncacheable(t *testing.T) {
 	// 1 + 2: the first request fetched the whole body for the cache.
 	if n := o.count("/r/nostore"); n != 3 {
 		t.Errorf("%d origin requests for /r/nostore, want 3", n)
+	}
+}
+
+// TestOutgrownBodyMarksUncacheable: a body without a Content-Length that
+// outgrows max_resp_body_size on the way marks its key as not cacheable,
+// as one whose Content-Length says so up front: later requests do not
+// queue behind another doomed fill, and a HEAD goes upstream as HEAD.
+func TestOutgrownBodyMarksUncacheable(t *testing.T) {
+	e := newEnv(t, "")
+	o := newOrigin(t)
+	o.handle("/g/big", func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		for i := 0; i < 10; i++ { // chunked: flushed pieces, no length
+			io.WriteString(w, strings.Repeat("g", 5000))
+			w.(http.Flusher).Flush()
+		}
+	})
+	cacheRoute(e, "1", "/g/*", "memory", `"max_resp_body_size":10000`, o)
+	if r := e.get("/g/big"); r.status != 200 || len(r.body) != 50000 {
+		t.Fatalf("GET: %d, %d bytes", r.status, len(r.body))
+	}
+	if r := e.do("HEAD", "/g/big"); r.status != 200 {
+		t.Errorf("HEAD: %d", r.status)
+	}
+	if m := o.lastMethod("/g/big"); m != "HEAD" {
+		t.Errorf("the HEAD reached the origin as %s: the key was not marked", m)
 	}
 }

@@ -614,7 +614,7 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 		}
 		return nil, &plugin.UpstreamError{Err: err}
 	}
-	resp.Body = &tee{src: resp.Body, w: w, done: release}
+	resp.Body = &tee{src: resp.Body, w: w, done: release, tooLarge: func() { p.zone.MarkPass(q.key, passFor) }}
 	return q.decorate(resp, status), nil
 }
 
@@ -781,6 +781,10 @@ type tee struct {
 	src  io.ReadCloser
 	w    *cache.Writer
 	done func(stored bool)
+	// tooLarge marks the key uncacheable when the body outgrew the zone
+	// (no Content-Length told in advance), before the waiters are
+	// released, so that they do not queue behind another doomed fill.
+	tooLarge func()
 }
 
 func (t *tee) Read(p []byte) (int, error) {
@@ -788,6 +792,9 @@ func (t *tee) Read(p []byte) (int, error) {
 	if n > 0 && t.w != nil {
 		if _, werr := t.w.Write(p[:n]); werr != nil {
 			t.w = nil // too large or a disk error: stop storing, keep serving
+			if errors.Is(werr, cache.ErrTooLarge) {
+				t.tooLarge()
+			}
 			t.done(false)
 		}
 	}
