@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stargate-edge/stargate/internal/proxy"
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 	"golang.org/x/net/http2"
 )
 
@@ -23,41 +24,26 @@ import (
 // close.
 func scriptedUpstream(t *testing.T, serve func(c net.Conn, head string)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return rawhttp.Listen(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			head, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					head, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					for {
-						l, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						head += l
-						if l == "\r\n" {
-							break
-						}
-					}
-					serve(c, head)
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					return
 				}
-			}()
+				head += l
+				if l == "\r\n" {
+					break
+				}
+			}
+			serve(c, head)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // loopModes runs a test on the plain port with event loops and with a

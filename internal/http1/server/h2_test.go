@@ -180,19 +180,25 @@ func TestH2HeaderLimit(t *testing.T) {
 
 	h = dialH2(t, addr)
 	h.headers(1, "GET", "/", true, fields(1, 70<<10)...)
+	if code := h.goAway(); code != http2.ErrCodeCompression {
+		t.Errorf("GOAWAY %v, want COMPRESSION_ERROR", code)
+	}
+}
+
+// goAway reads frames until the server's GOAWAY and returns its code,
+// failing the test if stream 1 is answered first.
+func (h *h2Client) goAway() http2.ErrCode {
+	h.t.Helper()
 	for {
 		f, err := h.read(3 * time.Second)
 		if err != nil {
-			t.Fatalf("no GOAWAY: %v", err)
+			h.t.Fatalf("no GOAWAY: %v", err)
 		}
 		if g, ok := f.(*http2.GoAwayFrame); ok {
-			if g.ErrCode != http2.ErrCodeCompression {
-				t.Errorf("GOAWAY %v, want COMPRESSION_ERROR", g.ErrCode)
-			}
-			break
+			return g.ErrCode
 		}
-		if f.Header().StreamID == 1 {
-			t.Fatalf("the stream was answered: %v", f)
+		if _, ok := f.(*http2.MetaHeadersFrame); ok && f.Header().StreamID == 1 {
+			h.t.Fatalf("the stream was answered: %v", f)
 		}
 	}
 }
@@ -210,17 +216,8 @@ func TestH2FrameSize(t *testing.T) {
 	if _, err := h.c.Write(append(hdr, make([]byte, n)...)); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		f, err := h.read(3 * time.Second)
-		if err != nil {
-			t.Fatalf("no GOAWAY: %v", err)
-		}
-		if g, ok := f.(*http2.GoAwayFrame); ok {
-			if g.ErrCode != http2.ErrCodeFrameSize {
-				t.Errorf("GOAWAY %v, want FRAME_SIZE_ERROR", g.ErrCode)
-			}
-			return
-		}
+	if code := h.goAway(); code != http2.ErrCodeFrameSize {
+		t.Errorf("GOAWAY %v, want FRAME_SIZE_ERROR", code)
 	}
 }
 

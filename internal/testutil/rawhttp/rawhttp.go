@@ -69,6 +69,14 @@ func ServeCanned(c net.Conn, br *bufio.Reader, resp []byte) {
 // Upstream serves resp on a loopback port until the test ends and returns
 // its address.
 func Upstream(tb testing.TB, resp []byte) string {
+	return Listen(tb, func(c net.Conn) { ServeCanned(c, bufio.NewReader(c), resp) })
+}
+
+// Listen accepts connections on a loopback port until the test ends,
+// each served by serve in a goroutine of its own and closed when serve
+// returns, and returns the address.
+func Listen(tb testing.TB, serve func(c net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -82,7 +90,7 @@ func Upstream(tb testing.TB, resp []byte) string {
 			}
 			go func() {
 				defer c.Close()
-				ServeCanned(c, bufio.NewReader(c), resp)
+				serve(c)
 			}()
 		}
 	}()
