@@ -63,23 +63,21 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
 	}
 	out = out.WithContext(ctx)
-	var fired atomic.Bool
-	var timer *time.Timer
-	if timeouts.Read > 0 {
-		timer = time.AfterFunc(timeouts.Read, func() { fired.Store(true); cancel() })
-	}
+	// The same timers as any exchange through net/http's transport: the
+	// read timeout for the answer's headers, then for each read of a
+	// refusal's body.
+	x := newExchangeTimer(cancel, timeouts.Send, timeouts.Read)
+	x.wrapRequest(out)
 	t0 := time.Now()
 	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
-	if timer != nil {
-		timer.Stop()
-	}
-	if err == nil && fired.Load() {
+	if !x.headers() && err == nil {
 		resp.Body.Close()
 		err = context.DeadlineExceeded
 	}
 	lat := time.Since(t0)
 	if err != nil {
-		timedOut := fired.Load()
+		x.sendT.Stop()
+		timedOut := x.timedOut()
 		done(upstream.Result{Err: err, Timeout: timedOut, Latency: lat})
 		if r.Context().Err() != nil {
 			pc.Status = 499 // the client went away
@@ -100,9 +98,11 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		// Refused (401, 403, 404...): an ordinary answer.
 		removeHop(resp.Header)
+		resp.Body = &readBody{ReadCloser: resp.Body, x: x}
 		h.respond(w, resp, pc, chain, snap)
 		return
 	}
+	x.sendT.Stop() // a tunnel has the idle timeout of its own
 	back, ok := resp.Body.(io.ReadWriteCloser)
 	resType := resp.Header.Get("Upgrade")
 	if !ok || !strings.EqualFold(resType, reqType) {

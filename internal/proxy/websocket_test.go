@@ -30,6 +30,9 @@ func TestWebSocketEdges(t *testing.T) {
 			time.Sleep(3 * time.Second)
 		case "/refused":
 			io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nX-Secret: internal\r\n\r\nno")
+		case "/refused-stalls":
+			io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nhello")
+			time.Sleep(3 * time.Second)
 		case "/h2c":
 			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
 			time.Sleep(time.Second)
@@ -81,6 +84,15 @@ func TestWebSocketEdges(t *testing.T) {
 		}
 		if !strings.Contains(head, "Upgrade: websocket\r\n") || !strings.Contains(head, "Connection: Upgrade\r\n") {
 			t.Errorf("the upgrade was not passed on:\n%s", head)
+		}
+	})
+	t.Run("refusal whose body stalls: cut after the read timeout", func(t *testing.T) {
+		_, _, res, took := handshake(t, "/refused-stalls")
+		<-heads
+		t0 := time.Now()
+		b, err := io.ReadAll(res.Body)
+		if d := took + time.Since(t0); res.StatusCode != 403 || err == nil || string(b) != "hello" || d > 2500*time.Millisecond {
+			t.Errorf("%d %q %v after %v", res.StatusCode, b, err, d)
 		}
 	})
 	t.Run("switched to another protocol: 502", func(t *testing.T) {
