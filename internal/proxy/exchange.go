@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/stargate-edge/stargate/internal/proxy/upstream"
+	"github.com/stargate-edge/stargate/internal/snapshot"
 )
 
 // exchangeTimer bounds an exchange through net/http's transport (TLS and
@@ -123,8 +126,47 @@ func (b *readBody) Read(p []byte) (int, error) {
 
 func (b *readBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.x.sendT.Stop()
-	b.x.readT.Stop()
-	b.x.cancel()
+	b.x.end()
 	return err
+}
+
+// body wraps a response body so that each read is bounded and closing
+// it ends the exchange.
+func (x *exchangeTimer) body(rc io.ReadCloser) io.ReadCloser { return &readBody{ReadCloser: rc, x: x} }
+
+// end stops the timers and cancels the exchange's context.
+func (x *exchangeTimer) end() {
+	x.sendT.Stop()
+	x.readT.Stop()
+	x.cancel()
+}
+
+// viaTransport sends out through up's net/http transport (TLS, gRPC and
+// WebSocket upstreams) under a new exchangeTimer, with the route's
+// connect timeout if it has one. On success the headers are in and the
+// caller ends the exchange (x.body, or x.end); on error it is over, and
+// a timer that fired makes the error context.DeadlineExceeded.
+func viaTransport(r, out *http.Request, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts) (*http.Response, *exchangeTimer, error) {
+	ctx, cancel := context.WithCancel(r.Context())
+	if rt.Timeout != nil && rt.Timeout.Connect > 0 {
+		// A route's own timeout overrides the upstream's dial timeout.
+		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
+	}
+	out = out.WithContext(ctx)
+	x := newExchangeTimer(cancel, timeouts.Send, timeouts.Read)
+	x.wrapRequest(out)
+	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
+	if !x.headers() && err == nil {
+		// Headers arrived just as the timer fired: treat as a timeout.
+		resp.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		x.end()
+		if x.timedOut() {
+			err = context.DeadlineExceeded
+		}
+		return nil, nil, err
+	}
+	return resp, x, nil
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -591,10 +590,7 @@ func (o *origin) Fetch(req *http.Request, background bool) (*http.Response, erro
 // removed; closing its body ends the attempt. pc is nil for background
 // fetches, which then record nothing. Failures are *plugin.UpstreamError.
 func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, rv *reqVars, consumer string, body []byte, retryable bool) (*http.Response, error) {
-	timeouts := up.Timeout
-	if rt.Timeout != nil {
-		timeouts = *rt.Timeout
-	}
+	timeouts := routeTimeouts(rt, up)
 	var tried []*upstream.Node
 	deadline := time.Time{}
 	if up.RetryTimeout > 0 {
@@ -667,29 +663,11 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 		}
 		return h1.Do(out, o)
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	if rt.Timeout != nil && rt.Timeout.Connect > 0 {
-		// A route's own timeout overrides the upstream's dial timeout.
-		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
-	}
-	out = out.WithContext(ctx)
-	x := newExchangeTimer(cancel, timeouts.Send, timeouts.Read)
-	x.wrapRequest(out)
-	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
-	if !x.headers() && err == nil {
-		// Headers arrived just as the timer fired: treat as a timeout.
-		resp.Body.Close()
-		err = context.DeadlineExceeded
-	}
+	resp, x, err := viaTransport(r, out, rt, up, timeouts)
 	if err != nil {
-		x.sendT.Stop()
-		cancel()
-		if x.timedOut() {
-			err = context.DeadlineExceeded
-		}
 		return nil, err
 	}
-	resp.Body = &readBody{ReadCloser: resp.Body, x: x}
+	resp.Body = x.body(resp.Body)
 	return resp, nil
 }
 
@@ -794,6 +772,19 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 // arrives.
 func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, chain *plugin.Chain, snap *snapshot.Snapshot) {
 	defer resp.Body.Close()
+	hdr := responseHeader(pc, resp, chain, snap)
+	var body io.Reader = resp.Body
+	if rv, ok := pc.Vars.(*reqVars); ok && watchable(body) {
+		rv.ub = upstreamBody{r: body}
+		body = &rv.ub
+	}
+	h.send(w, pc, resp.StatusCode, hdr, body, resp.ContentLength, snap, chain)
+}
+
+// responseHeader is resp's header as it is sent: with the headers
+// plugins added (pc.RespHeader), through the global rules' and the
+// chain's header filters. It becomes pc.RespHeader, for the log phase.
+func responseHeader(pc *plugin.Ctx, resp *http.Response, chain *plugin.Chain, snap *snapshot.Snapshot) http.Header {
 	hdr := resp.Header
 	if hdr == nil {
 		hdr = http.Header{}
@@ -803,13 +794,16 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 	}
 	snap.Global.HeaderFilter(pc, resp.StatusCode, hdr)
 	chain.HeaderFilter(pc, resp.StatusCode, hdr)
-	pc.RespHeader = hdr // what is sent, for the log phase
-	var body io.Reader = resp.Body
-	if rv, ok := pc.Vars.(*reqVars); ok && watchable(body) {
-		rv.ub = upstreamBody{r: body}
-		body = &rv.ub
+	pc.RespHeader = hdr
+	return hdr
+}
+
+// routeTimeouts is the route's own timeout, else its upstream's.
+func routeTimeouts(rt *snapshot.Route, up *upstream.Upstream) upstream.Timeouts {
+	if rt.Timeout != nil {
+		return *rt.Timeout
 	}
-	h.send(w, pc, resp.StatusCode, hdr, body, resp.ContentLength, snap, chain)
+	return up.Timeout
 }
 
 // upstreamBody records how reading an upstream's body ended, so that a
@@ -834,14 +828,8 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 // wrapped, which would hide them from it; they come from disk, not from
 // an upstream.
 func watchable(r io.Reader) bool {
-	if _, ok := r.(io.WriterTo); ok {
-		return false
-	}
-	if lr, ok := r.(*io.LimitedReader); ok {
-		r = lr.R
-	}
-	_, isFile := r.(*os.File)
-	return !isFile
+	_, writesItself := r.(io.WriterTo)
+	return !writesItself && !server.IsFile(r)
 }
 
 func hostOnly(h string) string {

@@ -41,10 +41,7 @@ func isUpgrade(r *http.Request) bool {
 // It runs off the event loop (forward offloads it) and leaves the status
 // for the log in pc.
 func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx, rt *snapshot.Route, up *upstream.Upstream, rv *reqVars, chain *plugin.Chain, snap *snapshot.Snapshot) {
-	timeouts := up.Timeout
-	if rt.Timeout != nil {
-		timeouts = *rt.Timeout
-	}
+	timeouts := routeTimeouts(rt, up)
 	rv.hash = hashInput{reqVars: rv}
 	node, done, err := up.Pick(-1, &rv.hash, nil) // a long-lived exchange, off the hot path
 	if err != nil {
@@ -57,27 +54,14 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 	out.Header["Connection"] = []string{"Upgrade"}
 	out.Header["Upgrade"] = []string{reqType}
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	if rt.Timeout != nil && rt.Timeout.Connect > 0 {
-		ctx = upstream.WithConnectTimeout(ctx, rt.Timeout.Connect)
-	}
-	out = out.WithContext(ctx)
 	// The same timers as any exchange through net/http's transport: the
 	// read timeout for the answer's headers, then for each read of a
 	// refusal's body.
-	x := newExchangeTimer(cancel, timeouts.Send, timeouts.Read)
-	x.wrapRequest(out)
 	t0 := time.Now()
-	resp, err := up.TransportFor(hostOnly(out.Host)).RoundTrip(out)
-	if !x.headers() && err == nil {
-		resp.Body.Close()
-		err = context.DeadlineExceeded
-	}
+	resp, x, err := viaTransport(r, out, rt, up, timeouts)
 	lat := time.Since(t0)
 	if err != nil {
-		x.sendT.Stop()
-		timedOut := x.timedOut()
+		timedOut := errors.Is(err, context.DeadlineExceeded)
 		done(upstream.Result{Err: err, Timeout: timedOut, Latency: lat})
 		if r.Context().Err() != nil {
 			pc.Status = 499 // the client went away
@@ -92,17 +76,17 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 		h.exit(w, pc, snap, chain)
 		return
 	}
+	defer x.end()
 	done(upstream.Result{Status: resp.StatusCode, Latency: lat})
 	pc.UpstreamLatency, pc.UpstreamStatus, pc.UpstreamAddr = lat, resp.StatusCode, node.Addr
 
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		// Refused (401, 403, 404...): an ordinary answer.
 		removeHop(resp.Header)
-		resp.Body = &readBody{ReadCloser: resp.Body, x: x}
+		resp.Body = x.body(resp.Body)
 		h.respond(w, resp, pc, chain, snap)
 		return
 	}
-	x.sendT.Stop() // a tunnel has the idle timeout of its own
 	back, ok := resp.Body.(io.ReadWriteCloser)
 	resType := resp.Header.Get("Upgrade")
 	if !ok || !strings.EqualFold(resType, reqType) {
@@ -114,18 +98,12 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 	}
 	defer back.Close()
 
-	hdr := resp.Header
-	removeHop(hdr)
-	for k, v := range pc.RespHeader {
-		hdr[k] = v
-	}
-	snap.Global.HeaderFilter(pc, resp.StatusCode, hdr)
-	chain.HeaderFilter(pc, resp.StatusCode, hdr)
+	removeHop(resp.Header)
+	hdr := responseHeader(pc, resp, chain, snap)
 	hdr.Del("Content-Length")
 	hdr.Del("Transfer-Encoding")
 	hdr["Connection"] = []string{"Upgrade"}
 	hdr["Upgrade"] = []string{resType}
-	pc.RespHeader = hdr
 
 	pc.Status = http.StatusSwitchingProtocols
 	conn, brw, err := http.NewResponseController(w).Hijack()

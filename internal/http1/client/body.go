@@ -321,7 +321,7 @@ func (b *body) step() error {
 		}
 		// Trailers are read and dropped: the proxy does not forward them.
 		b.trailer += len(line)
-		if b.trailer > maxHeaderBytes {
+		if b.trailer > MaxHeaderBytes {
 			return errTrailers
 		}
 	}

@@ -278,13 +278,13 @@ func blockEnd(b []byte, scan *int) int {
 }
 
 // readBlockSlow reads a header block larger than the read buffer line by
-// line into a new slice, up to maxHeaderBytes.
+// line into a new slice, up to MaxHeaderBytes.
 func (c *conn) readBlockSlow() ([]byte, error) {
 	blk := make([]byte, 0, 4*bufSize)
 	start := 0
 	for {
 		line, err := c.br.ReadSlice('\n')
-		if len(blk)+len(line) > maxHeaderBytes {
+		if len(blk)+len(line) > MaxHeaderBytes {
 			return nil, errHeaderTooLarge
 		}
 		blk = append(blk, line...)

@@ -39,9 +39,10 @@ const (
 	defaultIdleTimeout    = 60 * time.Second
 	tcpKeepAlive          = 30 * time.Second
 
-	// maxHeaderBytes bounds one response header block (status line
-	// included), and separately the trailers of a chunked body.
-	maxHeaderBytes = 64 << 10
+	// MaxHeaderBytes bounds one response header block (status line
+	// included), and separately the trailers of a chunked body; the
+	// upstreams' net/http transports take the same cap.
+	MaxHeaderBytes = 64 << 10
 	// maxInterim bounds the 1xx responses skipped before the final one, so
 	// a misbehaving upstream cannot keep a request busy forever.
 	maxInterim = 16

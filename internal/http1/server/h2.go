@@ -234,38 +234,31 @@ func (w *h2Writer) fits(n int) bool {
 	return false
 }
 
-func (w *h2Writer) arm() {
+// bounded runs write, under the write deadline when it may wait.
+func (w *h2Writer) bounded(mayWait bool, write func() (int, error)) (int, error) {
+	if !mayWait {
+		return write()
+	}
 	w.armed = true
 	_ = w.d.SetWriteDeadline(time.Now().Add(w.timeout))
+	n, err := write()
+	_ = w.d.SetWriteDeadline(disarmed())
+	return n, err
 }
 
-func (w *h2Writer) disarm() { _ = w.d.SetWriteDeadline(disarmed()) }
-
 func (w *h2Writer) Write(p []byte) (int, error) {
-	if w.fits(len(p)) {
-		return w.ResponseWriter.Write(p)
-	}
-	w.arm()
-	n, err := w.ResponseWriter.Write(p)
-	w.disarm()
-	return n, err
+	return w.bounded(!w.fits(len(p)), func() (int, error) { return w.ResponseWriter.Write(p) })
 }
 
 func (w *h2Writer) WriteString(s string) (int, error) {
-	if w.fits(len(s)) {
-		return io.WriteString(w.ResponseWriter, s)
-	}
-	w.arm()
-	n, err := io.WriteString(w.ResponseWriter, s)
-	w.disarm()
-	return n, err
+	return w.bounded(!w.fits(len(s)), func() (int, error) { return io.WriteString(w.ResponseWriter, s) })
 }
 
 // FlushError is what http.ResponseController's Flush calls.
 func (w *h2Writer) FlushError() error {
-	w.arm()
-	err := http.NewResponseController(w.ResponseWriter).Flush()
-	w.disarm()
+	_, err := w.bounded(true, func() (int, error) {
+		return 0, http.NewResponseController(w.ResponseWriter).Flush()
+	})
 	w.pending = 0
 	return err
 }

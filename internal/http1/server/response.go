@@ -353,7 +353,7 @@ func (w *response) ReadFrom(r io.Reader) (int64, error) {
 	if w.noBody || w.chunked || w.deferred || w.err != nil {
 		return io.Copy(writerOnly{w}, r)
 	}
-	if isFile(r) && w.contentLength >= 0 {
+	if IsFile(r) && w.contentLength >= 0 {
 		if err := w.c.flush(); err != nil {
 			w.err = err
 			return 0, err
@@ -422,9 +422,9 @@ type writerOnlyRF struct{ w io.Writer }
 
 func (o writerOnlyRF) ReadFrom(r io.Reader) (int64, error) { return io.Copy(writerOnly{o.w}, r) }
 
-// isFile reports whether r reads a file, directly or through a
+// IsFile reports whether r reads a file, directly or through a
 // LimitedReader, so the kernel can send it (sendfile).
-func isFile(r io.Reader) bool {
+func IsFile(r io.Reader) bool {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		r = lr.R
 	}

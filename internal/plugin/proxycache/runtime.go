@@ -587,9 +587,7 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 	p.zone.ClearPass(q.key)
 	w, err := p.zone.NewWriter(m, p.maxBody)
 	if err != nil {
-		if errors.Is(err, cache.ErrTooLarge) {
-			p.zone.MarkPass(q.key, passFor) // it will not fit next time either
-		}
+		q.passIfTooLarge(err)
 		release(false)
 		return q.unstored(resp, status)
 	}
@@ -614,8 +612,19 @@ func (q *request) store(ri reqInfo, resp *http.Response, reqTime, respTime time.
 		}
 		return nil, &plugin.UpstreamError{Err: err}
 	}
-	resp.Body = &tee{src: resp.Body, w: w, done: release, tooLarge: func() { p.zone.MarkPass(q.key, passFor) }}
+	resp.Body = &tee{src: resp.Body, w: w, done: release, q: q}
 	return q.decorate(resp, status), nil
+}
+
+// passIfTooLarge marks the key not cacheable when err says the body does
+// not fit the zone (its Content-Length said so, or it outgrew the zone on
+// the way): it will not fit next time either, and requests for it should
+// not queue behind another doomed fill. Called before the waiters are
+// released, so that they see it.
+func (q *request) passIfTooLarge(err error) {
+	if errors.Is(err, cache.ErrTooLarge) {
+		q.p.zone.MarkPass(q.key, passFor)
+	}
 }
 
 // unstored answers with an origin response that will not be stored. It
@@ -781,10 +790,7 @@ type tee struct {
 	src  io.ReadCloser
 	w    *cache.Writer
 	done func(stored bool)
-	// tooLarge marks the key uncacheable when the body outgrew the zone
-	// (no Content-Length told in advance), before the waiters are
-	// released, so that they do not queue behind another doomed fill.
-	tooLarge func()
+	q    *request // whose fill it is (passIfTooLarge)
 }
 
 func (t *tee) Read(p []byte) (int, error) {
@@ -792,9 +798,7 @@ func (t *tee) Read(p []byte) (int, error) {
 	if n > 0 && t.w != nil {
 		if _, werr := t.w.Write(p[:n]); werr != nil {
 			t.w = nil // too large or a disk error: stop storing, keep serving
-			if errors.Is(werr, cache.ErrTooLarge) {
-				t.tooLarge()
-			}
+			t.q.passIfTooLarge(werr)
 			t.done(false)
 		}
 	}

@@ -39,10 +39,6 @@ type transportSettings struct {
 
 func (s transportSettings) tlsScheme() bool { return s.scheme == "https" || s.scheme == "grpcs" }
 
-// MaxResponseHeaderBytes caps the header block an upstream may answer
-// with, on every transport: beyond it the exchange fails (502).
-const MaxResponseHeaderBytes = 64 << 10
-
 func newTransport(s transportSettings, cert *tls.Certificate) *http.Transport {
 	connect := s.connect
 	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
@@ -63,8 +59,8 @@ func newTransport(s transportSettings, cert *tls.Certificate) *http.Transport {
 		// A proxy passes Accept-Encoding and bodies through untouched.
 		DisableCompression: true,
 		// The lean HTTP/1.1 client's cap on an upstream's header block
-		// (net/http's default is 10 MiB).
-		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		// (net/http's default is 10 MiB); beyond it the exchange fails.
+		MaxResponseHeaderBytes: client.MaxHeaderBytes,
 	}
 	if s.keepalive.Size <= 0 {
 		t.DisableKeepAlives = true
