@@ -381,8 +381,8 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	if filtered {
 		// A body filter may change the length.
 		hdr.Del("Content-Length")
-	} else if length >= 0 && hdr.Get("Content-Length") == "" {
-		hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	} else if length >= 0 && first(hdr, "Content-Length") == "" {
+		hdr["Content-Length"] = []string{strconv.FormatInt(length, 10)}
 	}
 	if rh, ok := w.(interface{ ReplaceHeader(http.Header) }); ok {
 		rh.ReplaceHeader(hdr) // the HTTP/1.1 listener takes the map as is
@@ -393,7 +393,7 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 		}
 	}
 	w.WriteHeader(status)
-	stream := length < 0 || strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream")
+	stream := length < 0 || strings.HasPrefix(first(hdr, "Content-Type"), "text/event-stream")
 	if stream {
 		// Push each chunk through the filters and out as it arrives.
 		rc := http.NewResponseController(w)
@@ -428,6 +428,17 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 			}
 		}
 	}
+}
+
+// first is h.Get(key) for a key already in canonical form: http.Header's
+// Get canonicalises its argument on every call, which cost two Gets per
+// request about 1,200 instructions, 4% of the proxy's own (callgrind,
+// BENCHMARKS.md "Tenth session").
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 type countWriter struct {

@@ -1271,3 +1271,60 @@ func TestSendTimeoutPerPiece(t *testing.T) {
 		t.Errorf("%q %v", got, err)
 	}
 }
+
+// TestLargeRequestHead: a request head larger than the write buffer, with
+// and without a body, reaches the upstream whole, and the connection
+// stays usable for a small request after it.
+func TestLargeRequestHead(t *testing.T) {
+	type seen struct {
+		hdr  http.Header
+		body string
+	}
+	got := make(chan seen, 4)
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+		for {
+			req, b, err := readReq(br)
+			if err != nil {
+				return
+			}
+			got <- seen{req.Header, string(b)}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := newTransport(t)
+	for _, c := range []struct {
+		name   string
+		fields int
+		body   string
+	}{
+		{"head over the buffer", 8, ""},
+		{"head and body over the buffer", 8, "payload"},
+		{"small after large", 1, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var body io.Reader
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+			}
+			req := mustReq(t, "POST", "http://"+srv.addr+"/p", body)
+			for i := range c.fields {
+				req.Header.Set(fmt.Sprintf("X-Big-%d", i), strings.Repeat(string(rune('a'+i)), 1000))
+			}
+			if _, b, err := fetch(tr, req, Options{ReadTimeout: 5 * time.Second}); err != nil || b != "ok" {
+				t.Fatalf("%q %v", b, err)
+			}
+			s := <-got
+			for i := range c.fields {
+				if v := s.hdr.Get(fmt.Sprintf("X-Big-%d", i)); v != strings.Repeat(string(rune('a'+i)), 1000) {
+					t.Errorf("X-Big-%d: %d bytes", i, len(v))
+				}
+			}
+			if s.body != c.body {
+				t.Errorf("body %q, want %q", s.body, c.body)
+			}
+		})
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}

@@ -32,7 +32,7 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
-	idleAt time.Time // when it entered the pool; guarded by Transport.mu
+	idleAt int64 // when it entered the pool, Unix ns; guarded by the pool shard's mu
 	// send is the exchange's send timeout: it bounds each write of the
 	// request, renewed as each piece of the body is read (renewSend),
 	// as nginx's proxy_send_timeout bounds the pause between writes

@@ -322,13 +322,13 @@ func (t *Transport) getIdle(key poolKey) *conn {
 	if t.MaxIdlePerHost <= 0 {
 		return nil
 	}
-	var now time.Time
+	var now int64
 	if key.loop != nil {
-		now = key.loop.Now() // the caller is the loop's coroutine
+		now = key.loop.UnixNano() // the caller is the loop's coroutine
 	} else {
-		now = time.Now()
+		now = time.Now().UnixNano()
 	}
-	limit := t.idleTimeout()
+	limit := int64(t.idleTimeout())
 	sh := t.shard(key.loop)
 	for {
 		sh.mu.Lock()
@@ -339,7 +339,7 @@ func (t *Transport) getIdle(key poolKey) *conn {
 		}
 		n := len(l.conns)
 		c := l.conns[n-1]
-		if now.Sub(c.idleAt) > limit {
+		if now-c.idleAt > limit {
 			// The newest has expired, so have all the older ones.
 			expired := l.conns
 			delete(sh.idle, key)
@@ -386,7 +386,7 @@ func (t *Transport) putConn(c *conn, reuse bool) {
 		c.deadlineSet = false
 		c.dl.Forget()
 	}
-	c.idleAt = c.dl.Now(c.nc)
+	c.idleAt = c.dl.UnixNano(c.nc)
 	sh := t.shard(c.loop)
 	sh.mu.Lock()
 	if sh.idle == nil {
@@ -469,8 +469,8 @@ func (t *Transport) arm() {
 // does not hold connections (and file descriptors) forever. It runs on the
 // Transport's single timer.
 func (t *Transport) reap() {
-	limit := t.idleTimeout()
-	now := time.Now()
+	limit := int64(t.idleTimeout())
+	now := time.Now().UnixNano()
 	var stale []*conn
 	// Disarm first: a putConn that lands after a shard's sweep then arms
 	// the timer again itself.
@@ -480,7 +480,7 @@ func (t *Transport) reap() {
 		sh.mu.Lock()
 		for key, l := range sh.idle {
 			i := 0
-			for i < len(l.conns) && now.Sub(l.conns[i].idleAt) > limit {
+			for i < len(l.conns) && now-l.conns[i].idleAt > limit {
 				i++
 			}
 			if i == len(l.conns) {

@@ -407,6 +407,14 @@ func (c *Conn) Now() time.Time {
 	return c.loop.Now()
 }
 
+// UnixNano is Now in Unix nanoseconds (deadline.Clock).
+func (c *Conn) UnixNano() int64 {
+	if c.blocking.Load() {
+		return time.Now().UnixNano()
+	}
+	return c.loop.UnixNano()
+}
+
 // ID is the loop's index in its group, from 0: what nginx calls the
 // worker id, for state kept per loop (metrics shards).
 func (l *Loop) ID() int { return l.id }
@@ -418,6 +426,14 @@ func (l *Loop) Now() time.Time {
 		return time.Unix(0, l.now)
 	}
 	return time.Now()
+}
+
+// UnixNano is Now in Unix nanoseconds, without building a time.Time.
+func (l *Loop) UnixNano() int64 {
+	if l.now != 0 {
+		return l.now
+	}
+	return time.Now().UnixNano()
 }
 
 // InputPending reports whether bytes or the end of the stream wait to be

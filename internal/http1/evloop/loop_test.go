@@ -19,8 +19,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stargate-edge/stargate/internal/http1/deadline"
+
 	"go.uber.org/goleak"
 )
+
+// A loop's connection lends its clock to the deadline trackers of the
+// listener and the upstream client; without it every deadline reads the
+// system clock (a silent slowdown, not a failure), so the build checks it.
+var _ deadline.Clock = (*Conn)(nil)
 
 // serveGroup starts a group of n loops serving a loopback listener with
 // serve, and stops both when the test ends.

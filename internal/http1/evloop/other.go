@@ -46,6 +46,9 @@ func (l *Loop) ID() int { return 0 }
 // Now is the clock.
 func (l *Loop) Now() time.Time { return time.Now() }
 
+// UnixNano is Now in Unix nanoseconds.
+func (l *Loop) UnixNano() int64 { return time.Now().UnixNano() }
+
 // Block runs f.
 func Block(_ net.Conn, f func()) { f() }
 

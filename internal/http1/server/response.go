@@ -131,9 +131,9 @@ func (w *response) WriteHeader(code int) {
 	}
 	bw := w.c.bw
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		bw.WriteString(statusLine(code))
-		w.writeFields(w.hdr)
-		bw.WriteString("\r\n")
+		b := append(bw.AvailableBuffer(), statusLine(code)...)
+		b = w.appendFields(b, w.hdr)
+		bw.Write(append(b, "\r\n"...))
 		_ = w.c.flush()
 		return
 	}
@@ -143,7 +143,7 @@ func (w *response) WriteHeader(code int) {
 	w.noBody = w.head || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
 	// The handler's map is never changed here: the proxy's log phase may
 	// still read it from another goroutine (an async logger). Fields the
-	// server must not send are skipped when writing (writeFields), and a
+	// server must not send are skipped when writing (appendFields), and a
 	// length the server computes is its own line (clLine).
 	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
 		if n, ok := wire.ParseLength(cl[0]); ok {
@@ -184,35 +184,38 @@ func (w *response) WriteHeader(code int) {
 	w.writeHead()
 }
 
-// writeHead serializes the status line and header fields.
+// writeHead serializes the status line and header fields. The head is
+// appended to the write buffer's free space and handed over in one Write
+// (in place, no copy); a head larger than the free space grows a new
+// slice, which Write then sends as any large write.
 func (w *response) writeHead() {
-	bw := w.c.bw
 	h := w.hdr
-	bw.WriteString(statusLine(w.status))
+	b := w.c.bw.AvailableBuffer()
+	b = append(b, statusLine(w.status)...)
 	if _, ok := h["Date"]; !ok {
-		bw.WriteString("Date: ")
-		bw.WriteString(httpDate(w.c.dl.Now(w.c.rwc)))
-		bw.WriteString("\r\n")
+		b = append(b, "Date: "...)
+		b = append(b, httpDate(w.c.dl.Now(w.c.rwc))...)
+		b = append(b, "\r\n"...)
 	}
-	w.writeFields(h)
+	b = w.appendFields(b, h)
 	if w.clLine >= 0 {
-		var num [20]byte
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], w.clLine, 10))
-		bw.WriteString("\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, w.clLine, 10)
+		b = append(b, "\r\n"...)
 	}
 	if w.chunked {
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	if _, ok := h["Connection"]; !ok {
 		switch {
 		case w.closeAfter:
-			bw.WriteString("Connection: close\r\n")
+			b = append(b, "Connection: close\r\n"...)
 		case w.req.ProtoMinor == 0:
-			bw.WriteString("Connection: keep-alive\r\n")
+			b = append(b, "Connection: keep-alive\r\n"...)
 		}
 	}
-	bw.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	w.c.bw.Write(b)
 }
 
 // commit sends a deferred header: with the whole body's length when the
@@ -245,26 +248,26 @@ func (w *response) hasCloseHeader() bool {
 // maxPending is the body a deferred header waits for.
 const maxPending = 4 << 10
 
-// writeFields writes header fields; a CR or LF inside a value (from a
+// appendFields appends header fields; a CR or LF inside a value (from a
 // plugin's configured header, say) becomes a space so it cannot split the
 // response.
-func (w *response) writeFields(h http.Header) {
-	bw := w.c.bw
+func (w *response) appendFields(b []byte, h http.Header) []byte {
 	for k, vs := range h {
 		if !httpguts.ValidHeaderFieldName(k) || k == "Transfer-Encoding" ||
 			k == "Content-Length" && (w.skipCL || w.clLine >= 0) {
 			continue // the server frames the body itself
 		}
 		for _, v := range vs {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			if strings.ContainsAny(v, "\r\n") {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 			}
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
 		}
 	}
+	return b
 }
 
 func (w *response) Write(p []byte) (int, error) {
@@ -537,20 +540,20 @@ func (w *response) finish() bool {
 	return true
 }
 
-// statusLines holds prebuilt status lines for the codes in use.
-var statusLines = func() map[int]string {
-	m := map[int]string{}
+// statusLines holds prebuilt status lines for the codes in use, indexed
+// by code (an array: a map lookup per response cost more).
+var statusLines = func() (a [600]string) {
 	for code := 100; code < 600; code++ {
 		if t := http.StatusText(code); t != "" {
-			m[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + t + "\r\n"
+			a[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + t + "\r\n"
 		}
 	}
-	return m
+	return a
 }()
 
 func statusLine(code int) string {
-	if s, ok := statusLines[code]; ok {
-		return s
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
 	}
 	return "HTTP/1.1 " + strconv.Itoa(code) + " \r\n"
 }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -597,6 +598,68 @@ func TestRemoteAddrPort(t *testing.T) {
 			if !strings.HasSuffix(got, "\r\n\r\nsame") {
 				t.Errorf("%s, loops %v: %q", network, loops, got)
 			}
+		}
+	}
+}
+
+// TestLargeResponseHead: a response head larger than the write buffer,
+// alone or behind a pipelined answer still in the buffer, and an interim
+// answer's head likewise, arrive whole and in order. The head is appended
+// to the buffer's free space; one that outgrows it takes another path.
+func TestLargeResponseHead(t *testing.T) {
+	const fieldLen = 1500 // three fields outgrow the 4 KiB buffer
+	value := func(i int) string { return strings.Repeat(string(rune('a'+i)), fieldLen) }
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/h/"))
+		if r.URL.Query().Has("interim") {
+			w.Header().Set("Link", strings.Repeat("l", 5000))
+			w.WriteHeader(103)
+			w.Header().Del("Link")
+		}
+		for i := range n {
+			w.Header().Set(fmt.Sprintf("X-Big-%d", i), value(i))
+		}
+		io.WriteString(w, "ok"+r.URL.Path)
+	}))
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	paths := []string{"/h/1", "/h/5", "/h/0", "/h/4?interim", "/h/2"}
+	var reqs strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&reqs, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", p)
+	}
+	if _, err := io.WriteString(conn, reqs.String()); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	for _, p := range paths {
+		res, err := http.ReadResponse(br, nil)
+		if err == nil && strings.HasSuffix(p, "?interim") {
+			if res.StatusCode != 103 || len(res.Header.Get("Link")) != 5000 {
+				t.Errorf("%s: interim %d with Link of %d bytes", p, res.StatusCode, len(res.Header.Get("Link")))
+			}
+			res, err = http.ReadResponse(br, nil)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		path, _, _ := strings.Cut(p, "?")
+		if err != nil || string(b) != "ok"+path || res.StatusCode != 200 {
+			t.Fatalf("%s: %d %q %v", p, res.StatusCode, b, err)
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/h/"))
+		for i := range n {
+			if got := res.Header.Get(fmt.Sprintf("X-Big-%d", i)); got != value(i) {
+				t.Errorf("%s: X-Big-%d has %d bytes, want %d of %q", p, i, len(got), fieldLen, rune('a'+i))
+			}
+		}
+		if res.Header.Get("X-Big-"+strconv.Itoa(n)) != "" || res.Header.Get("Date") == "" {
+			t.Errorf("%s: header %v", p, res.Header)
 		}
 	}
 }
