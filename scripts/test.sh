@@ -75,5 +75,6 @@ fuzz ./internal/authdns FuzzRecordNormalize
 fuzz ./internal/admin FuzzDNSAPI
 fuzz ./internal/http1/server FuzzRequest
 fuzz ./internal/http1/client FuzzResponse
+fuzz ./internal/http1/wire FuzzFieldChecks
 fuzz ./internal/vars FuzzCompile
 echo "== all tests passed"

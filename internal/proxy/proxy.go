@@ -18,6 +18,7 @@ import (
 	"github.com/stargate-edge/stargate/internal/http1/client"
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
 	"github.com/stargate-edge/stargate/internal/http1/server"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"github.com/stargate-edge/stargate/internal/plugin"
 	"github.com/stargate-edge/stargate/internal/proxy/router"
 	"github.com/stargate-edge/stargate/internal/proxy/upstream"
@@ -50,56 +51,13 @@ var (
 	gwTimeout    = []byte(`{"error_msg":"504 Gateway Time-out"}` + "\n")
 )
 
-// isHop reports whether the canonical header name k is a connection-level
-// header a proxy must not forward (RFC 9110 section 7.6.1): Connection,
-// Proxy-Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization,
-// TE, Trailer, Transfer-Encoding and Upgrade. A switch on the length
-// instead of nine map deletions per header map: this runs on both maps
-// of every request.
-func isHop(k string) bool {
-	switch len(k) {
-	case 2:
-		return k == "Te"
-	case 7:
-		return k == "Trailer" || k == "Upgrade"
-	case 10:
-		return k == "Connection" || k == "Keep-Alive"
-	case 16:
-		return k == "Proxy-Connection"
-	case 17:
-		return k == "Transfer-Encoding"
-	case 18:
-		return k == "Proxy-Authenticate"
-	case 19:
-		return k == "Proxy-Authorization"
-	}
-	return false
-}
-
 // removeHop deletes the hop-by-hop headers from h, and those the
 // Connection header names.
 func removeHop(h http.Header) {
-	removeNamed(h, h["Connection"])
+	wire.DeleteNamed(h, h["Connection"])
 	for k := range h {
-		if isHop(k) {
+		if wire.HopByHop(k) {
 			delete(h, k)
-		}
-	}
-}
-
-// removeNamed deletes the headers that Connection header values name.
-// The usual tokens (close, keep-alive, upgrade, TE) name no header or a
-// hop-by-hop one, which goes anyway: they are skipped without
-// canonicalising them (an allocation) or looking them up.
-func removeNamed(h http.Header, connection []string) {
-	for _, v := range connection {
-		for f := range strings.SplitSeq(v, ",") {
-			f = strings.TrimSpace(f)
-			if f == "" || strings.EqualFold(f, "close") || strings.EqualFold(f, "keep-alive") ||
-				strings.EqualFold(f, "upgrade") || strings.EqualFold(f, "te") {
-				continue
-			}
-			h.Del(f)
 		}
 	}
 }
@@ -649,7 +607,6 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		if pc != nil {
 			pc.UpstreamLatency, pc.UpstreamStatus, pc.UpstreamAddr = lat, resp.StatusCode, node.Addr
 		}
-		removeHop(resp.Header)
 		return resp, nil
 	}
 	if lastErr == nil {
@@ -668,7 +625,7 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
-		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot, DropHopByHop: true}
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}
@@ -678,6 +635,7 @@ func (h *Handler) attempt(r, out *http.Request, rt *snapshot.Route, up *upstream
 	if err != nil {
 		return nil, err
 	}
+	removeHop(resp.Header)
 	resp.Body = x.body(resp.Body)
 	return resp, nil
 }
@@ -737,11 +695,11 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	// The value slices are shared with the client's request: nothing
 	// after this point appends to them in place (Set replaces a slice).
 	for k, v := range r.Header {
-		if !isHop(k) {
+		if !wire.HopByHop(k) {
 			out.Header[k] = v
 		}
 	}
-	removeNamed(out.Header, r.Header["Connection"])
+	wire.DeleteNamed(out.Header, r.Header["Connection"])
 	switch up.PassHost {
 	case "node":
 		out.Host = node.HostHeader

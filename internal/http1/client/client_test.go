@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1326,5 +1327,57 @@ func TestLargeRequestHead(t *testing.T) {
 	}
 	if n := srv.conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestDropHopByHop: with DropHopByHop the response's Header holds only the
+// end-to-end fields: no hop-by-hop field, none that Connection names, and
+// repeated fields (also past the first sixteen names) keep every value;
+// the framing those fields carried still applies.
+func TestDropHopByHop(t *testing.T) {
+	many := ""
+	for i := range 20 {
+		many += fmt.Sprintf("X-N%d: a\r\n", i)
+	}
+	many += "X-N3: b\r\nx-n19: b\r\n"
+	for _, c := range []struct {
+		name  string
+		resp  string
+		want  http.Header
+		body  string
+		close bool
+	}{
+		{"hop fields and named ones",
+			"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nconnection: x-other\r\nKeep-Alive: timeout=5\r\nX-Secret: 1\r\nx-other: 2\r\nUpgrade: h2c\r\nTe: trailers\r\nProxy-Connection: x\r\nTrailer: X-T\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nContent-Length: 2\r\n\r\nok",
+			http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}, "Content-Length": {"2"}}, "ok", false},
+		{"chunked and close",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nX-Kept: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+			http.Header{"X-Kept": {"1"}}, "ok", true},
+		{"more names than the repeat list holds",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + many + "\r\nok",
+			func() http.Header {
+				h := http.Header{"Content-Length": {"2"}}
+				for i := range 20 {
+					h[fmt.Sprintf("X-N%d", i)] = []string{"a"}
+				}
+				h["X-N3"] = []string{"a", "b"}
+				h["X-N19"] = []string{"a", "b"}
+				return h
+			}(), "ok", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newRawServer(t, serveCanned(c.resp))
+			tr := newTransport(t)
+			for _, slot := range []*Slot{nil, new(Slot)} {
+				resp, body, err := fetch(tr, mustReq(t, "GET", "http://"+srv.addr+"/", nil),
+					Options{ReadTimeout: 5 * time.Second, DropHopByHop: true, Slot: slot})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(resp.Header, c.want) || body != c.body || resp.Close != c.close {
+					t.Errorf("header %v body %q close %v; want %v %q %v", resp.Header, body, resp.Close, c.want, c.body, c.close)
+				}
+			}
+		})
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
 
@@ -58,6 +56,7 @@ type framing struct {
 	chunked   int // how many codings were "chunked"
 	close     bool
 	keepAlive bool
+	named     bool // Connection names a field (not close, keep-alive, upgrade, te)
 }
 
 // readResponse reads the response to the request just written on c and
@@ -65,7 +64,7 @@ type framing struct {
 // reports that response bytes had arrived. rt bounds the wait for each
 // header block, bodyRT each body read. complete is false when the request
 // was not fully sent, and c must then not be reused.
-func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bodyRT time.Duration, complete bool, slot *Slot) (*http.Response, bool, error) {
+func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bodyRT time.Duration, complete bool, slot *Slot, dropHop bool) (*http.Response, bool, error) {
 	br := c.br
 	got := false
 	fail := func(err error) (*http.Response, bool, error) {
@@ -125,7 +124,7 @@ func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bo
 	}
 	resp := &rb.resp
 	f := framing{cl: -1}
-	if err := rb.parse(s, &f); err != nil {
+	if err := rb.parse(s, &f, dropHop); err != nil {
 		return fail(err)
 	}
 	resp.StatusCode = code
@@ -336,8 +335,14 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // they already are canonical or are common names; values are substrings
 // of s, and each key's first value lives in one shared backing array,
 // sliced with capacity 1 so that a caller appending to one key cannot
-// overwrite its neighbour's value.
-func (rb *respBody) parse(s string, f *framing) error {
+// overwrite its neighbour's value. dropHop leaves the hop-by-hop fields
+// out of Header, and those the Connection field names (a proxy's
+// answer; the framing still sees them).
+//
+// One pass over each name finds its colon, checks its bytes and whether
+// it is canonical; a repeated name is found among the names this block
+// added rather than by a map lookup (the map starts empty).
+func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 	resp := &rb.resp
 	i := strings.IndexByte(s, '\n')
 	line := s[:i]
@@ -370,34 +375,49 @@ func (rb *respBody) parse(s string, f *framing) error {
 		rb.hdr = h
 	}
 	resp.Header = h
-	vi := 0
-	for {
+	var added [16]string // the first keys added, for finding repeats
+	nadded := 0
+	var connection []string // Connection values, when dropped
+	for vi := 0; ; {
 		j := strings.IndexByte(rest, '\n')
 		line, rest = rest[:j], rest[j+1:]
 		if k := len(line); k > 0 && line[k-1] == '\r' {
 			line = line[:k-1]
 		}
 		if line == "" {
-			return nil
+			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			// A gateway may reject obs-fold (RFC 9112 §5.2); accepting
 			// it would be one more way for two parsers to disagree.
 			return errObsFold
 		}
-		colon := strings.IndexByte(line, ':')
+		colon, canonical, upper := -1, true, true
+		for k := 0; k < len(line); k++ {
+			c := line[k]
+			if c == ':' {
+				colon = k
+				break
+			}
+			if !wire.TokenByte(c) {
+				return errHeaderLine // includes whitespace before the colon
+			}
+			if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+				canonical = false
+			}
+			upper = c == '-'
+		}
 		if colon <= 0 {
 			return errHeaderLine
 		}
-		name := line[:colon]
-		if !httpguts.ValidHeaderFieldName(name) {
-			return errHeaderLine // includes whitespace before the colon
-		}
 		v := wire.TrimOWS(line[colon+1:])
-		if !httpguts.ValidHeaderFieldValue(v) {
+		if !wire.ValidFieldValue(v) {
 			return errHeaderLine
 		}
-		key := canonicalKey(name)
+		key := line[:colon]
+		if !canonical {
+			key = canonicalSlow(key)
+		}
 		switch key {
 		case "Content-Length":
 			f.addCL(v)
@@ -405,15 +425,40 @@ func (rb *respBody) parse(s string, f *framing) error {
 			f.addTE(v)
 		case "Connection":
 			f.addConnection(v)
+			if dropHop {
+				connection = append(connection, v)
+			}
 		}
-		if old, ok := h[key]; ok {
-			h[key] = append(old, v)
+		if dropHop && wire.HopByHop(key) {
+			continue
+		}
+		var repeat bool
+		if nadded <= len(added) {
+			for _, k := range added[:nadded] {
+				if k == key {
+					repeat = true
+					break
+				}
+			}
 		} else {
-			vals[vi] = v
-			h[key] = vals[vi : vi+1 : vi+1]
-			vi++
+			_, repeat = h[key]
 		}
+		if repeat {
+			h[key] = append(h[key], v)
+			continue
+		}
+		vals[vi] = v
+		h[key] = vals[vi : vi+1 : vi+1]
+		vi++
+		if nadded < len(added) {
+			added[nadded] = key
+		}
+		nadded++
 	}
+	if f.named {
+		wire.DeleteNamed(h, connection)
+	}
+	return nil
 }
 
 // addCL records a Content-Length value. A list of identical values (from
@@ -464,6 +509,8 @@ func (f *framing) addConnection(v string) {
 			f.close = true
 		} else if strings.EqualFold(elem, "keep-alive") {
 			f.keepAlive = true
+		} else if elem != "" && !wire.UsualConnectionToken(elem) {
+			f.named = true
 		}
 	}
 }

@@ -132,6 +132,11 @@ type Options struct {
 	// be done with that one, its Header and body included (the proxy
 	// passes a slot only for requests that keep nothing).
 	Slot *Slot
+	// DropHopByHop leaves the hop-by-hop fields (wire.HopByHop) and those
+	// the response's Connection field names out of the response's Header,
+	// as a proxy must not pass them on; the framing is in the response's
+	// other fields. A proxy then need not go over the map again.
+	DropHopByHop bool
 }
 
 // RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
@@ -264,13 +269,13 @@ func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.R
 		if o.ReadTimeout > 0 && o.ReadTimeout < rt {
 			rt = o.ReadTimeout
 		}
-		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false, o.Slot)
+		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false, o.Slot, o.DropHopByHop)
 		if rerr == nil {
 			return resp, false, nil
 		}
 		return nil, !got && isStale(werr), fmt.Errorf("http1 client: write request to %s: %w", c.addr, werr)
 	}
-	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true, o.Slot)
+	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true, o.Slot, o.DropHopByHop)
 	if err != nil {
 		return nil, !got && isStale(err), err
 	}
