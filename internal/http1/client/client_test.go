@@ -1163,17 +1163,6 @@ func TestParseChunkSize(t *testing.T) {
 	}
 }
 
-func TestCanonicalKey(t *testing.T) {
-	for _, k := range []string{"content-type", "CONTENT-TYPE", "x-custom-header", "X-Custom-Header", "a", "x_y-z", "www-authenticate", "-x", "x--y", strings.Repeat("ab-", 30)} {
-		if got, want := canonicalKey(k), http.CanonicalHeaderKey(k); got != want {
-			t.Errorf("canonicalKey(%q) = %q, want %q", k, got, want)
-		}
-	}
-	if n := testing.AllocsPerRun(100, func() { canonicalKey("content-type"); canonicalKey("X-Already") }); n != 0 {
-		t.Errorf("%v allocs", n)
-	}
-}
-
 func FuzzResponse(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strings"
 	"time"
 
@@ -339,9 +338,9 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // out of Header, and those the Connection field names (a proxy's
 // answer; the framing still sees them).
 //
-// One pass over each name finds its colon, checks its bytes and whether
-// it is canonical; a repeated name is found among the names this block
-// added rather than by a map lookup (the map starts empty).
+// A common name is known without a loop over its bytes, and a repeated
+// one is found among the names this block added rather than by a map
+// lookup (the map starts empty): wire.FieldKey, wire.Seen.
 func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 	resp := &rb.resp
 	i := strings.IndexByte(s, '\n')
@@ -375,9 +374,9 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 		rb.hdr = h
 	}
 	resp.Header = h
-	var added [16]string // the first keys added, for finding repeats
-	nadded := 0
-	var connection []string // Connection values, when dropped
+	var seen wire.Seen
+	var connBuf [2]string
+	connection := connBuf[:0] // Connection values, when dropped
 	for vi := 0; ; {
 		j := strings.IndexByte(rest, '\n')
 		line, rest = rest[:j], rest[j+1:]
@@ -392,31 +391,17 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 			// it would be one more way for two parsers to disagree.
 			return errObsFold
 		}
-		colon, canonical, upper := -1, true, true
-		for k := 0; k < len(line); k++ {
-			c := line[k]
-			if c == ':' {
-				colon = k
-				break
-			}
-			if !wire.TokenByte(c) {
-				return errHeaderLine // includes whitespace before the colon
-			}
-			if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-				canonical = false
-			}
-			upper = c == '-'
-		}
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 {
 			return errHeaderLine
+		}
+		key, ok := wire.FieldKey(line[:colon])
+		if !ok {
+			return errHeaderLine // includes whitespace before the colon
 		}
 		v := wire.TrimOWS(line[colon+1:])
 		if !wire.ValidFieldValue(v) {
 			return errHeaderLine
-		}
-		key := line[:colon]
-		if !canonical {
-			key = canonicalSlow(key)
 		}
 		switch key {
 		case "Content-Length":
@@ -432,28 +417,13 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 		if dropHop && wire.HopByHop(key) {
 			continue
 		}
-		var repeat bool
-		if nadded <= len(added) {
-			for _, k := range added[:nadded] {
-				if k == key {
-					repeat = true
-					break
-				}
-			}
-		} else {
-			_, repeat = h[key]
-		}
-		if repeat {
+		if seen.Repeat(h, key) {
 			h[key] = append(h[key], v)
 			continue
 		}
 		vals[vi] = v
 		h[key] = vals[vi : vi+1 : vi+1]
 		vi++
-		if nadded < len(added) {
-			added[nadded] = key
-		}
-		nadded++
 	}
 	if f.named {
 		wire.DeleteNamed(h, connection)
@@ -512,64 +482,5 @@ func (f *framing) addConnection(v string) {
 		} else if elem != "" && !wire.UsualConnectionToken(elem) {
 			f.named = true
 		}
-	}
-}
-
-// canonicalKey is textproto.CanonicalMIMEHeaderKey for a valid token,
-// without allocating for keys already canonical (a substring of the block)
-// or common ones (interned); upstreams that send lower-case names are not
-// rare.
-func canonicalKey(s string) string {
-	upper := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return canonicalSlow(s)
-		}
-		upper = c == '-'
-	}
-	return s
-}
-
-func canonicalSlow(s string) string {
-	if len(s) > 64 {
-		return textproto.CanonicalMIMEHeaderKey(s)
-	}
-	var a [64]byte
-	b := a[:len(s)]
-	upper := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-		upper = c == '-'
-	}
-	if k, ok := commonKeys[string(b)]; ok {
-		return k
-	}
-	return string(b)
-}
-
-var commonKeys = map[string]string{}
-
-func init() {
-	for _, k := range []string{
-		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
-		"Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Cache-Control", "Connection",
-		"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
-		"Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type",
-		"Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy",
-		"Date", "Etag", "Expires", "Keep-Alive", "Last-Modified", "Link", "Location", "Pragma",
-		"Proxy-Authenticate", "Referrer-Policy", "Retry-After", "Server", "Server-Timing",
-		"Set-Cookie", "Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Vary", "Via", "Www-Authenticate", "X-Cache", "X-Content-Type-Options",
-		"X-Frame-Options", "X-Powered-By", "X-Request-Id", "X-Xss-Protection",
-	} {
-		commonKeys[k] = k
 	}
 }

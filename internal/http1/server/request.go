@@ -7,7 +7,6 @@ import (
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"golang.org/x/net/http/httpguts"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -170,6 +169,7 @@ func (c *conn) readRequest(st *reqState) error {
 	i := 0
 	var host string
 	hosts := 0
+	var seen wire.Seen // h starts empty (reqState.reset)
 	for len(rest) > 0 {
 		eol := strings.IndexByte(rest, '\n')
 		line := trimCR(rest[:eol])
@@ -184,26 +184,25 @@ func (c *conn) readRequest(st *reqState) error {
 		if colon <= 0 {
 			return badRequest("malformed header line")
 		}
-		name := line[:colon]
-		if !httpguts.ValidHeaderFieldName(name) {
+		key, ok := wire.FieldKey(line[:colon])
+		if !ok {
 			return badRequest("malformed header name")
 		}
 		v := wire.TrimOWS(line[colon+1:])
-		if !httpguts.ValidHeaderFieldValue(v) {
+		if !wire.ValidFieldValue(v) {
 			return badRequest("invalid header value")
 		}
-		key := textproto.CanonicalMIMEHeaderKey(name)
 		if key == "Host" {
 			hosts++
 			host = v
 			continue
 		}
-		vals[i] = v
-		if old, ok := h[key]; ok {
-			h[key] = append(old, v)
-		} else {
-			h[key] = vals[i : i+1 : i+1]
+		if seen.Repeat(h, key) {
+			h[key] = append(h[key], v)
+			continue
 		}
+		vals[i] = v
+		h[key] = vals[i : i+1 : i+1]
 		i++
 	}
 	r.Header = h

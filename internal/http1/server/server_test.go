@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -660,6 +662,44 @@ func TestLargeResponseHead(t *testing.T) {
 		}
 		if res.Header.Get("X-Big-"+strconv.Itoa(n)) != "" || res.Header.Get("Date") == "" {
 			t.Errorf("%s: header %v", p, res.Header)
+		}
+	}
+}
+
+// TestHeaderFieldsLikeNetHTTP: the header map the handler sees (names
+// canonicalised, repeated fields in order, past the sixteen names the
+// parser compares directly) is what net/http's own parser makes of the
+// same request.
+func TestHeaderFieldsLikeNetHTTP(t *testing.T) {
+	dump := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+			fmt.Fprintf(w, "%s=%q\n", k, r.Header[k])
+		}
+		fmt.Fprintf(w, "host=%s\n", r.Host)
+	})
+	addr, _ := start(t, dump)
+	var many strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&many, "x-n%d: %d\r\n", i, i)
+	}
+	for _, fields := range []string{
+		"host: x\r\nuser-agent: a\r\nACCEPT: */*\r\nX-Real-IP: 1.2.3.4\r\nCookie: a=1\r\ncookie: b=2\r\nETag: \"e\"\r\n",
+		"Host: x\r\n" + many.String() + "X-N3: again\r\nx-n19: again\r\nX-N0: third\r\n",
+		"Host: x\r\nAccept-Encoding: gzip\r\nAccept-Encoding: br\r\nVia: 1.1 a\r\nVIA: 1.1 b\r\nX-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 10.0.0.2\r\n",
+	} {
+		req := "GET / HTTP/1.1\r\n" + fields + "\r\n"
+		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(req)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantBody strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(want.Header)) {
+			fmt.Fprintf(&wantBody, "%s=%q\n", k, want.Header[k])
+		}
+		fmt.Fprintf(&wantBody, "host=%s\n", want.Host)
+		got := exchange(t, addr, req)
+		if _, body, _ := strings.Cut(got, "\r\n\r\n"); body != wantBody.String() {
+			t.Errorf("for %q:\ngot  %s\nwant %s", fields, body, wantBody.String())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
 )
 
@@ -33,30 +34,41 @@ func TokenByte(c byte) bool { return tokenTable[c] }
 
 // ValidFieldValue reports whether every byte of s may appear in a field
 // value: no control other than HTAB, no DEL (httpguts.ValidHeaderFieldValue).
-// Eight bytes are checked at a time; a word that may hold a control (a
-// HTAB does too) is looked at byte by byte.
+// Eight bytes are checked at a time, the last eight overlapping the word
+// before; a word that may hold a control (a HTAB does too) is looked at
+// byte by byte.
 func ValidFieldValue(s string) bool {
+	if len(s) < 8 {
+		return validBytes(s)
+	}
+	for i := 0; i < len(s); i += 8 {
+		if i > len(s)-8 {
+			i = len(s) - 8
+		}
+		w := s[i : i+8]
+		if !cleanWord(uint64(w[0])|uint64(w[1])<<8|uint64(w[2])<<16|uint64(w[3])<<24|
+			uint64(w[4])<<32|uint64(w[5])<<40|uint64(w[6])<<48|uint64(w[7])<<56) && !validBytes(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanWord reports that none of the eight bytes of x is below 0x20 or
+// 0x7f: a byte below 0x20 sets its high bit in x-0x20..20 while it is
+// clear in x, and a 0x7f byte is a zero byte of x^0x7f..7f. A borrow can
+// only flag bytes above one flagged rightly, so false means "look".
+func cleanWord(x uint64) bool {
 	const (
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
 	)
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		// A byte below 0x20 sets its high bit in x-0x20..20 while it is
-		// clear in x; a 0x7f byte is a zero byte of x^0x7f..7f. A borrow
-		// can only flag bytes above one that is flagged rightly.
-		d := x ^ (0x7f * ones)
-		if ((x-0x20*ones)&^x|(d-ones)&^d)&highs != 0 {
-			for j := i; j < i+8; j++ {
-				if !FieldByte(s[j]) {
-					return false
-				}
-			}
-		}
-	}
-	for ; i < len(s); i++ {
+	d := x ^ (0x7f * ones)
+	return ((x-0x20*ones)&^x|(d-ones)&^d)&highs == 0
+}
+
+func validBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
 		if !FieldByte(s[i]) {
 			return false
 		}
@@ -108,4 +120,155 @@ func DeleteNamed(h http.Header, connection []string) {
 func UsualConnectionToken(t string) bool {
 	return strings.EqualFold(t, "close") || strings.EqualFold(t, "keep-alive") ||
 		strings.EqualFold(t, "upgrade") || strings.EqualFold(t, "te")
+}
+
+// ValidToken reports whether s is a token (a field name, a method).
+func ValidToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenTable[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// FieldKey checks the field name and returns its key in Header's
+// canonical form. A common name spelled canonically is recognised by a
+// few comparisons instead of a loop over its bytes, as nginx looks up
+// the fields it knows in a hash.
+func FieldKey(name string) (string, bool) {
+	if commonField(name) {
+		return name, true
+	}
+	if !ValidToken(name) {
+		return "", false
+	}
+	return CanonicalKey(name), true
+}
+
+// commonField reports the field names most requests and responses carry,
+// in canonical form (Go's: "Etag", "X-Real-Ip").
+func commonField(s string) bool {
+	switch len(s) {
+	case 3:
+		return s == "Age" || s == "Via"
+	case 4:
+		return s == "Date" || s == "Host" || s == "Etag" || s == "Vary"
+	case 5:
+		return s == "Range"
+	case 6:
+		return s == "Server" || s == "Accept" || s == "Cookie" || s == "Origin" || s == "Pragma"
+	case 7:
+		return s == "Expires" || s == "Referer" || s == "Upgrade"
+	case 8:
+		return s == "Location"
+	case 9:
+		return s == "X-Real-Ip"
+	case 10:
+		return s == "Connection" || s == "User-Agent" || s == "Set-Cookie" || s == "Keep-Alive"
+	case 12:
+		return s == "Content-Type" || s == "X-Request-Id"
+	case 13:
+		return s == "Cache-Control" || s == "Last-Modified" || s == "Accept-Ranges" ||
+			s == "Authorization" || s == "If-None-Match" || s == "Content-Range"
+	case 14:
+		return s == "Content-Length"
+	case 15:
+		return s == "Accept-Encoding" || s == "Accept-Language" || s == "X-Forwarded-For"
+	case 16:
+		return s == "Content-Encoding" || s == "X-Forwarded-Host"
+	case 17:
+		return s == "Transfer-Encoding" || s == "If-Modified-Since" || s == "X-Forwarded-Proto"
+	}
+	return false
+}
+
+// Seen tells a repeated field while a parser fills a header map that
+// started empty: the first keys it added are compared directly, which
+// costs less than the map lookup it replaces; past those, the map is
+// asked.
+type Seen struct {
+	keys [16]string
+	n    int
+}
+
+// Repeat reports whether key is in h already, and records it if not
+// (the caller then adds it).
+func (s *Seen) Repeat(h http.Header, key string) bool {
+	if s.n <= len(s.keys) {
+		for _, k := range s.keys[:s.n] {
+			if k == key {
+				return true
+			}
+		}
+	} else if _, ok := h[key]; ok {
+		return true
+	}
+	if s.n < len(s.keys) {
+		s.keys[s.n] = key
+	}
+	s.n++
+	return false
+}
+
+// CanonicalKey is textproto.CanonicalMIMEHeaderKey for a valid token,
+// without allocating for keys already canonical (a substring of the block)
+// or common ones (interned); clients and upstreams that send lower-case
+// names are not rare.
+func CanonicalKey(s string) string {
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return canonicalSlow(s)
+		}
+		upper = c == '-'
+	}
+	return s
+}
+
+func canonicalSlow(s string) string {
+	if len(s) > 64 {
+		return textproto.CanonicalMIMEHeaderKey(s)
+	}
+	var a [64]byte
+	b := a[:len(s)]
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	if k, ok := commonKeys[string(b)]; ok {
+		return k
+	}
+	return string(b)
+}
+
+var commonKeys = map[string]string{}
+
+func init() {
+	for _, k := range []string{
+		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
+		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+		"Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Cache-Control", "Connection",
+		"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+		"Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type",
+		"Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy",
+		"Date", "Etag", "Expires", "Keep-Alive", "Last-Modified", "Link", "Location", "Pragma",
+		"Proxy-Authenticate", "Referrer-Policy", "Retry-After", "Server", "Server-Timing",
+		"Set-Cookie", "Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Vary", "Via", "Www-Authenticate", "X-Cache", "X-Content-Type-Options",
+		"X-Frame-Options", "X-Powered-By", "X-Request-Id", "X-Xss-Protection",
+	} {
+		commonKeys[k] = k
+	}
 }

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -59,4 +60,59 @@ func FuzzFieldChecks(f *testing.F) {
 			t.Fatalf("ValidFieldValue(%q) = %v, want %v", s, got, want)
 		}
 	})
+}
+
+func TestCanonicalKey(t *testing.T) {
+	for _, k := range []string{"content-type", "CONTENT-TYPE", "x-custom-header", "X-Custom-Header", "a", "x_y-z", "www-authenticate", "-x", "x--y", strings.Repeat("ab-", 30)} {
+		if got, want := CanonicalKey(k), http.CanonicalHeaderKey(k); got != want {
+			t.Errorf("CanonicalKey(%q) = %q, want %q", k, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { CanonicalKey("content-type"); CanonicalKey("X-Already") }); n != 0 {
+		t.Errorf("%v allocs", n)
+	}
+}
+
+// TestFieldKey: every name FieldKey takes as common is valid and
+// canonical, and any other name gets httpguts' verdict and Go's
+// canonical form.
+func TestFieldKey(t *testing.T) {
+	for _, name := range []string{"Date", "Server", "Content-Type", "Content-Length", "Connection", "Host",
+		"User-Agent", "Accept", "Accept-Encoding", "X-Forwarded-For", "X-Real-Ip", "Etag", "Age", "Via",
+		"Range", "Cookie", "Origin", "Pragma", "Expires", "Referer", "Upgrade", "Location", "Set-Cookie",
+		"Keep-Alive", "X-Request-Id", "Cache-Control", "Last-Modified", "Accept-Ranges", "Authorization",
+		"If-None-Match", "Content-Range", "Accept-Language", "Content-Encoding", "X-Forwarded-Host",
+		"Transfer-Encoding", "If-Modified-Since", "X-Forwarded-Proto", "Vary"} {
+		if !commonField(name) {
+			t.Errorf("%s: not common", name)
+		}
+	}
+	for _, name := range []string{"Date", "date", "ETag", "x-real-ip", "X-Real-IP", "content-length", "X Y", "", "a:b", "\xff", "Content-Length "} {
+		key, ok := FieldKey(name)
+		if ok != httpguts.ValidHeaderFieldName(name) || ok && key != http.CanonicalHeaderKey(name) {
+			t.Errorf("FieldKey(%q) = %q, %v", name, key, ok)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		name := "X-" + string(rune(c))
+		if c >= 0x80 {
+			name = "X-" + string([]byte{byte(c)})
+		}
+		key, ok := FieldKey(name)
+		if ok != httpguts.ValidHeaderFieldName(name) || ok && key != http.CanonicalHeaderKey(name) {
+			t.Errorf("FieldKey(%q) = %q, %v", name, key, ok)
+		}
+	}
+}
+
+func TestSeen(t *testing.T) {
+	h := http.Header{}
+	var s Seen
+	for i := range 40 {
+		key := "K" + strings.Repeat("x", i%20) // each of 20 keys twice
+		if got, want := s.Repeat(h, key), i >= 20; got != want {
+			t.Fatalf("Repeat(%s) #%d = %v", key, i, got)
+		}
+		h[key] = append(h[key], "v")
+	}
 }
