@@ -1370,3 +1370,51 @@ func TestDropHopByHop(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestFields: Options.Fields go after the Header's fields and
+// replace those of the same names; DropHopByHop keeps the Header's
+// hop-by-hop fields, and its Connection's close, off the wire; bad
+// Fields are refused before anything is sent.
+func TestRequestFields(t *testing.T) {
+	heads := make(chan string, 4)
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+		for {
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			heads <- head.String()
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := newTransport(t)
+	req := mustReq(t, "GET", "http://"+srv.addr+"/f", nil)
+	req.Header["X-Forwarded-For"] = []string{"10.0.0.1"}
+	req.Header["Keep-Alive"] = []string{"timeout=5"}
+	req.Header["Connection"] = []string{"close"}
+	req.Header["Te"] = []string{"trailers"}
+	o := Options{ReadTimeout: 5 * time.Second, DropHopByHop: true, Fields: []string{"X-Forwarded-For", "10.0.0.1, 127.0.0.1", "X-Real-Ip", "127.0.0.1"}}
+	if _, b, err := fetch(tr, req, o); err != nil || b != "ok" {
+		t.Fatalf("%q %v", b, err)
+	}
+	want := "GET /f HTTP/1.1\r\nHost: " + srv.addr + "\r\nX-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Real-Ip: 127.0.0.1\r\n\r\n"
+	if got := <-heads; got != want {
+		t.Errorf("sent\n%q\nwant\n%q", got, want)
+	}
+	for _, fields := range [][]string{{"X-Odd"}, {"Bad Name", "v"}, {"X-V", "a\r\nb"}, {"Content-Length", "5"}} {
+		o.Fields = fields
+		if _, _, err := fetch(tr, mustReq(t, "GET", "http://"+srv.addr+"/f", nil), o); err == nil {
+			t.Errorf("Fields %q accepted", fields)
+		}
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Errorf("%d connections: the client's close reached the pool", n)
+	}
+}

@@ -24,6 +24,24 @@ type reqInfo struct {
 	writeCL   bool // send Content-Length (cl >= 0)
 	chunked   bool
 	closeConn bool // request asked for Connection: close
+	// From Options: hop-by-hop fields are not sent, and fields are sent
+	// after the Header's, replacing its fields of the same names.
+	dropHop bool
+	fields  []string
+}
+
+// skip reports a Header field that the request does not send as it is:
+// a hop-by-hop one when they are dropped, or one that fields replace.
+func (ri *reqInfo) skip(k string) bool {
+	if ri.dropHop && wire.HopByHop(k) {
+		return true
+	}
+	for i := 0; i < len(ri.fields); i += 2 {
+		if ri.fields[i] == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Header keys whose lines the client writes itself.
@@ -62,7 +80,7 @@ func ownHeader(k string) int {
 }
 
 // prepare validates req and fills ri; it returns the address to dial.
-func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
+func (ri *reqInfo) prepare(req *http.Request, hasBody bool, o *Options) (string, error) {
 	u := req.URL
 	if u == nil {
 		return "", errors.New("http1 client: nil Request.URL")
@@ -79,7 +97,7 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 	if ri.method == "" {
 		ri.method = http.MethodGet
 	}
-	if !httpguts.ValidHeaderFieldName(ri.method) {
+	if !wire.ValidToken(ri.method) {
 		return "", fmt.Errorf("http1 client: invalid method %q", ri.method)
 	}
 	if ri.method == http.MethodConnect {
@@ -128,6 +146,16 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 	}
 
 	ri.closeConn = req.Close
+	ri.dropHop = o.DropHopByHop
+	if len(o.Fields)%2 != 0 {
+		return "", errors.New("http1 client: Options.Fields holds an odd number of strings")
+	}
+	ri.fields = o.Fields
+	for i := 0; i < len(ri.fields); i += 2 {
+		if ownHeader(ri.fields[i]) != hdrOther || !wire.ValidName(ri.fields[i]) || !wire.ValidFieldValue(ri.fields[i+1]) {
+			return "", fmt.Errorf("http1 client: invalid field %q", ri.fields[i])
+		}
+	}
 	for k, vv := range req.Header {
 		if len(vv) == 0 {
 			continue
@@ -135,18 +163,23 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool) (string, error) {
 		switch ownHeader(k) {
 		case hdrOther:
 		case hdrConnection:
-			if httpguts.HeaderValuesContainsToken(vv, "close") {
+			// A dropped Connection field is the caller's client's, not
+			// this request's.
+			if !ri.dropHop && httpguts.HeaderValuesContainsToken(vv, "close") {
 				ri.closeConn = true
 			}
 			continue
 		default:
 			continue
 		}
-		if !httpguts.ValidHeaderFieldName(k) {
+		if ri.skip(k) {
+			continue
+		}
+		if !wire.ValidName(k) {
 			return "", fmt.Errorf("http1 client: invalid header name %q", k)
 		}
 		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
+			if !wire.ValidFieldValue(v) {
 				return "", fmt.Errorf("http1 client: invalid value for header %q", k)
 			}
 		}
@@ -175,7 +208,7 @@ func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) 
 	b = append(b, ri.host...)
 	b = append(b, "\r\n"...)
 	for k, vv := range req.Header {
-		if len(vv) == 0 || ownHeader(k) != hdrOther {
+		if len(vv) == 0 || ownHeader(k) != hdrOther || ri.skip(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -184,6 +217,12 @@ func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) 
 			b = append(b, wire.TrimOWS(v)...)
 			b = append(b, "\r\n"...)
 		}
+	}
+	for i := 0; i < len(ri.fields); i += 2 {
+		b = append(b, ri.fields[i]...)
+		b = append(b, ": "...)
+		b = append(b, ri.fields[i+1]...)
+		b = append(b, "\r\n"...)
 	}
 	if ri.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)

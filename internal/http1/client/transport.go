@@ -135,8 +135,17 @@ type Options struct {
 	// DropHopByHop leaves the hop-by-hop fields (wire.HopByHop) and those
 	// the response's Connection field names out of the response's Header,
 	// as a proxy must not pass them on; the framing is in the response's
-	// other fields. A proxy then need not go over the map again.
+	// other fields. A proxy then need not go over the map again. The
+	// request's hop-by-hop fields are not sent either, and its Connection
+	// field does not ask for a close: a proxy can hand over its client's
+	// Header as it is (having removed the fields its Connection names)
+	// instead of copying it.
 	DropHopByHop bool
+	// Fields are request fields sent after the Header's, as name/value
+	// pairs with canonical names; Header fields of the same names are not
+	// sent (a proxy's X-Forwarded-For and the like, which then need not go
+	// into a copy of its client's Header).
+	Fields []string
 }
 
 // RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
@@ -160,7 +169,7 @@ func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
 		body = nil
 	}
 	var ri reqInfo
-	addr, err := ri.prepare(req, body != nil)
+	addr, err := ri.prepare(req, body != nil, &o)
 	if err != nil {
 		if body != nil {
 			body.Close()

@@ -253,14 +253,16 @@ const maxPending = 4 << 10
 // response.
 func (w *response) appendFields(b []byte, h http.Header) []byte {
 	for k, vs := range h {
-		if !httpguts.ValidHeaderFieldName(k) || k == "Transfer-Encoding" ||
+		if !wire.ValidName(k) || k == "Transfer-Encoding" ||
 			k == "Content-Length" && (w.skipCL || w.clLine >= 0) {
 			continue // the server frames the body itself
 		}
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)
-			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
+			// A valid value (the usual: one checked when it was parsed)
+			// has no CR or LF; only a value with controls is looked at.
+			if !wire.ValidFieldValue(v) && strings.ContainsAny(v, "\r\n") {
 				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 			}
 			b = append(b, v...)

@@ -703,3 +703,27 @@ func TestHeaderFieldsLikeNetHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseFieldsSanitised: a CR or LF in a handler's header value
+// (a plugin's configured header, say) becomes a space and cannot split
+// the response; other controls pass as they are; a field with an invalid
+// name is left out.
+func TestResponseFieldsSanitised(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["X-Split"] = []string{"a\r\nSet-Cookie: evil=1", "b\nc", "tab\there"}
+		w.Header()["Bad Name"] = []string{"x"}
+		w.Header()["X-Long"] = []string{strings.Repeat("v", 40) + "\r" + strings.Repeat("w", 9)}
+		io.WriteString(w, "ok")
+	}))
+	got := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	head, body, _ := strings.Cut(got, "\r\n\r\n")
+	for _, want := range []string{"\r\nX-Split: a  Set-Cookie: evil=1\r\n", "\r\nX-Split: b c\r\n", "\r\nX-Split: tab\there\r\n",
+		"\r\nX-Long: " + strings.Repeat("v", 40) + " " + strings.Repeat("w", 9) + "\r\n"} {
+		if !strings.Contains(head+"\r\n", want) {
+			t.Errorf("head lacks %q:\n%s", want, head)
+		}
+	}
+	if strings.Contains(head, "\r\nSet-Cookie") || strings.Contains(head, "Bad Name") || body != "ok" {
+		t.Errorf("head:\n%s\nbody %q", head, body)
+	}
+}

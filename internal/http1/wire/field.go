@@ -115,6 +115,19 @@ func DeleteNamed(h http.Header, connection []string) {
 	}
 }
 
+// NamesFields reports whether the Connection values name a field other
+// than a hop-by-hop one (DeleteNamed would delete something).
+func NamesFields(connection []string) bool {
+	for _, v := range connection {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = TrimOWS(name); name != "" && !UsualConnectionToken(name) && !HopByHop(CanonicalKey(name)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // UsualConnectionToken reports the Connection tokens that name no
 // end-to-end field.
 func UsualConnectionToken(t string) bool {
@@ -134,6 +147,10 @@ func ValidToken(s string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether the field name s is a token; a common name
+// spelled canonically is known without a loop over its bytes.
+func ValidName(s string) bool { return commonField(s) || ValidToken(s) }
 
 // FieldKey checks the field name and returns its key in Header's
 // canonical form. A common name spelled canonically is recognised by a
