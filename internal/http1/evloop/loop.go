@@ -181,8 +181,10 @@ type Loop struct {
 	efd  int // eventfd: wakes the loop for work handed in from goroutines
 	log  *slog.Logger
 
-	mu        sync.Mutex
-	conns     map[int32]*Conn
+	mu sync.Mutex
+	// conns is indexed by descriptor (they are small and dense, as in
+	// nginx's connection array): a map lookup per event cost more.
+	conns     []*Conn
 	lns       map[int32]*listener
 	ready     []*task // woken from other goroutines
 	timers    timerHeap
@@ -227,7 +229,7 @@ func newLoop(log *slog.Logger) (*Loop, error) {
 		syscall.Close(efd)
 		return nil, fmt.Errorf("evloop: epoll_ctl: %w", err)
 	}
-	return &Loop{epfd: epfd, efd: efd, log: log, conns: map[int32]*Conn{}, lns: map[int32]*listener{}, done: make(chan struct{})}, nil
+	return &Loop{epfd: epfd, efd: efd, log: log, lns: map[int32]*listener{}, done: make(chan struct{})}, nil
 }
 
 // wait fills evs with ready events, sleeping in epoll_wait until one
@@ -310,12 +312,15 @@ func (l *Loop) register(fd int, raddr net.Addr) (*Conn, error) {
 	}
 	l.gen++
 	c.gen = l.gen
-	l.conns[int32(fd)] = c
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns[:cap(l.conns)], nil)
+	}
+	l.conns[fd] = c
 	l.mu.Unlock()
 	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(fd), Pad: int32(c.gen)}
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		l.mu.Lock()
-		delete(l.conns, int32(fd))
+		l.conns[fd] = nil
 		l.mu.Unlock()
 		return nil, fmt.Errorf("evloop: watch connection: %w", err)
 	}
@@ -325,8 +330,8 @@ func (l *Loop) register(fd int, raddr net.Addr) (*Conn, error) {
 // forget closes c's descriptor (closing removes it from the epoll set).
 func (l *Loop) forget(c *Conn) {
 	l.mu.Lock()
-	if l.conns[int32(c.fd)] == c {
-		delete(l.conns, int32(c.fd))
+	if c.fd < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
 	}
 	l.disarm(c)
 	l.mu.Unlock()
@@ -485,16 +490,20 @@ func (l *Loop) run() {
 		got, accept, fired = got[:0], accept[:0], fired[:0]
 		l.mu.Lock()
 		for _, ev := range evs[:max(n, 0)] {
+			if fd := int(ev.Fd); fd < len(l.conns) {
+				if c := l.conns[fd]; c != nil {
+					if c.gen == uint32(ev.Pad) {
+						got = append(got, event{c, ev.Events})
+					}
+					continue
+				}
+			}
 			if ev.Fd == int32(l.efd) {
 				_, _ = syscall.Read(l.efd, efdBuf[:])
 				continue
 			}
 			if ls := l.lns[ev.Fd]; ls != nil {
 				accept = append(accept, ls)
-				continue
-			}
-			if c := l.conns[ev.Fd]; c != nil && c.gen == uint32(ev.Pad) {
-				got = append(got, event{c, ev.Events})
 			}
 		}
 		now := time.Now().UnixNano()
@@ -578,9 +587,11 @@ func (l *Loop) runAll(now int64) {
 func (l *Loop) shutdown() {
 	for range 100 {
 		l.mu.Lock()
-		cs := make([]*Conn, 0, len(l.conns))
+		var cs []*Conn
 		for _, c := range l.conns {
-			cs = append(cs, c)
+			if c != nil {
+				cs = append(cs, c)
+			}
 		}
 		l.mu.Unlock()
 		for _, c := range cs {

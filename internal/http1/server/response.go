@@ -132,7 +132,7 @@ func (w *response) WriteHeader(code int) {
 	bw := w.c.bw
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		b := append(bw.AvailableBuffer(), statusLine(code)...)
-		b = w.appendFields(b, w.hdr)
+		b, _, _ = w.appendFields(b, w.hdr)
 		bw.Write(append(b, "\r\n"...))
 		_ = w.c.flush()
 		return
@@ -189,15 +189,14 @@ func (w *response) WriteHeader(code int) {
 // (in place, no copy); a head larger than the free space grows a new
 // slice, which Write then sends as any large write.
 func (w *response) writeHead() {
-	h := w.hdr
 	b := w.c.bw.AvailableBuffer()
 	b = append(b, statusLine(w.status)...)
-	if _, ok := h["Date"]; !ok {
+	b, date, conn := w.appendFields(b, w.hdr)
+	if !date {
 		b = append(b, "Date: "...)
 		b = append(b, httpDate(w.c.dl.Now(w.c.rwc))...)
 		b = append(b, "\r\n"...)
 	}
-	b = w.appendFields(b, h)
 	if w.clLine >= 0 {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, w.clLine, 10)
@@ -206,7 +205,7 @@ func (w *response) writeHead() {
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
-	if _, ok := h["Connection"]; !ok {
+	if !conn {
 		switch {
 		case w.closeAfter:
 			b = append(b, "Connection: close\r\n"...)
@@ -251,11 +250,20 @@ const maxPending = 4 << 10
 // appendFields appends header fields; a CR or LF inside a value (from a
 // plugin's configured header, say) becomes a space so it cannot split the
 // response.
-func (w *response) appendFields(b []byte, h http.Header) []byte {
+//
+// It reports whether h has a Date and a Connection field (the header
+// writer adds its own otherwise), seen on the way instead of looked up.
+func (w *response) appendFields(b []byte, h http.Header) (_ []byte, date, conn bool) {
 	for k, vs := range h {
 		if !wire.ValidName(k) || k == "Transfer-Encoding" ||
 			k == "Content-Length" && (w.skipCL || w.clLine >= 0) {
 			continue // the server frames the body itself
+		}
+		switch k {
+		case "Date":
+			date = true
+		case "Connection":
+			conn = true
 		}
 		for _, v := range vs {
 			b = append(b, k...)
@@ -269,7 +277,7 @@ func (w *response) appendFields(b []byte, h http.Header) []byte {
 			b = append(b, "\r\n"...)
 		}
 	}
-	return b
+	return b, date, conn
 }
 
 func (w *response) Write(p []byte) (int, error) {

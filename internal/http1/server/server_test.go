@@ -727,3 +727,43 @@ func TestResponseFieldsSanitised(t *testing.T) {
 		t.Errorf("head:\n%s\nbody %q", head, body)
 	}
 }
+
+// TestOwnDateAndConnection: the server adds Date, and Connection where
+// needed, unless the handler has the field, even empty (net/http's way
+// to suppress Date).
+func TestOwnDateAndConnection(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/nodate":
+			w.Header()["Date"] = nil
+		case "/mydate":
+			w.Header().Set("Date", "Thu, 01 Jan 1970 00:00:00 GMT")
+		case "/myconn":
+			w.Header().Set("Connection", "close")
+		}
+		io.WriteString(w, "ok")
+	}))
+	for _, c := range []struct {
+		path, proto string
+		want, not   []string
+	}{
+		{"/plain", "1.1", []string{"\r\nDate: "}, []string{"Connection:"}},
+		{"/nodate", "1.1", nil, []string{"Date:"}},
+		{"/mydate", "1.1", []string{"\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"}, []string{"Connection:"}},
+		{"/plain", "1.0", []string{"\r\nDate: ", "\r\nConnection: close\r\n"}, nil},
+		{"/myconn", "1.1", []string{"\r\nConnection: close\r\n", "\r\nDate: "}, nil},
+	} {
+		got := exchange(t, addr, "GET "+c.path+" HTTP/"+c.proto+"\r\nHost: x\r\n\r\n")
+		head, _, _ := strings.Cut(got, "\r\n\r\n")
+		for _, w := range c.want {
+			if !strings.Contains(head+"\r\n", w) {
+				t.Errorf("%s %s: no %q in\n%s", c.path, c.proto, w, head)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(head, n) || strings.Count(head, "Date:") > 1 || strings.Count(head, "Connection:") > 1 {
+				t.Errorf("%s %s: %q or a repeat in\n%s", c.path, c.proto, n, head)
+			}
+		}
+	}
+}
