@@ -1418,3 +1418,14 @@ func TestRequestFields(t *testing.T) {
 		t.Errorf("%d connections: the client's close reached the pool", n)
 	}
 }
+
+func TestHostPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"a:81": "a:81", "a": "a:80", "127.0.0.1:18080": "127.0.0.1:18080", "[::1]:8080": "[::1]:8080",
+		"[::1]": "[::1]:80", "::1": "::1", "[fe80::1%25eth0]": "[fe80::1%25eth0]:80", "": ":80",
+	} {
+		if got := hostPort(in); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -435,6 +435,10 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 // repeated lines or "5, 5") is accepted per RFC 9110 §8.6; anything else
 // is invalid.
 func (f *framing) addCL(v string) {
+	if n, ok := wire.ParseLength(v); ok && (f.cl < 0 || f.cl == n) {
+		f.cl = n // the usual single value
+		return
+	}
 	for {
 		elem, more, found := strings.Cut(v, ",")
 		n, ok := wire.ParseLength(wire.TrimOWS(elem))
@@ -471,6 +475,14 @@ func (f *framing) addTE(v string) {
 }
 
 func (f *framing) addConnection(v string) {
+	switch v { // the usual values, spelled as usual
+	case "keep-alive", "Keep-Alive":
+		f.keepAlive = true
+		return
+	case "close":
+		f.close = true
+		return
+	}
 	for v != "" {
 		var elem string
 		elem, v, _ = strings.Cut(v, ",")

@@ -573,9 +573,11 @@ func (t *Transport) CloseIdleConnections() {
 
 // hostPort returns u.Host with port 80 added when it has none.
 func hostPort(host string) string {
-	i := strings.LastIndexByte(host, ':')
-	if i >= 0 && i > strings.LastIndexByte(host, ']') {
-		return host
+	// One scan from the end: a colon after any ']' starts a port.
+	for i := len(host) - 1; i >= 0 && host[i] != ']'; i-- {
+		if host[i] == ':' {
+			return host
+		}
 	}
 	return net.JoinHostPort(strings.Trim(host, "[]"), "80")
 }
