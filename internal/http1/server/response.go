@@ -164,7 +164,9 @@ func (w *response) WriteHeader(code int) {
 	default:
 		w.closeAfter = true // HTTP/1.0 without a length: the close ends it
 	}
-	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+	if w.contentLength < 0 && !w.noBody && httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+		// It decides the framing below; otherwise writeHead notices a
+		// handler's "Connection: close" when it writes the field.
 		w.closeAfter = true
 	}
 	if w.c.srv.shutdown.Load() {
@@ -192,6 +194,9 @@ func (w *response) writeHead() {
 	b := w.c.bw.AvailableBuffer()
 	b = append(b, statusLine(w.status)...)
 	b, date, conn := w.appendFields(b, w.hdr)
+	if conn && !w.closeAfter && httpguts.HeaderValuesContainsToken(w.hdr["Connection"], "close") {
+		w.closeAfter = true
+	}
 	if !date {
 		b = append(b, "Date: "...)
 		b = append(b, httpDate(w.c.dl.Now(w.c.rwc))...)

@@ -767,3 +767,41 @@ func TestOwnDateAndConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerClose: a handler's "Connection: close" ends the connection
+// after its answer, whether the answer's length is known, computed or
+// chunked.
+func TestHandlerClose(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		switch r.URL.Path {
+		case "/declared":
+			w.Header().Set("Content-Length", "2")
+			io.WriteString(w, "ok")
+		case "/small":
+			io.WriteString(w, "ok")
+		case "/big":
+			io.WriteString(w, strings.Repeat("x", 10000))
+		case "/nobody":
+			w.WriteHeader(204)
+		}
+	}))
+	for _, path := range []string{"/declared", "/small", "/big", "/nobody"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s: after the answer, %v instead of the connection's end", path, err)
+		}
+		c.Close()
+	}
+}
