@@ -3,6 +3,8 @@ package plugin
 import (
 	"net/http"
 	"strings"
+
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
 
 // ForwardedFields are the request fields the proxy sets itself on every
@@ -19,11 +21,18 @@ var ForwardedFields = [4]string{"X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Pro
 func ForwardedValues(c *Ctx) [4]string {
 	remote, _ := c.Vars.Var("remote_addr")
 	scheme, _ := c.Vars.Var("scheme")
-	xff := remote
-	if prior := c.Req.Header["X-Forwarded-For"]; len(prior) > 0 {
-		xff = strings.Join(prior, ", ") + ", " + remote
+	return [4]string{ForwardedFor(c.Req.Header, remote), remote, scheme, c.Req.Host}
+}
+
+// ForwardedFor is the X-Forwarded-For the proxy sends: the client's own
+// with remote appended, unless the client's Connection field names it
+// (a hop-by-hop field then, which goes no further).
+func ForwardedFor(h http.Header, remote string) string {
+	prior := h["X-Forwarded-For"]
+	if len(prior) == 0 || wire.NamesField(h["Connection"], "X-Forwarded-For") {
+		return remote
 	}
-	return [4]string{xff, remote, scheme, c.Req.Host}
+	return strings.Join(prior, ", ") + ", " + remote
 }
 
 // NamesForwarded reports whether names (canonical) include one of

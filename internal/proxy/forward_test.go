@@ -42,6 +42,10 @@ func TestForwardedFields(t *testing.T) {
 			"host=h close=false X-B=b X-Forwarded-For=10.0.0.1, 10.0.0.2, 127.0.0.1 X-Forwarded-Host=h X-Forwarded-Proto=http X-Real-Ip=127.0.0.1"},
 		{"connection names fields", "Connection: X-Secret, x-other\r\nX-Secret: s\r\nX-Other: o\r\nX-C: c\r\n",
 			"host=h close=false X-C=c " + fwd},
+		{"connection names forwarding fields", "Connection: X-Forwarded-For, X-Real-IP\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-E: e\r\n",
+			"host=h close=false X-E=e " + fwd},
+		{"connection token trimmed of any space", "Connection: X-Secret\xc2\xa0\r\nX-Secret: s\r\nX-F: f\r\n",
+			"host=h close=false X-F=f " + fwd},
 		{"a client's close stays with the client", "X-D: d\r\n", "host=h close=false X-D=d " + fwd},
 	}
 	plain := httptestServer(t, dump, false)

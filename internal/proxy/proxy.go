@@ -734,10 +734,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	// with Content-Length: 0.
 	// X-Forwarded-*: append the client to the chain; keep what a trusted
 	// hop said about proto and host only if nothing else is known.
-	xff := rv.remote
-	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-		xff = strings.Join(prior, ", ") + ", " + rv.remote
-	}
+	xff := plugin.ForwardedFor(r.Header, rv.remote)
 	o.fields = [8]string{"X-Forwarded-For", xff, "X-Real-Ip", rv.remote, "X-Forwarded-Proto", rv.scheme, "X-Forwarded-Host", r.Host}
 	if shared {
 		out.Header = r.Header

@@ -8,6 +8,7 @@
 package deadline
 
 import (
+	"math"
 	"net"
 	"time"
 )
@@ -94,7 +95,11 @@ func (t *Tracker) update(c net.Conn, cur *int64, d time.Duration) (int64, bool) 
 		*cur = 0
 		return 0, true
 	}
-	want := t.UnixNano(c) + int64(d)
+	now := t.UnixNano(c)
+	want := now + int64(d)
+	if int64(d) > math.MaxInt64-now {
+		want = math.MaxInt64 // a timeout of centuries: as time.Time.Add, no wrap into the past
+	}
 	if have := *cur; have != 0 && have <= want && want-have <= int64(d/64) {
 		return want, false
 	}

@@ -1,6 +1,7 @@
 package deadline
 
 import (
+	"math"
 	"net"
 	"testing"
 	"time"
@@ -71,4 +72,15 @@ func TestTracker(t *testing.T) {
 			t.Errorf("reads %d", cc.reads)
 		}
 	})
+}
+
+// TestHugeTimeout: a timeout too large to add to the clock is a deadline
+// far ahead, not one wrapped into the past.
+func TestHugeTimeout(t *testing.T) {
+	var tr Tracker
+	cc := &countConn{}
+	tr.Read(cc, time.Duration(math.MaxInt64))
+	if !cc.last.After(time.Now().Add(100 * 365 * 24 * time.Hour)) {
+		t.Errorf("deadline %v", cc.last)
+	}
 }

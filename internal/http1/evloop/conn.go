@@ -423,7 +423,7 @@ func (l *Loop) ID() int { return l.id }
 // loop runs (and only them).
 func (l *Loop) Now() time.Time {
 	if l.now != 0 {
-		return time.Unix(0, l.now)
+		return l.nowT // with its monotonic reading: durations survive clock steps
 	}
 	return time.Now()
 }

@@ -204,8 +204,10 @@ type Loop struct {
 
 	// Loop goroutine only.
 	// now: the clock (Unix ns) read at the start of the current pass over
-	// the ready coroutines (runAll); see Conn.Now.
-	now int64
+	// the ready coroutines (runAll); see Conn.Now. nowT is the same
+	// reading as a time.Time, with its monotonic part, for durations.
+	now  int64
+	nowT time.Time
 	// misses counts the spins in a row that found nothing (see wait).
 	misses int
 	cur    *task // the coroutine running now
@@ -506,7 +508,8 @@ func (l *Loop) run() {
 				accept = append(accept, ls)
 			}
 		}
-		now := time.Now().UnixNano()
+		nowT := time.Now()
+		now := nowT.UnixNano()
 		for len(l.timers) > 0 && l.timers[0].when <= now {
 			fired = append(fired, heap.Pop(&l.timers).(*timer))
 		}
@@ -553,7 +556,7 @@ func (l *Loop) run() {
 				l.accept(ls)
 			}
 		}
-		l.runAll(now)
+		l.runAll(nowT)
 		if stopping {
 			l.shutdown()
 			return
@@ -563,8 +566,8 @@ func (l *Loop) run() {
 
 // runAll resumes every queued coroutine; coroutines woken meanwhile run in
 // the same pass.
-func (l *Loop) runAll(now int64) {
-	l.now = now
+func (l *Loop) runAll(now time.Time) {
+	l.now, l.nowT = now.UnixNano(), now
 	for i := 0; i < len(l.runq); i++ {
 		t := l.runq[i]
 		l.runq[i] = nil
@@ -600,7 +603,7 @@ func (l *Loop) shutdown() {
 		l.mu.Lock()
 		l.scheduleReadyLocked()
 		l.mu.Unlock()
-		l.runAll(time.Now().UnixNano())
+		l.runAll(time.Now())
 		if l.tasks == 0 {
 			break
 		}

@@ -102,13 +102,14 @@ func HopByHop(k string) bool {
 }
 
 // DeleteNamed deletes from h the fields that the Connection values name
-// (RFC 9110 section 7.6.1). The usual tokens (close, keep-alive, upgrade,
+// (RFC 9110 section 7.6.1), each token trimmed of spaces as net/http's
+// reverse proxy trims them. The usual tokens (close, keep-alive, upgrade,
 // TE) name no field or a hop-by-hop one, which goes anyway: they are
 // skipped without canonicalising them (an allocation) or looking them up.
 func DeleteNamed(h http.Header, connection []string) {
 	for _, v := range connection {
 		for name := range strings.SplitSeq(v, ",") {
-			if name = TrimOWS(name); name != "" && !UsualConnectionToken(name) {
+			if name = strings.TrimSpace(name); name != "" && !UsualConnectionToken(name) {
 				h.Del(name)
 			}
 		}
@@ -120,7 +121,20 @@ func DeleteNamed(h http.Header, connection []string) {
 func NamesFields(connection []string) bool {
 	for _, v := range connection {
 		for name := range strings.SplitSeq(v, ",") {
-			if name = TrimOWS(name); name != "" && !UsualConnectionToken(name) && !HopByHop(CanonicalKey(name)) {
+			if name = strings.TrimSpace(name); name != "" && !UsualConnectionToken(name) && !HopByHop(CanonicalKey(name)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NamesField reports whether the Connection values name the field name
+// (which is then hop-by-hop).
+func NamesField(connection []string, name string) bool {
+	for _, v := range connection {
+		for token := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), name) {
 				return true
 			}
 		}

@@ -106,6 +106,28 @@ func TestFieldKey(t *testing.T) {
 }
 
 func TestSeen(t *testing.T) {
+	// A repeat of an early key when 15, 16 and 17 keys were added: the
+	// direct comparisons, at their bound, and past it.
+	for _, n := range []int{1, 15, 16, 17} {
+		h := http.Header{}
+		var s Seen
+		for i := range n {
+			key := "K" + strings.Repeat("x", i)
+			if s.Repeat(h, key) {
+				t.Fatalf("n=%d: new key %s taken for a repeat", n, key)
+			}
+			h[key] = []string{"v"}
+		}
+		for _, key := range []string{"K", "K" + strings.Repeat("x", n-1)} {
+			if !s.Repeat(h, key) {
+				t.Errorf("n=%d: repeat of %s not seen", n, key)
+			}
+		}
+		if s.Repeat(h, "Knew") {
+			t.Errorf("n=%d: a new key taken for a repeat", n)
+		}
+	}
+
 	h := http.Header{}
 	var s Seen
 	for i := range 40 {
