@@ -7,26 +7,29 @@
 # for throughput against nginx. See bench/README.md ("Instructions per
 # request") and BENCHMARKS.md ("Tenth session").
 #
-#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-seconds N] [-out DIR]
+#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-plugins] [-seconds N] [-out DIR]
 #
 # It builds ./cmd/stargate (or takes -bin), starts a static nginx
 # upstream answering 1 KB, runs Stargate under callgrind with one route to
 # it, warms up with instrumentation off, then counts a wrk -t2 -c16 run
 # of N seconds (default 10). With -nginx it also counts nginx proxy_pass
-# (one worker, no master) in front of the same upstream. Kernel work is
+# (one worker, no master) in front of the same upstream. With -plugins it
+# also counts a route with key-auth, limit-count and prometheus (the
+# plugin-cost route of bench/proxy) in the same Stargate. Kernel work is
 # not counted: callgrind sees user space only.
 #
 # Needs valgrind, nginx and wrk; installs them with apt-get when missing.
 set -euo pipefail
 
-bin="" with_nginx=0 seconds=10 out=""
+bin="" with_nginx=0 with_plugins=0 seconds=10 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -bin) bin="$2"; shift 2 ;;
     -nginx) with_nginx=1; shift ;;
+    -plugins) with_plugins=1; shift ;;
     -seconds) seconds="$2"; shift 2 ;;
     -out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 [-bin PATH] [-nginx] [-seconds N] [-out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-bin PATH] [-nginx] [-plugins] [-seconds N] [-out DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -81,24 +84,29 @@ pids+=($!)
 
 # count NAME PORT PID: warm up, count one wrk run, print instructions per
 # request; callgrind writes its dump next to the output file it was given.
+# A dump file is named after its sequence number: outfile.1, outfile.2...
 count() {
-  local name=$1 port=$2 pid=$3 outfile=$4 res n ir
+  local name=$1 port=$2 pid=$3 outfile=$4 seq=${5:-1} path=${6:-/x} res n ir
+  local hdr=()
+  if [ -n "${7:-}" ]; then hdr=(-H "$7"); fi
   for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
-  wrk -t2 -c16 -d4s "http://127.0.0.1:$port/x" >/dev/null
+  wrk -t2 -c16 -d4s "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
   callgrind_control -i on "$pid" >/dev/null 2>&1
-  res=$(wrk -t2 -c16 -d"${seconds}s" "http://127.0.0.1:$port/x")
+  res=$(wrk -t2 -c16 -d"${seconds}s" "${hdr[@]}" "http://127.0.0.1:$port$path")
   callgrind_control -i off "$pid" >/dev/null 2>&1
   callgrind_control -d "$pid" >/dev/null 2>&1
   n=$(echo "$res" | awk '/requests in/{print $1}')
   sleep 1
-  ir=$(callgrind_annotate "$outfile.1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
+  outfile="$outfile.$seq"
+  ir=$(callgrind_annotate "$outfile" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
   if ! echo "$res" | grep -q "requests in" || echo "$res" | grep -q "Non-2xx"; then
     echo "$name: the counted run failed:" >&2
     echo "$res" >&2
     exit 1
   fi
   printf '%-10s %9d requests  %14d instructions  %7d per request\n' "$name" "$n" "$ir" $((ir / n))
-  callgrind_annotate "$outfile.1" 2>/dev/null | sed -n '/PROGRAM TOTALS/,+25p' | tail -20 >"$dir/$name.top.txt"
+  callgrind_annotate "$outfile" 2>/dev/null | sed -n '/PROGRAM TOTALS/,+25p' | tail -20 >"$dir/$name.top.txt"
 }
 
 hp=$(freeport) ap=$(freeport) tp=$(freeport) dp=$(freeport)
@@ -116,6 +124,13 @@ curl -sf -X PUT -H 'X-API-KEY: k' "http://127.0.0.1:$ap/apisix/admin/upstreams/u
 curl -sf -X PUT -H 'X-API-KEY: k' "http://127.0.0.1:$ap/apisix/admin/routes/r1" \
   -d '{"uri":"/*","upstream_id":"u1"}' >/dev/null
 count stargate "$hp" "$sgpid" "$dir/sg/cg.out"
+if [ "$with_plugins" = 1 ]; then
+  curl -sf -X PUT -H 'X-API-KEY: k' "http://127.0.0.1:$ap/apisix/admin/consumers/bench" \
+    -d '{"username":"bench","plugins":{"key-auth":{"key":"bench-key"}}}' >/dev/null
+  curl -sf -X PUT -H 'X-API-KEY: k' "http://127.0.0.1:$ap/apisix/admin/routes/r2" \
+    -d '{"uri":"/p","upstream_id":"u1","plugins":{"key-auth":{},"limit-count":{"count":1000000000,"time_window":60},"prometheus":{}}}' >/dev/null
+  count plugins "$hp" "$sgpid" "$dir/sg/cg.out" 2 /p "apikey: bench-key"
+fi
 
 if [ "$with_nginx" = 1 ]; then
   np=$(freeport)

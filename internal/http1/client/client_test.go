@@ -1429,3 +1429,20 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyHeaderName: a Header with an empty name is refused before
+// anything is sent, with Fields set or not.
+func TestEmptyHeaderName(t *testing.T) {
+	srv := newRawServer(t, serveCanned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	tr := newTransport(t)
+	for _, o := range []Options{{}, {DropHopByHop: true, Fields: []string{"X-Real-Ip", "127.0.0.1"}}} {
+		req := mustReq(t, "GET", "http://"+srv.addr+"/", nil)
+		req.Header[""] = []string{"v"}
+		if _, _, err := fetch(tr, req, o); err == nil {
+			t.Errorf("%+v: an empty name was accepted", o)
+		}
+	}
+	if n := srv.conns.Load(); n != 0 {
+		t.Errorf("%d connections made", n)
+	}
+}

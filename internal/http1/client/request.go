@@ -28,6 +28,8 @@ type reqInfo struct {
 	// after the Header's, replacing its fields of the same names.
 	dropHop bool
 	fields  []string
+	// fieldInitial marks the first bytes of the fields' names.
+	fieldInitial [256]bool
 }
 
 // skip reports a Header field that the request does not send as it is:
@@ -35,6 +37,9 @@ type reqInfo struct {
 func (ri *reqInfo) skip(k string) bool {
 	if ri.dropHop && wire.HopByHop(k) {
 		return true
+	}
+	if len(ri.fields) == 0 || k == "" || !ri.fieldInitial[k[0]] {
+		return false // no field name starts so: the usual, for most keys
 	}
 	for i := 0; i < len(ri.fields); i += 2 {
 		if ri.fields[i] == k {
@@ -152,6 +157,9 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool, o *Options) (string,
 	}
 	ri.fields = o.Fields
 	for i := 0; i < len(ri.fields); i += 2 {
+		if ri.fields[i] != "" {
+			ri.fieldInitial[ri.fields[i][0]] = true
+		}
 		if ownHeader(ri.fields[i]) != hdrOther || !wire.ValidName(ri.fields[i]) || !wire.ValidFieldValue(ri.fields[i+1]) {
 			return "", fmt.Errorf("http1 client: invalid field %q", ri.fields[i])
 		}

@@ -181,7 +181,9 @@ func FieldKey(name string) (string, bool) {
 }
 
 // commonField reports the field names most requests and responses carry,
-// in canonical form (Go's: "Etag", "X-Real-Ip").
+// in canonical form (Go's: "Etag", "X-Real-Ip"), and those Stargate's own
+// plugins add to every request they pass (key-auth's X-Consumer-*,
+// limit-count's X-Ratelimit-*).
 func commonField(s string) bool {
 	switch len(s) {
 	case 3:
@@ -191,7 +193,7 @@ func commonField(s string) bool {
 	case 5:
 		return s == "Range"
 	case 6:
-		return s == "Server" || s == "Accept" || s == "Cookie" || s == "Origin" || s == "Pragma"
+		return s == "Server" || s == "Accept" || s == "Cookie" || s == "Origin" || s == "Pragma" || s == "Apikey"
 	case 7:
 		return s == "Expires" || s == "Referer" || s == "Upgrade"
 	case 8:
@@ -212,7 +214,16 @@ func commonField(s string) bool {
 	case 16:
 		return s == "Content-Encoding" || s == "X-Forwarded-Host"
 	case 17:
-		return s == "Transfer-Encoding" || s == "If-Modified-Since" || s == "X-Forwarded-Proto"
+		return s == "Transfer-Encoding" || s == "If-Modified-Since" || s == "X-Forwarded-Proto" ||
+			s == "X-Ratelimit-Limit" || s == "X-Ratelimit-Reset"
+	case 19:
+		return s == "X-Consumer-Username"
+	case 20:
+		return s == "X-Consumer-Custom-Id"
+	case 21:
+		return s == "X-Ratelimit-Remaining"
+	case 23:
+		return s == "X-Credential-Identifier"
 	}
 	return false
 }

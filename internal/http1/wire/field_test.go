@@ -82,7 +82,12 @@ func TestFieldKey(t *testing.T) {
 		"Range", "Cookie", "Origin", "Pragma", "Expires", "Referer", "Upgrade", "Location", "Set-Cookie",
 		"Keep-Alive", "X-Request-Id", "Cache-Control", "Last-Modified", "Accept-Ranges", "Authorization",
 		"If-None-Match", "Content-Range", "Accept-Language", "Content-Encoding", "X-Forwarded-Host",
-		"Transfer-Encoding", "If-Modified-Since", "X-Forwarded-Proto", "Vary"} {
+		"Transfer-Encoding", "If-Modified-Since", "X-Forwarded-Proto", "Vary", "Apikey", "X-Ratelimit-Limit",
+		"X-Ratelimit-Reset", "X-Ratelimit-Remaining", "X-Consumer-Username", "X-Consumer-Custom-Id",
+		"X-Credential-Identifier"} {
+		if http.CanonicalHeaderKey(name) != name {
+			t.Errorf("%s: not canonical", name)
+		}
 		if !commonField(name) {
 			t.Errorf("%s: not common", name)
 		}
