@@ -63,22 +63,30 @@ fi
 
 body=$(head -c 1024 /dev/zero | tr '\0' 'x')
 up=$(freeport)
-mkdir -p "$dir/up"
-cat >"$dir/up/nginx.conf" <<EOF
-worker_processes 1;
+# nginx_conf DIR MAIN HTTP writes DIR/nginx.conf with what both nginx
+# instances share: MAIN lines at the top, HTTP lines inside http {}.
+nginx_conf() {
+  local d=$1
+  mkdir -p "$d"
+  cat >"$d/nginx.conf" <<EOF
+$2
 daemon off;
-pid $dir/up/nginx.pid;
-error_log $dir/up/error.log warn;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
 events { worker_connections 4096; }
 http {
     access_log off;
     keepalive_requests 1000000;
     keepalive_timeout 120s;
-    client_body_temp_path $dir/up/cb; proxy_temp_path $dir/up/p; fastcgi_temp_path $dir/up/f;
-    uwsgi_temp_path $dir/up/u; scgi_temp_path $dir/up/s;
-    server { listen 127.0.0.1:$up; location / { default_type text/plain; return 200 "$body"; } }
+    client_body_temp_path $d/cb; proxy_temp_path $d/p; fastcgi_temp_path $d/f;
+    uwsgi_temp_path $d/u; scgi_temp_path $d/s;
+$3
 }
 EOF
+}
+
+nginx_conf "$dir/up" "worker_processes 1;" \
+  "    server { listen 127.0.0.1:$up; location / { default_type text/plain; return 200 \"$body\"; } }"
 nginx -c "$dir/up/nginx.conf" >/dev/null 2>&1 &
 pids+=($!)
 
@@ -134,28 +142,13 @@ fi
 
 if [ "$with_nginx" = 1 ]; then
   np=$(freeport)
-  mkdir -p "$dir/px"
-  cat >"$dir/px/nginx.conf" <<EOF
-worker_processes 1;
-master_process off;
-daemon off;
-pid $dir/px/nginx.pid;
-error_log $dir/px/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path $dir/px/cb; proxy_temp_path $dir/px/p; fastcgi_temp_path $dir/px/f;
-    uwsgi_temp_path $dir/px/u; scgi_temp_path $dir/px/s;
-    upstream backend { server 127.0.0.1:$up; keepalive 64; keepalive_requests 1000000; keepalive_timeout 120s; }
+  nginx_conf "$dir/px" "worker_processes 1;
+master_process off;" "    upstream backend { server 127.0.0.1:$up; keepalive 64; keepalive_requests 1000000; keepalive_timeout 120s; }
     server { listen 127.0.0.1:$np; location / {
-        proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+        proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";
         proxy_set_header Host \$http_host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
         proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme;
-        proxy_set_header X-Forwarded-Host \$http_host; } }
-}
-EOF
+        proxy_set_header X-Forwarded-Host \$http_host; } }"
   valgrind --tool=callgrind --callgrind-out-file="$dir/px/cg.out" --instr-atstart=no \
     nginx -c "$dir/px/nginx.conf" >"$dir/px/log" 2>&1 &
   ngpid=$!

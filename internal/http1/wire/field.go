@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"iter"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -107,10 +108,22 @@ func HopByHop(k string) bool {
 // TE) name no field or a hop-by-hop one, which goes anyway: they are
 // skipped without canonicalising them (an allocation) or looking them up.
 func DeleteNamed(h http.Header, connection []string) {
-	for _, v := range connection {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" && !UsualConnectionToken(name) {
-				h.Del(name)
+	for name := range tokens(connection) {
+		if !UsualConnectionToken(name) {
+			h.Del(name)
+		}
+	}
+}
+
+// tokens yields the tokens of the Connection values, each trimmed of
+// spaces, empty ones left out.
+func tokens(connection []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, v := range connection {
+			for t := range strings.SplitSeq(v, ",") {
+				if t = strings.TrimSpace(t); t != "" && !yield(t) {
+					return
+				}
 			}
 		}
 	}
@@ -119,11 +132,9 @@ func DeleteNamed(h http.Header, connection []string) {
 // NamesFields reports whether the Connection values name a field other
 // than a hop-by-hop one (DeleteNamed would delete something).
 func NamesFields(connection []string) bool {
-	for _, v := range connection {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" && !UsualConnectionToken(name) && !HopByHop(CanonicalKey(name)) {
-				return true
-			}
+	for name := range tokens(connection) {
+		if !UsualConnectionToken(name) && !HopByHop(CanonicalKey(name)) {
+			return true
 		}
 	}
 	return false
@@ -132,11 +143,9 @@ func NamesFields(connection []string) bool {
 // NamesField reports whether the Connection values name the field name
 // (which is then hop-by-hop).
 func NamesField(connection []string, name string) bool {
-	for _, v := range connection {
-		for token := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(token), name) {
-				return true
-			}
+	for t := range tokens(connection) {
+		if strings.EqualFold(t, name) {
+			return true
 		}
 	}
 	return false
