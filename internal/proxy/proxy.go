@@ -660,9 +660,9 @@ func (h *Handler) attempt(r, out *http.Request, fields []string, rt *snapshot.Ro
 type outReq struct {
 	req http.Request
 	url url.URL
-	// fields are the forwarding fields, name/value pairs: sent by the
-	// lean client after the client's own Header (fieldsOut), or put into
-	// a copy of it (hdr).
+	// fields are the forwarding fields (plugin.ForwardedFields), as
+	// name/value pairs: sent by the lean client after the client's own
+	// Header (client.Options.Fields), or put into a copy of it (hdr).
 	fields [8]string
 	hdr    http.Header // req.Header when copied, kept by a pooled slot
 	// resp is where the lean client builds the upstream's answer, kept
@@ -735,7 +735,8 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	// X-Forwarded-*: append the client to the chain; keep what a trusted
 	// hop said about proto and host only if nothing else is known.
 	xff := plugin.ForwardedFor(r.Header, rv.remote)
-	o.fields = [8]string{"X-Forwarded-For", xff, "X-Real-Ip", rv.remote, "X-Forwarded-Proto", rv.scheme, "X-Forwarded-Host", r.Host}
+	names := &plugin.ForwardedFields
+	o.fields = [8]string{names[0], xff, names[1], rv.remote, names[2], rv.scheme, names[3], r.Host}
 	if shared {
 		out.Header = r.Header
 		return out, o.fields[:]

@@ -128,7 +128,7 @@ func (c *conn) readRequest(st *reqState) error {
 		return badRequest("malformed request line")
 	}
 	target, proto := line[sp1+1:sp2], line[sp2+1:]
-	if !httpguts.ValidHeaderFieldName(method) || target == "" || !wire.ValidTarget(target) {
+	if !wire.ValidToken(method) || target == "" || !wire.ValidTarget(target) {
 		return badRequest("malformed request line")
 	}
 	r := &st.req

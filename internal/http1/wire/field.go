@@ -30,9 +30,6 @@ var tokenTable = func() (t [256]bool) {
 	return t
 }()
 
-// TokenByte reports whether c may appear in a token (a field name).
-func TokenByte(c byte) bool { return tokenTable[c] }
-
 // ValidFieldValue reports whether every byte of s may appear in a field
 // value: no control other than HTAB, no DEL (httpguts.ValidHeaderFieldValue).
 // Eight bytes are checked at a time, the last eight overlapping the word
@@ -189,10 +186,10 @@ func FieldKey(name string) (string, bool) {
 	return CanonicalKey(name), true
 }
 
-// commonField reports the field names most requests and responses carry,
-// in canonical form (Go's: "Etag", "X-Real-Ip"), and those Stargate's own
-// plugins add to every request they pass (key-auth's X-Consumer-*,
-// limit-count's X-Ratelimit-*).
+// commonField reports, by a few comparisons, the commonNames most
+// requests and responses carry and those Stargate's own plugins add to
+// every request they pass (key-auth's X-Consumer-*, limit-count's
+// X-Ratelimit-*); TestFieldKey holds every name it knows to commonNames.
 func commonField(s string) bool {
 	switch len(s) {
 	case 3:
@@ -304,22 +301,31 @@ func canonicalSlow(s string) string {
 	return string(b)
 }
 
-var commonKeys = map[string]string{}
-
-func init() {
-	for _, k := range []string{
-		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
-		"Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Cache-Control", "Connection",
-		"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
-		"Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type",
-		"Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy",
-		"Date", "Etag", "Expires", "Keep-Alive", "Last-Modified", "Link", "Location", "Pragma",
-		"Proxy-Authenticate", "Referrer-Policy", "Retry-After", "Server", "Server-Timing",
-		"Set-Cookie", "Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Vary", "Via", "Www-Authenticate", "X-Cache", "X-Content-Type-Options",
-		"X-Frame-Options", "X-Powered-By", "X-Request-Id", "X-Xss-Protection",
-	} {
-		commonKeys[k] = k
-	}
+// commonNames are the field names, in canonical form (Go's: "Etag",
+// "X-Real-Ip"), that CanonicalKey interns when they come spelled
+// otherwise (no allocation for a client's "user-agent" or "apikey"), and
+// of which commonField knows the usual ones without a lookup.
+var commonNames = []string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Access-Control-Allow-Credentials",
+	"Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin",
+	"Access-Control-Expose-Headers", "Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Apikey",
+	"Authorization", "Cache-Control", "Connection", "Content-Disposition", "Content-Encoding",
+	"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Security-Policy",
+	"Content-Type", "Cookie", "Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy",
+	"Cross-Origin-Resource-Policy", "Date", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match",
+	"Keep-Alive", "Last-Modified", "Link", "Location", "Origin", "Pragma", "Proxy-Authenticate", "Range",
+	"Referer", "Referrer-Policy", "Retry-After", "Server", "Server-Timing", "Set-Cookie",
+	"Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "Vary", "Via",
+	"Www-Authenticate", "X-Cache", "X-Consumer-Custom-Id", "X-Consumer-Username", "X-Content-Type-Options",
+	"X-Credential-Identifier", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Frame-Options",
+	"X-Powered-By", "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Real-Ip",
+	"X-Request-Id", "X-Xss-Protection",
 }
+
+var commonKeys = func() map[string]string {
+	m := make(map[string]string, len(commonNames))
+	for _, k := range commonNames {
+		m[k] = k
+	}
+	return m
+}()

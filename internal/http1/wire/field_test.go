@@ -12,8 +12,8 @@ import (
 // word, is judged as httpguts judges it.
 func TestFieldChecks(t *testing.T) {
 	for c := 0; c < 256; c++ {
-		if TokenByte(byte(c)) != httpguts.IsTokenRune(rune(c)) {
-			t.Errorf("TokenByte(%#x) = %v", c, TokenByte(byte(c)))
+		if ValidToken(string([]byte{byte(c)})) != httpguts.IsTokenRune(rune(c)) {
+			t.Errorf("ValidToken(%#x) = %v", c, ValidToken(string([]byte{byte(c)})))
 		}
 		for _, n := range []int{1, 7, 8, 9, 16, 23} {
 			for pos := 0; pos < n; pos++ {
@@ -68,7 +68,12 @@ func TestCanonicalKey(t *testing.T) {
 			t.Errorf("CanonicalKey(%q) = %q, want %q", k, got, want)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { CanonicalKey("content-type"); CanonicalKey("X-Already") }); n != 0 {
+	for _, k := range commonNames {
+		if http.CanonicalHeaderKey(k) != k {
+			t.Errorf("commonNames: %s is not canonical", k)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { CanonicalKey("content-type"); CanonicalKey("X-Already"); CanonicalKey("apikey") }); n != 0 {
 		t.Errorf("%v allocs", n)
 	}
 }
@@ -90,6 +95,9 @@ func TestFieldKey(t *testing.T) {
 		}
 		if !commonField(name) {
 			t.Errorf("%s: not common", name)
+		}
+		if commonKeys[name] != name {
+			t.Errorf("%s: not in commonNames", name)
 		}
 	}
 	for _, name := range []string{"Date", "date", "ETag", "x-real-ip", "X-Real-IP", "content-length", "X Y", "", "a:b", "\xff", "Content-Length "} {

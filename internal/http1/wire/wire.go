@@ -1,10 +1,12 @@
 // Package wire holds the HTTP/1.1 syntax the listener (http1/server) and
-// the upstream client (http1/client) both parse: request targets, optional
-// whitespace, Content-Length values and chunk-size lines. Token and field
-// value checks come from golang.org/x/net/http/httpguts; what is here is
-// what httpguts does not offer. One implementation keeps the two sides
-// equally strict: a parser that is lenient on one side only is how
-// request smuggling starts.
+// the upstream client (http1/client) both parse and write: request
+// targets, optional whitespace, Content-Length values, chunk-size lines,
+// and field names and values (field.go: checks, canonical keys, the
+// hop-by-hop fields and the Connection field's tokens). One
+// implementation keeps the two sides equally strict: a parser that is
+// lenient on one side only is how request smuggling starts. Token lists
+// in field values (HeaderValuesContainsToken) still come from
+// golang.org/x/net/http/httpguts.
 package wire
 
 // FieldByte reports whether c may appear in a field value or a reason
