@@ -260,6 +260,11 @@ type pipeState struct {
 	// kept: something the handler started may still use the state (a
 	// WebSocket, net/http's transport), so it is not reused.
 	plain, kept bool
+	// bare: no plugin runs at all (no route, consumer or global one), so
+	// nothing looks at the upstream's answer: its fields go out as the
+	// lean client parsed them, without a header map (client.Options.RawHead,
+	// server.WriteHead).
+	bare bool
 	// abort: the answer's body was cut short and the ResponseWriter has
 	// no server.Abort (HTTP/2); the handler ends with
 	// http.ErrAbortHandler so the stream is reset.
@@ -355,6 +360,15 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	}
 	w.WriteHeader(status)
 	stream := length < 0 || strings.HasPrefix(first(hdr, "Content-Type"), "text/event-stream")
+	h.sendBody(w, pc, status, bw, cw, body, stream, filtered, closeRoute, closeGlobal)
+}
+
+// sendBody copies the answer's body through bw (the body filters, ending
+// at cw, closed by the closers when given), pushing each piece out as it
+// arrives when the answer is a stream, and records what was sent for the
+// log phase; a body the upstream cut short ends the client's answer
+// unfinished.
+func (h *Handler) sendBody(w http.ResponseWriter, pc *plugin.Ctx, status int, bw io.Writer, cw *countWriter, body io.Reader, stream, filtered bool, closers ...func() error) {
 	if stream {
 		// Push each chunk through the filters and out as it arrives.
 		rc := http.NewResponseController(w)
@@ -377,8 +391,9 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	} else {
 		_, _ = io.Copy(bw, body)
 	}
-	_ = closeRoute()
-	_ = closeGlobal()
+	for _, c := range closers {
+		_ = c() // the filters flush what they hold
+	}
 	pc.Status, pc.BytesSent = status, cw.n
 	if ub, ok := body.(*upstreamBody); ok && ub.err != nil {
 		h.log.Warn("proxy: upstream body cut short", "route", pc.RouteID, "err", ub.err)
@@ -507,6 +522,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 	}
 	var resp *http.Response
 	var err error
+	rv.pipe.bare = responder == nil && chain.Len() == 0 && snap.Global.Len() == 0
 	if responder != nil {
 		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, consumer: consumer, body: body, retryable: retryable}
 		resp, err = responder.Respond(pc, &rv.origin)
@@ -598,7 +614,8 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 		oslot := rv.outSlot(up)
 		out, fields := h.outbound(r, up, node, rv, body, oslot)
 		t0 := now(loop)
-		resp, err := h.attempt(r, out, fields, rt, up, timeouts, loop, oslot.respSlot())
+		raw := oslot != nil && rv.pipe.bare // oslot: rv.pipe is set
+		resp, err := h.attempt(r, out, fields, rt, up, timeouts, loop, oslot.respSlot(), raw)
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -635,12 +652,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 // or timer per attempt); TLS and gRPC upstreams use net/http's transport
 // with a cancel context and an exchangeTimer, which closing the
 // response's body ends.
-func (h *Handler) attempt(r, out *http.Request, fields []string, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot) (*http.Response, error) {
+func (h *Handler) attempt(r, out *http.Request, fields []string, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot, raw bool) (*http.Response, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
-		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot, DropHopByHop: true, Fields: fields}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot, DropHopByHop: true, Fields: fields, RawHead: raw}
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}
@@ -772,12 +789,28 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 // arrives.
 func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin.Ctx, chain *plugin.Chain, snap *snapshot.Snapshot) {
 	defer resp.Body.Close()
-	hdr := responseHeader(pc, resp, chain, snap)
 	var body io.Reader = resp.Body
-	if rv, ok := pc.Vars.(*reqVars); ok && watchable(body) {
+	rv, _ := pc.Vars.(*reqVars)
+	if rv != nil && watchable(body) {
 		rv.ub = upstreamBody{r: body}
 		body = &rv.ub
 	}
+	if rv != nil && rv.pipe != nil && rv.pipe.bare && rv.pipe.out.resp != nil {
+		// No plugin runs: the answer's fields go out as the lean client
+		// parsed them (client.Options.RawHead), or its Header is built
+		// now for the usual path (HEAD, 204, 304, no length, HTTP/2).
+		s := rv.pipe.out.resp
+		if lines, date, ok := s.RawHead(resp); ok && len(pc.RespHeader) == 0 &&
+			server.WriteHead(w, resp.StatusCode, lines, date, resp.ContentLength) {
+			cw := &rv.cw
+			*cw = countWriter{w: w}
+			stream := strings.HasPrefix(s.Get("Content-Type"), "text/event-stream")
+			h.sendBody(w, pc, resp.StatusCode, cw, cw, body, stream, false)
+			return
+		}
+		s.Header(resp)
+	}
+	hdr := responseHeader(pc, resp, chain, snap)
 	h.send(w, pc, resp.StatusCode, hdr, body, resp.ContentLength, snap, chain)
 }
 

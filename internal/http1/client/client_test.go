@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"sync"
@@ -1222,6 +1223,69 @@ func FuzzResponse(f *testing.F) {
 	})
 }
 
+// FuzzRawHead: a RawHead parse accepts and refuses what the usual parse
+// does, its Header (once built) is the usual one, and its lines, when
+// offered, are CRLF-terminated and say exactly what that Header says
+// but for Content-Length.
+func FuzzRawHead(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nServer: s\r\nDate: d\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nX-A: 1\r\nKeep-Alive: t\r\nx-a: 2\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: x-b\r\nX-B: 1\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200\nA:b\n\n",
+		"HTTP/1.1 204 No Content\r\nA: 1\r\nTe: x\r\nB: 2\r\nUpgrade: u\r\nC: 3\r\nTrailer: t\r\nD: 4\r\nProxy-Connection: p\r\nE: 5\r\n\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		do := func(o Options) (*http.Response, error) {
+			tr := &Transport{MaxIdlePerHost: 1, Dial: fakeDial(data)}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", "http://fuzz.test:80/", nil)
+			resp, err := tr.Do(req, o)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			return resp, err
+		}
+		ref, refErr := do(Options{DropHopByHop: true})
+		slot := new(Slot)
+		resp, err := do(Options{DropHopByHop: true, Slot: slot, RawHead: true})
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("RawHead error %v, usual error %v", err, refErr)
+		}
+		if err != nil {
+			return
+		}
+		lines, _, ok := slot.RawHead(resp)
+		if h := slot.Header(resp); !reflect.DeepEqual(h, ref.Header) {
+			t.Fatalf("Header %v, usual %v", h, ref.Header)
+		}
+		if !ok {
+			return
+		}
+		head := strings.Join(lines, "")
+		if !strings.HasSuffix(head, "\r\n") && head != "" || strings.Count(head, "\n") != strings.Count(head, "\r\n") ||
+			strings.Count(head, "\r") != strings.Count(head, "\r\n") {
+			t.Fatalf("lines %q", lines)
+		}
+		got, err := textproto.NewReader(bufio.NewReader(strings.NewReader(head + "\r\n"))).ReadMIMEHeader()
+		if err != nil {
+			t.Fatalf("lines %q: %v", lines, err)
+		}
+		want := http.Header{}
+		for k, v := range ref.Header {
+			if k != "Content-Length" {
+				want[k] = v
+			}
+		}
+		if !reflect.DeepEqual(http.Header(got), want) {
+			t.Fatalf("lines %q say %v; the Header %v", lines, got, want)
+		}
+	})
+}
+
 // lateEnd yields its pieces, then waits before reporting the end.
 type lateEnd struct {
 	pieces []string
@@ -1444,5 +1508,97 @@ func TestEmptyHeaderName(t *testing.T) {
 	}
 	if n := srv.conns.Load(); n != 0 {
 		t.Errorf("%d connections made", n)
+	}
+}
+
+// TestRawHead: with Options.RawHead the response has no Header until
+// Slot.Header builds it, and then the very map a DropHopByHop parse makes;
+// Slot.RawHead gives the lines to pass on as they came, without the
+// hop-by-hop fields, Content-Length and Transfer-Encoding, or refuses
+// (ok false) when they cannot go out as they are.
+func TestRawHead(t *testing.T) {
+	many := ""
+	for i := range 20 {
+		many += fmt.Sprintf("X-N%d: a\r\n", i)
+	}
+	for _, c := range []struct {
+		name  string
+		resp  string
+		lines []string
+		date  bool
+		ok    bool
+		ctype string
+		body  string
+	}{
+		{"the usual", "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+			[]string{"Server: nginx\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nContent-Type: text/plain\r\n"}, true, true, "text/plain", "ok"},
+		{"fields left out split the runs", "HTTP/1.1 200 OK\r\nX-A: 1\r\nKeep-Alive: timeout=5\r\nX-B: 2\r\nContent-Length: 2\r\nX-C: 3\r\nUpgrade: h2c\r\n\r\nok",
+			[]string{"X-A: 1\r\n", "X-B: 2\r\n", "X-C: 3\r\n"}, false, true, "", "ok"},
+		{"names and spacing as they came", "HTTP/1.1 200 OK\r\ncontent-type:text/html  \r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok",
+			[]string{"content-type:text/html  \r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n"}, false, true, "text/html", "ok"},
+		{"a length list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX-A: 1\r\n\r\nok",
+			[]string{"X-A: 1\r\n"}, false, true, "", "ok"},
+		{"no fields", "HTTP/1.1 204 No Content\r\n\r\n", []string{}, false, true, "", ""},
+		{"more fields than the arrays hold", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + many + "X-N3: b\r\n\r\nok",
+			[]string{many + "X-N3: b\r\n"}, false, true, "", "ok"},
+		{"chunked beside a length", "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nX-B: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+			[]string{"X-A: 1\r\n", "X-B: 2\r\n"}, false, true, "", "ok"},
+		{"a bare LF", "HTTP/1.1 200 OK\r\nX-A: 1\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+			nil, false, false, "text/plain", "ok"},
+		{"Connection names a field", "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nX-A: 2\r\nContent-Length: 2\r\n\r\nok",
+			nil, false, false, "", "ok"},
+		{"more runs than it keeps", "HTTP/1.1 200 OK\r\nX-A: 1\r\nTe: a\r\nX-B: 1\r\nTe: a\r\nX-C: 1\r\nTe: a\r\nX-D: 1\r\nTe: a\r\nX-E: 1\r\nContent-Length: 2\r\n\r\nok",
+			nil, false, false, "", "ok"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newRawServer(t, serveCanned(c.resp))
+			tr := newTransport(t)
+			ref, _, err := fetch(tr, mustReq(t, "GET", "http://"+srv.addr+"/", nil),
+				Options{ReadTimeout: 5 * time.Second, DropHopByHop: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slot := new(Slot)
+			for i := range 2 { // the second reuses the slot
+				resp, err := tr.Do(mustReq(t, "GET", "http://"+srv.addr+"/", nil),
+					Options{ReadTimeout: 5 * time.Second, DropHopByHop: true, Slot: slot, RawHead: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.ok && resp.Header != nil {
+					t.Errorf("run %d: Header built: %v", i, resp.Header)
+				}
+				lines, date, ok := slot.RawHead(resp)
+				if ok != c.ok || date != c.date || ok && !reflect.DeepEqual(lines, c.lines) {
+					t.Errorf("run %d: RawHead %q %v %v; want %q %v %v", i, lines, date, ok, c.lines, c.date, c.ok)
+				}
+				if got := slot.Get("Content-Type"); got != c.ctype {
+					t.Errorf("run %d: Get(Content-Type) %q; want %q", i, got, c.ctype)
+				}
+				if h := slot.Header(resp); !reflect.DeepEqual(h, ref.Header) || !reflect.DeepEqual(resp.Header, ref.Header) {
+					t.Errorf("run %d: Header %v; want %v", i, h, ref.Header)
+				}
+				if _, _, ok := slot.RawHead(resp); ok {
+					t.Errorf("run %d: RawHead still offered once the Header was built", i)
+				}
+				if resp.ContentLength != ref.ContentLength || resp.StatusCode != ref.StatusCode {
+					t.Errorf("run %d: length %d status %d; want %d %d", i, resp.ContentLength, resp.StatusCode, ref.ContentLength, ref.StatusCode)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(b) != c.body {
+					t.Errorf("run %d: body %q %v; want %q", i, b, err, c.body)
+				}
+			}
+			// A parse without RawHead into the same slot: no raw lines.
+			resp, _, err := fetch(tr, mustReq(t, "GET", "http://"+srv.addr+"/", nil),
+				Options{ReadTimeout: 5 * time.Second, DropHopByHop: true, Slot: slot})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, ok := slot.RawHead(resp); ok || !reflect.DeepEqual(slot.Header(resp), ref.Header) {
+				t.Errorf("a parse without RawHead: RawHead ok %v, Header %v", ok, resp.Header)
+			}
+		})
 	}
 }

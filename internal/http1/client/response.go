@@ -35,11 +35,98 @@ type respBody struct {
 	vals [16]string
 	// hdr is the header map of a Slot's previous response, reused.
 	hdr http.Header
+	// raw is the head of an answer parsed for Options.RawHead.
+	raw rawHead
+}
+
+// rawHead is an answer parsed without its Header map (Options.RawHead):
+// its fields in order, for Slot.Header to build the map from if it is
+// needed after all, and the runs of its field lines that can go out to a
+// proxy's client as they came (Slot.RawHead).
+type rawHead struct {
+	on   bool // parsed for RawHead; Header is built on demand
+	ok   bool // lines hold every field to pass on, as they came
+	date bool // a Date field is among them
+	// dropCL: the Content-Length beside a Transfer-Encoding is not part
+	// of the Header (as net/http leaves it out).
+	dropCL bool
+	// keys and vals of the fields, n of them (the Slot's arrays, or one
+	// allocation for more), and the runs of lines, at most cap(lines).
+	n          int
+	keys, vals []string
+	lines      []string
 }
 
 // Slot is room for one response, reused by the requests that pass it in
 // Options (one allocation less per exchange, and a header map kept).
-type Slot struct{ rb respBody }
+// The arrays of a RawHead parse are outside respBody, which is zeroed
+// for every response: they are only read as far as it wrote them.
+type Slot struct {
+	rb    respBody
+	keys  [16]string
+	lines [4]string
+}
+
+// RawHead returns the field lines of the response last parsed into s,
+// when it was parsed for Options.RawHead: CRLF-terminated, as they came,
+// checked (valid names and values, no obsolete folding), without the
+// hop-by-hop fields, Content-Length and Transfer-Encoding. date reports a
+// Date among them. ok is false when they cannot go out as they came (a
+// line ending in a bare LF, a Connection field naming other fields, more
+// than a few runs of lines between the fields left out), or once Header
+// was called: the caller then uses the Header.
+func (s *Slot) RawHead(resp *http.Response) (lines []string, date, ok bool) {
+	rh := &s.rb.raw
+	if resp != &s.rb.resp || !rh.on || !rh.ok || resp.Header != nil {
+		return nil, false, false
+	}
+	return rh.lines, rh.date, true
+}
+
+// Get is the first value of the field key (canonical) of the response
+// last parsed into s for Options.RawHead, without building its Header.
+func (s *Slot) Get(key string) string {
+	rh := &s.rb.raw
+	for i, k := range rh.keys[:rh.n] {
+		if k == key {
+			return rh.vals[i]
+		}
+	}
+	return ""
+}
+
+// Header returns resp's Header, building it first when resp was parsed
+// into s for Options.RawHead: the same map the parse makes otherwise.
+func (s *Slot) Header(resp *http.Response) http.Header {
+	rb := &s.rb
+	if resp != &rb.resp || resp.Header != nil || !rb.raw.on {
+		return resp.Header
+	}
+	rb.buildHeader()
+	return resp.Header
+}
+
+// buildHeader makes the Header of a RawHead parse from its fields.
+func (rb *respBody) buildHeader() {
+	h := rb.hdr
+	if h == nil {
+		h = make(http.Header, rb.raw.n)
+		rb.hdr = h
+	}
+	keys, vals := rb.raw.keys[:rb.raw.n], rb.raw.vals
+	var seen wire.Seen
+	for i, key := range keys {
+		if rb.raw.dropCL && key == "Content-Length" {
+			continue
+		}
+		if seen.Repeat(h, key) {
+			h[key] = append(h[key], vals[i])
+			continue
+		}
+		h[key] = vals[i : i+1 : i+1]
+	}
+	rb.resp.Header = h
+}
 
 // maxSlotHeaders bounds the header map a Slot keeps: clearing a map costs
 // its capacity, so a bigger one is dropped.
@@ -63,7 +150,7 @@ type framing struct {
 // reports that response bytes had arrived. rt bounds the wait for each
 // header block, bodyRT each body read. complete is false when the request
 // was not fully sent, and c must then not be reused.
-func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bodyRT time.Duration, complete bool, slot *Slot, dropHop bool) (*http.Response, bool, error) {
+func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bodyRT time.Duration, complete bool, slot *Slot, dropHop, raw bool) (*http.Response, bool, error) {
 	br := c.br
 	got := false
 	fail := func(err error) (*http.Response, bool, error) {
@@ -123,7 +210,11 @@ func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bo
 	}
 	resp := &rb.resp
 	f := framing{cl: -1}
-	if err := rb.parse(s, &f, dropHop); err != nil {
+	raw = raw && slot != nil && dropHop
+	if raw {
+		rb.raw.keys, rb.raw.lines = slot.keys[:], slot.lines[:0]
+	}
+	if err := rb.parse(s, &f, dropHop, raw); err != nil {
 		return fail(err)
 	}
 	resp.StatusCode = code
@@ -181,6 +272,7 @@ func (t *Transport) readResponse(c *conn, req *http.Request, ri *reqInfo, rt, bo
 		delete(resp.Header, "Transfer-Encoding")
 		if f.cl >= 0 || f.clBad {
 			delete(resp.Header, "Content-Length")
+			rb.raw.dropCL = true
 		}
 	case f.clBad:
 		return fail(errBadCL)
@@ -338,10 +430,14 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // out of Header, and those the Connection field names (a proxy's
 // answer; the framing still sees them).
 //
+// raw (Options.RawHead, with dropHop) builds no Header: it keeps the
+// fields in order (rb.raw, for Slot.Header) and the runs of lines of s
+// that a proxy can pass on as they are (Slot.RawHead).
+//
 // A common name is known without a loop over its bytes, and a repeated
 // one is found among the names this block added rather than by a map
 // lookup (the map starts empty): wire.FieldKey, wire.Seen.
-func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
+func (rb *respBody) parse(s string, f *framing, dropHop, raw bool) error {
 	resp := &rb.resp
 	i := strings.IndexByte(s, '\n')
 	line := s[:i]
@@ -362,28 +458,50 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 
 	rest := s[i+1:]
 	n := strings.Count(rest, "\n") - 1
-	var vals []string
-	if n <= len(rb.vals) {
+	var vals, keys []string
+	rh := &rb.raw
+	var h http.Header
+	switch {
+	case raw && n <= len(rb.vals) && n <= len(rh.keys):
+		keys, vals = rh.keys[:n], rb.vals[:n]
+	case raw:
+		more := make([]string, 2*n)
+		keys, vals = more[:n], more[n:]
+	case n <= len(rb.vals):
 		vals = rb.vals[:n]
-	} else {
+	default:
 		vals = make([]string, n)
 	}
-	h := rb.hdr
-	if h == nil {
-		h = make(http.Header, n)
-		rb.hdr = h
+	if raw {
+		rh.on, rh.ok = true, true
+		rh.keys, rh.vals = keys, vals
+	} else {
+		h = rb.hdr
+		if h == nil {
+			h = make(http.Header, n)
+			rb.hdr = h
+		}
+		resp.Header = h
 	}
-	resp.Header = h
 	var seen wire.Seen
 	var connBuf [2]string
 	connection := connBuf[:0] // Connection values, when dropped
-	for vi := 0; ; {
+	at := i + 1               // where line starts in s
+	run := -1                 // where the run of lines to pass on starts (raw)
+	vi := 0
+	for {
 		j := strings.IndexByte(rest, '\n')
+		start := at
 		line, rest = rest[:j], rest[j+1:]
+		at += j + 1
+		crlf := false
 		if k := len(line); k > 0 && line[k-1] == '\r' {
-			line = line[:k-1]
+			line, crlf = line[:k-1], true
 		}
 		if line == "" {
+			if raw {
+				rh.cut(s, run, start)
+			}
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
@@ -413,8 +531,29 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 			if dropHop {
 				connection = append(connection, v)
 			}
+		case "Date":
+			rh.date = raw
 		}
 		if dropHop && wire.HopByHop(key) {
+			if raw {
+				rh.cut(s, run, start)
+				run = -1
+			}
+			continue
+		}
+		if raw {
+			keys[vi], vals[vi] = key, v
+			vi++
+			switch {
+			case key == "Content-Length":
+				// The server frames the body and writes its own.
+				rh.cut(s, run, start)
+				run = -1
+			case !crlf:
+				rh.ok = false // a bare LF must not go out as it came
+			case run < 0:
+				run = start
+			}
 			continue
 		}
 		if seen.Repeat(h, key) {
@@ -425,10 +564,33 @@ func (rb *respBody) parse(s string, f *framing, dropHop bool) error {
 		h[key] = vals[vi : vi+1 : vi+1]
 		vi++
 	}
+	if raw {
+		rh.n = vi
+		if f.named {
+			// Rare: build the Header now, without the named fields.
+			rh.ok = false
+			rb.buildHeader()
+			wire.DeleteNamed(resp.Header, connection)
+		}
+		return nil
+	}
 	if f.named {
 		wire.DeleteNamed(h, connection)
 	}
 	return nil
+}
+
+// cut ends the run of lines to pass on that started at run (none: -1)
+// before end; past len(lines) runs the head is not passed on as it came.
+func (rh *rawHead) cut(s string, run, end int) {
+	if run < 0 {
+		return
+	}
+	if len(rh.lines) == cap(rh.lines) {
+		rh.ok = false
+		return
+	}
+	rh.lines = append(rh.lines, s[run:end])
 }
 
 // addCL records a Content-Length value. A list of identical values (from

@@ -171,6 +171,13 @@ type Options struct {
 	// sent (a proxy's X-Forwarded-For and the like, which then need not go
 	// into a copy of its client's Header).
 	Fields []string
+	// RawHead, with a Slot and DropHopByHop, builds no Header map for the
+	// response: resp.Header is nil until Slot.Header builds it, and
+	// Slot.RawHead gives the field lines as they came, for a proxy to pass
+	// on without going over them again (its client's listener writes
+	// them: server.WriteHead). A proxy asks for it only when nothing (no
+	// plugin) looks at the answer's fields.
+	RawHead bool
 }
 
 // RoundTrip implements http.RoundTripper; it is Do(req, Options{}).
@@ -303,13 +310,13 @@ func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.R
 		if o.ReadTimeout > 0 && o.ReadTimeout < rt {
 			rt = o.ReadTimeout
 		}
-		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false, o.Slot, o.DropHopByHop)
+		resp, got, rerr := t.readResponse(c, req, ri, rt, o.ReadTimeout, false, o.Slot, o.DropHopByHop, o.RawHead)
 		if rerr == nil {
 			return resp, false, nil
 		}
 		return nil, !got && isStale(werr), fmt.Errorf("http1 client: write request to %s: %w", c.addr, werr)
 	}
-	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true, o.Slot, o.DropHopByHop)
+	resp, got, err := t.readResponse(c, req, ri, o.ReadTimeout, o.ReadTimeout, true, o.Slot, o.DropHopByHop, o.RawHead)
 	if err != nil {
 		return nil, !got && isStale(err), err
 	}

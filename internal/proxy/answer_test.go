@@ -1,0 +1,155 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/proxy"
+)
+
+// logOnly is a plugin with only a log phase, transient and inline: a
+// route with it sends the upstream's answer the usual way, through a
+// header map, where a route without plugins passes its field lines on
+// as they came (client.Options.RawHead, server.WriteHead).
+type logOnly struct{}
+
+func (logOnly) Log(*plugin.Ctx) {}
+
+func init() {
+	plugin.Register(plugin.Definition{Name: "test-log-only", Priority: 1, Schema: []byte(`{"type":"object"}`),
+		Transient: true, Inline: true, New: func(map[string]any) (any, error) { return logOnly{}, nil }})
+}
+
+// TestAnswerFields: a route without plugins and a route with one give
+// the client the same answer (status, fields, body) for answers of every
+// shape; neither passes on hop-by-hop fields or those the answer's
+// Connection names, both send a single valid Content-Length, and every
+// line ends in CRLF even when the upstream's did not. The route without
+// plugins keeps a field name's spelling (its lines go out as they came),
+// which shows that it took that path.
+func TestAnswerFields(t *testing.T) {
+	answers := map[string]string{
+		"usual": "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+		"hop": "HTTP/1.1 200 OK\r\nX-A: 1\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: t\r\nTrailer: X-T\r\nUpgrade: h2c\r\n" +
+			"Proxy-Authenticate: Basic\r\nX-B: 2\r\nContent-Length: 2\r\n\r\nok",
+		"named":     "HTTP/1.1 200 OK\r\nConnection: X-Secret, x-other\r\nX-Secret: s\r\nX-Other: o\r\nX-C: c\r\nContent-Length: 2\r\n\r\nok",
+		"list":      "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX-A: 1\r\n\r\nok",
+		"barelf":    "HTTP/1.1 200 OK\nX-A: 1\nContent-Length: 2\n\nok",
+		"chunked":   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"both":      "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"nocontent": "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+		"notfound":  "HTTP/1.1 404 Not Found\r\nx-a: 1\r\nContent-Length: 2\r\n\r\nno",
+		"spelling":  "HTTP/1.1 200 OK\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\ncontent-length: 2\r\n\r\nok",
+		"many": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + func() string {
+			s := ""
+			for i := range 24 {
+				s += fmt.Sprintf("X-N%d: %d\r\n", i, i)
+			}
+			return s
+		}() + "\r\nok",
+	}
+	for _, m := range loopModes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			up := scriptedUpstream(t, func(c net.Conn, head string) {
+				path := strings.Fields(head)[1]
+				a := answers[path[strings.LastIndexByte(path, '/')+1:]]
+				if strings.HasPrefix(head, "HEAD ") {
+					a, _, _ = strings.Cut(a, "\n\n")
+					a, _, _ = strings.Cut(a, "\r\n\r\n")
+					a += "\r\n\r\n"
+				}
+				io.WriteString(c, a)
+			})
+			e.put("/routes/bare", fmt.Sprintf(`{"uri":"/bare/*","upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/logged", fmt.Sprintf(`{"uri":"/logged/*","plugins":{"test-log-only":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			addr := strings.TrimPrefix(e.httpURL, "http://")
+			for name := range answers {
+				for _, method := range []string{"GET", "HEAD"} {
+					bare := wireAnswer(t, addr, method, "/bare/"+name)
+					logged := wireAnswer(t, addr, method, "/logged/"+name)
+					what := method + " " + name
+					if bare.status != logged.status || bare.body != logged.body || !reflect.DeepEqual(bare.fields, logged.fields) {
+						t.Errorf("%s: without plugins %d %v %q, with one %d %v %q", what,
+							bare.status, bare.fields, bare.body, logged.status, logged.fields, logged.body)
+					}
+					for _, a := range []wired{bare, logged} {
+						for _, k := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade",
+							"Proxy-Authenticate", "Transfer-Encoding", "X-Secret", "X-Other"} {
+							if _, ok := a.fields[k]; ok && !(k == "Connection" && a.fields[k][0] == "close") {
+								t.Errorf("%s: %s passed on: %q", what, k, a.head)
+							}
+						}
+						if cl := a.fields["Content-Length"]; len(cl) > 1 || len(cl) == 1 && strings.Contains(cl[0], ",") {
+							t.Errorf("%s: Content-Length %q", what, cl)
+						}
+						if strings.Count(strings.ReplaceAll(a.head, "\r\n", ""), "\n") > 0 {
+							t.Errorf("%s: a line without CR: %q", what, a.head)
+						}
+					}
+				}
+			}
+			if b := wireAnswer(t, addr, "GET", "/bare/spelling"); !strings.Contains(b.head, "\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n") {
+				t.Errorf("without plugins, the fields were not passed on as they came:\n%s", b.head)
+			}
+			if b := wireAnswer(t, addr, "GET", "/logged/spelling"); !strings.Contains(b.head, "\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n") {
+				t.Errorf("with a plugin, the fields did not go through the header map:\n%s", b.head)
+			}
+		})
+	}
+}
+
+// wired is an answer as it came on the wire: its head, parsed fields
+// (without Date, which the proxy may add), status and body.
+type wired struct {
+	head   string
+	status int
+	fields http.Header
+	body   string
+}
+
+// wireAnswer sends one request on a new connection and reads the answer
+// twice: as bytes, and parsed by net/http.
+func wireAnswer(t *testing.T, addr, method, path string) wired {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: h\r\n\r\n", method, path)
+	br := bufio.NewReader(c)
+	head := ""
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s %s: %v after %q", method, path, err, head)
+		}
+		head += l
+		if l == "\r\n" || l == "\n" {
+			break
+		}
+	}
+	res, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(head), br)), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%s %s: %v in %q", method, path, err, head)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: body: %v", method, path, err)
+	}
+	if n := len(res.Header["Date"]); n != 1 {
+		t.Errorf("%s %s: %d Date fields", method, path, n)
+	}
+	delete(res.Header, "Date")
+	return wired{head: head, status: res.StatusCode, fields: res.Header, body: string(b)}
+}
