@@ -67,7 +67,10 @@ type Ctx struct {
 	Worker int
 
 	// RespHeader is sent with the response: rewrite/access plugins may add
-	// to it, and Exit answers with it.
+	// to it, and Exit answers with it. After the header filter phase it is
+	// the answer's header as sent; when no plugin has that phase (or a body
+	// filter, or answers itself: Chain.Passthrough), it stays what the
+	// plugins added, and the upstream's fields go out without a map.
 	RespHeader http.Header
 
 	// Upstream, when a plugin sets it (traffic-split), replaces the route's
@@ -275,6 +278,9 @@ type Chain struct {
 	retains bool
 	// blocks: some instance is not Inline.
 	blocks bool
+	// answers: some instance filters the answer's header or body, or
+	// answers itself (see Passthrough).
+	answers bool
 }
 
 // emptyChain is shared by every route without plugins (most of them):
@@ -301,9 +307,21 @@ func NewChain(ins []Instance) *Chain {
 		if !in.Inline {
 			c.blocks = true
 		}
+		switch in.Impl.(type) {
+		case HeaderFilterer, BodyFilterer, Responder:
+			c.answers = true
+		}
 	}
 	return c
 }
+
+// Passthrough reports whether no plugin of the chain filters the answer's
+// header or body or answers itself, so that the upstream's answer goes to
+// the client as it came, with the fields plugins put in Ctx.RespHeader
+// (the proxy then never builds a header map for it); an empty chain
+// does. A plugin that needs the answer's fields in its log phase reads
+// them in a header filter, as http-logger does.
+func (ch *Chain) Passthrough() bool { return ch == nil || !ch.answers }
 
 // Transient reports whether every plugin of the chain keeps nothing of a
 // request after its phases (Definition.Transient); an empty chain is.

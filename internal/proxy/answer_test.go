@@ -15,26 +15,40 @@ import (
 	"github.com/stargate-edge/stargate/internal/proxy"
 )
 
-// logOnly is a plugin with only a log phase, transient and inline: a
+// headerFilter is a plugin with a header filter that changes nothing: a
 // route with it sends the upstream's answer the usual way, through a
-// header map, where a route without plugins passes its field lines on
-// as they came (client.Options.RawHead, server.WriteHead).
-type logOnly struct{}
+// header map, where a route whose plugins do not look at the answer
+// passes its field lines on as they came (plugin.Chain.Passthrough,
+// client.Options.RawHead, server.WriteHead).
+type headerFilter struct{}
 
-func (logOnly) Log(*plugin.Ctx) {}
+func (headerFilter) HeaderFilter(*plugin.Ctx, int, http.Header) {}
 
-func init() {
-	plugin.Register(plugin.Definition{Name: "test-log-only", Priority: 1, Schema: []byte(`{"type":"object"}`),
-		Transient: true, Inline: true, New: func(map[string]any) (any, error) { return logOnly{}, nil }})
+// addFields adds two fields to every answer, one of which (X-C) some
+// answers have too: the plugin's value replaces theirs.
+type addFields struct{}
+
+func (addFields) Access(c *plugin.Ctx) {
+	c.RespHeader.Set("X-Added", "1")
+	c.RespHeader.Set("X-C", "plugin")
 }
 
-// TestAnswerFields: a route without plugins and a route with one give
-// the client the same answer (status, fields, body) for answers of every
-// shape; neither passes on hop-by-hop fields or those the answer's
-// Connection names, both send a single valid Content-Length, and every
-// line ends in CRLF even when the upstream's did not. The route without
-// plugins keeps a field name's spelling (its lines go out as they came),
-// which shows that it took that path.
+func init() {
+	for name, impl := range map[string]any{"test-header-filter": headerFilter{}, "test-add-fields": addFields{}} {
+		plugin.Register(plugin.Definition{Name: name, Priority: 1, Schema: []byte(`{"type":"object"}`),
+			Transient: true, Inline: true, New: func(map[string]any) (any, error) { return impl, nil }})
+	}
+}
+
+// TestAnswerFields: routes whose plugins do not look at the answer give
+// the client the same answer (status, fields, body) as routes with a
+// header filter, for answers of every shape, with and without fields
+// plugins add (which replace the answer's of the same name); none passes
+// on hop-by-hop fields or those the answer's Connection names, all send a
+// single valid Content-Length, and every line ends in CRLF even when the
+// upstream's did not. The routes without a filter keep a field name's
+// spelling (its lines go out as they came), which shows that they took
+// that path.
 func TestAnswerFields(t *testing.T) {
 	answers := map[string]string{
 		"usual": "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
@@ -42,6 +56,7 @@ func TestAnswerFields(t *testing.T) {
 			"Proxy-Authenticate: Basic\r\nX-B: 2\r\nContent-Length: 2\r\n\r\nok",
 		"named":     "HTTP/1.1 200 OK\r\nConnection: X-Secret, x-other\r\nX-Secret: s\r\nX-Other: o\r\nX-C: c\r\nContent-Length: 2\r\n\r\nok",
 		"list":      "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX-A: 1\r\n\r\nok",
+		"collide":   "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-C: upstream\r\nContent-Length: 2\r\n\r\nok",
 		"barelf":    "HTTP/1.1 200 OK\nX-A: 1\nContent-Length: 2\n\nok",
 		"chunked":   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
 		"both":      "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
@@ -70,40 +85,56 @@ func TestAnswerFields(t *testing.T) {
 				io.WriteString(c, a)
 			})
 			e.put("/routes/bare", fmt.Sprintf(`{"uri":"/bare/*","upstream":{"nodes":{"%s":1}}}`, up))
-			e.put("/routes/logged", fmt.Sprintf(`{"uri":"/logged/*","plugins":{"test-log-only":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/filtered", fmt.Sprintf(`{"uri":"/filtered/*","plugins":{"test-header-filter":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/added", fmt.Sprintf(`{"uri":"/added/*","plugins":{"test-add-fields":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/added-filtered", fmt.Sprintf(`{"uri":"/added-filtered/*","plugins":{"test-add-fields":{},"test-header-filter":{}},"upstream":{"nodes":{"%s":1}}}`, up))
 			addr := strings.TrimPrefix(e.httpURL, "http://")
 			for name := range answers {
 				for _, method := range []string{"GET", "HEAD"} {
-					bare := wireAnswer(t, addr, method, "/bare/"+name)
-					logged := wireAnswer(t, addr, method, "/logged/"+name)
-					what := method + " " + name
-					if bare.status != logged.status || bare.body != logged.body || !reflect.DeepEqual(bare.fields, logged.fields) {
-						t.Errorf("%s: without plugins %d %v %q, with one %d %v %q", what,
-							bare.status, bare.fields, bare.body, logged.status, logged.fields, logged.body)
-					}
-					for _, a := range []wired{bare, logged} {
-						for _, k := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade",
-							"Proxy-Authenticate", "Transfer-Encoding", "X-Secret", "X-Other"} {
-							if _, ok := a.fields[k]; ok && !(k == "Connection" && a.fields[k][0] == "close") {
-								t.Errorf("%s: %s passed on: %q", what, k, a.head)
-							}
+					for _, pair := range [][2]string{{"bare", "filtered"}, {"added", "added-filtered"}} {
+						raw := wireAnswer(t, addr, method, "/"+pair[0]+"/"+name)
+						mapped := wireAnswer(t, addr, method, "/"+pair[1]+"/"+name)
+						what := method + " /" + pair[0] + "/" + name
+						if raw.status != mapped.status || raw.body != mapped.body || !reflect.DeepEqual(raw.fields, mapped.fields) {
+							t.Errorf("%s: %d %v %q; with a header filter %d %v %q", what,
+								raw.status, raw.fields, raw.body, mapped.status, mapped.fields, mapped.body)
 						}
-						if cl := a.fields["Content-Length"]; len(cl) > 1 || len(cl) == 1 && strings.Contains(cl[0], ",") {
-							t.Errorf("%s: Content-Length %q", what, cl)
+						if pair[0] == "added" && (raw.fields.Get("X-Added") != "1" || raw.fields.Get("X-C") != "plugin" || len(raw.fields["X-C"]) != 1) {
+							t.Errorf("%s: the plugin's fields: %v", what, raw.fields)
 						}
-						if strings.Count(strings.ReplaceAll(a.head, "\r\n", ""), "\n") > 0 {
-							t.Errorf("%s: a line without CR: %q", what, a.head)
-						}
+						checkAnswer(t, what, raw)
+						checkAnswer(t, what, mapped)
 					}
 				}
 			}
-			if b := wireAnswer(t, addr, "GET", "/bare/spelling"); !strings.Contains(b.head, "\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n") {
-				t.Errorf("without plugins, the fields were not passed on as they came:\n%s", b.head)
+			for _, path := range []string{"/bare/spelling", "/added/spelling"} {
+				if b := wireAnswer(t, addr, "GET", path); !strings.Contains(b.head, "\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n") {
+					t.Errorf("%s: the fields were not passed on as they came:\n%s", path, b.head)
+				}
 			}
-			if b := wireAnswer(t, addr, "GET", "/logged/spelling"); !strings.Contains(b.head, "\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n") {
-				t.Errorf("with a plugin, the fields did not go through the header map:\n%s", b.head)
+			if b := wireAnswer(t, addr, "GET", "/filtered/spelling"); !strings.Contains(b.head, "\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n") {
+				t.Errorf("with a header filter, the fields did not go through the header map:\n%s", b.head)
 			}
 		})
+	}
+}
+
+// checkAnswer fails t if a, the answer to what, has a hop-by-hop field or
+// one the upstream's Connection named, a Content-Length that is not one
+// number, or a line ending in a bare LF.
+func checkAnswer(t *testing.T, what string, a wired) {
+	t.Helper()
+	for _, k := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade",
+		"Proxy-Authenticate", "Transfer-Encoding", "X-Secret", "X-Other"} {
+		if _, ok := a.fields[k]; ok && !(k == "Connection" && a.fields[k][0] == "close") {
+			t.Errorf("%s: %s passed on: %q", what, k, a.head)
+		}
+	}
+	if cl := a.fields["Content-Length"]; len(cl) > 1 || len(cl) == 1 && strings.Contains(cl[0], ",") {
+		t.Errorf("%s: Content-Length %q", what, cl)
+	}
+	if strings.Count(strings.ReplaceAll(a.head, "\r\n", ""), "\n") > 0 {
+		t.Errorf("%s: a line without CR: %q", what, a.head)
 	}
 }
 

@@ -260,10 +260,10 @@ type pipeState struct {
 	// kept: something the handler started may still use the state (a
 	// WebSocket, net/http's transport), so it is not reused.
 	plain, kept bool
-	// bare: no plugin runs at all (no route, consumer or global one), so
-	// nothing looks at the upstream's answer: its fields go out as the
-	// lean client parsed them, without a header map (client.Options.RawHead,
-	// server.WriteHead).
+	// bare: no plugin (route, consumer or global) looks at the upstream's
+	// answer (plugin.Chain.Passthrough), so its fields go out as the lean
+	// client parsed them, without a header map (client.Options.RawHead,
+	// server.WriteHead), with those plugins added to Ctx.RespHeader.
 	bare bool
 	// abort: the answer's body was cut short and the ResponseWriter has
 	// no server.Abort (HTTP/2); the handler ends with
@@ -522,7 +522,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, pc *plugin.Ctx
 	}
 	var resp *http.Response
 	var err error
-	rv.pipe.bare = responder == nil && chain.Len() == 0 && snap.Global.Len() == 0
+	rv.pipe.bare = responder == nil && chain.Passthrough() && snap.Global.Passthrough()
 	if responder != nil {
 		rv.origin = origin{h: h, pc: pc, rt: rt, up: up, rv: rv, consumer: consumer, body: body, retryable: retryable}
 		resp, err = responder.Respond(pc, &rv.origin)
@@ -796,12 +796,14 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 		body = &rv.ub
 	}
 	if rv != nil && rv.pipe != nil && rv.pipe.bare && rv.pipe.out.resp != nil {
-		// No plugin runs: the answer's fields go out as the lean client
-		// parsed them (client.Options.RawHead), or its Header is built
-		// now for the usual path (HEAD, 204, 304, no length, HTTP/2).
+		// No plugin looks at the answer: its fields go out as the lean
+		// client parsed them (client.Options.RawHead), after them those
+		// the plugins added, or its Header is built now for the usual
+		// path (HEAD, 204, 304, no length, HTTP/2, a plugin's field that
+		// replaces one of the answer's).
 		s := rv.pipe.out.resp
-		if lines, date, ok := s.RawHead(resp); ok && len(pc.RespHeader) == 0 &&
-			server.WriteHead(w, resp.StatusCode, lines, date, resp.ContentLength) {
+		if lines, date, ok := s.RawHead(resp); ok && pc.StatusOverride() == 0 && addable(pc.RespHeader, s) &&
+			replaceHeader(w, pc.RespHeader) && server.WriteHead(w, resp.StatusCode, lines, date, resp.ContentLength) {
 			cw := &rv.cw
 			*cw = countWriter{w: w}
 			stream := strings.HasPrefix(s.Get("Content-Type"), "text/event-stream")
@@ -812,6 +814,31 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 	}
 	hdr := responseHeader(pc, resp, chain, snap)
 	h.send(w, pc, resp.StatusCode, hdr, body, resp.ContentLength, snap, chain)
+}
+
+// addable reports whether the fields plugins added (h) can go out after
+// the answer's own lines: none of them replaces a field of the answer
+// (s) or one the server writes itself.
+func addable(h http.Header, s *client.Slot) bool {
+	for k := range h {
+		if wire.HopByHop(k) || k == "Content-Length" || k == "Date" || s.Get(k) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// replaceHeader makes h the header of w, an HTTP/1.1 listener's writer
+// (which takes the map as it is), when there is anything in it.
+func replaceHeader(w http.ResponseWriter, h http.Header) bool {
+	if len(h) == 0 {
+		return true
+	}
+	rh, ok := w.(interface{ ReplaceHeader(http.Header) })
+	if ok {
+		rh.ReplaceHeader(h)
+	}
+	return ok
 }
 
 // responseHeader is resp's header as it is sent: with the headers
