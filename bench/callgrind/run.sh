@@ -7,7 +7,7 @@
 # for throughput against nginx. See bench/README.md ("Instructions per
 # request") and BENCHMARKS.md ("Tenth session").
 #
-#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-plugins] [-seconds N] [-out DIR]
+#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-plugins] [-cache] [-seconds N] [-out DIR]
 #
 # It builds ./cmd/stargate (or takes -bin), starts a static nginx
 # upstream answering 1 KB, runs Stargate under callgrind with one route to
@@ -15,21 +15,25 @@
 # of N seconds (default 10). With -nginx it also counts nginx proxy_pass
 # (one worker, no master) in front of the same upstream. With -plugins it
 # also counts a route with key-auth, limit-count and prometheus (the
-# plugin-cost route of bench/proxy) in the same Stargate. Kernel work is
-# not counted: callgrind sees user space only.
+# plugin-cost route of bench/proxy) in the same Stargate. With -cache,
+# callgrind also simulates 32 KB L1 instruction and data caches and a
+# 1 MB last level, and the cache misses per request are printed too: a
+# program's footprint, which instructions alone do not show. Kernel work
+# is not counted: callgrind sees user space only.
 #
 # Needs valgrind, nginx and wrk; installs them with apt-get when missing.
 set -euo pipefail
 
-bin="" with_nginx=0 with_plugins=0 seconds=10 out=""
+bin="" with_nginx=0 with_plugins=0 seconds=10 out="" vg_cache=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -bin) bin="$2"; shift 2 ;;
     -nginx) with_nginx=1; shift ;;
     -plugins) with_plugins=1; shift ;;
+    -cache) vg_cache=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64); shift ;;
     -seconds) seconds="$2"; shift 2 ;;
     -out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 [-bin PATH] [-nginx] [-plugins] [-seconds N] [-out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-bin PATH] [-nginx] [-plugins] [-cache] [-seconds N] [-out DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -114,6 +118,12 @@ count() {
     exit 1
   fi
   printf '%-10s %9d requests  %14d instructions  %7d per request\n' "$name" "$n" "$ir" $((ir / n))
+  if [ ${#vg_cache[@]} -gt 0 ]; then
+    # The totals line holds Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+    callgrind_annotate "$outfile" 2>/dev/null | awk -v n="$n" -v name="$name" '/PROGRAM TOTALS/{
+      gsub(",", ""); gsub(/\([^)]*\)/, "")
+      printf "%-10s per request: %d L1 instruction misses, %d L1 data misses (%d reads, %d writes)\n", name, $4/n, ($5+$6)/n, $5/n, $6/n }'
+  fi
   callgrind_annotate "$outfile" 2>/dev/null | sed -n '/PROGRAM TOTALS/,+25p' | tail -20 >"$dir/$name.top.txt"
 }
 
@@ -121,7 +131,7 @@ hp=$(freeport) ap=$(freeport) tp=$(freeport) dp=$(freeport)
 mkdir -p "$dir/sg"
 # Go's asynchronous preemption signals trip callgrind; the loops do not
 # need them to make progress.
-GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$dir/sg/cg.out" --instr-atstart=no \
+GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind "${vg_cache[@]}" --callgrind-out-file="$dir/sg/cg.out" --instr-atstart=no \
   "$bin" serve --data-dir "$dir/sg" --store bolt --http-listen "127.0.0.1:$hp" --admin-listen "127.0.0.1:$ap" \
   --https-listen "127.0.0.1:$tp" --dns-listen "127.0.0.1:$dp" --admin-key k --log-level warn >"$dir/sg/log" 2>&1 &
 sgpid=$!
@@ -149,7 +159,7 @@ master_process off;" "    upstream backend { server 127.0.0.1:$up; keepalive 64;
         proxy_set_header Host \$http_host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
         proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme;
         proxy_set_header X-Forwarded-Host \$http_host; } }"
-  valgrind --tool=callgrind --callgrind-out-file="$dir/px/cg.out" --instr-atstart=no \
+  valgrind --tool=callgrind "${vg_cache[@]}" --callgrind-out-file="$dir/px/cg.out" --instr-atstart=no \
     nginx -c "$dir/px/nginx.conf" >"$dir/px/log" 2>&1 &
   ngpid=$!
   pids+=($ngpid)
