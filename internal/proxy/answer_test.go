@@ -33,8 +33,14 @@ func (addFields) Access(c *plugin.Ctx) {
 	c.RespHeader.Set("X-C", "plugin")
 }
 
+// streamType says the answer is an event stream (for answers without a
+// Content-Type of their own).
+type streamType struct{}
+
+func (streamType) Access(c *plugin.Ctx) { c.RespHeader.Set("Content-Type", "text/event-stream") }
+
 func init() {
-	for name, impl := range map[string]any{"test-header-filter": headerFilter{}, "test-add-fields": addFields{}} {
+	for name, impl := range map[string]any{"test-header-filter": headerFilter{}, "test-add-fields": addFields{}, "test-stream-type": streamType{}} {
 		plugin.Register(plugin.Definition{Name: name, Priority: 1, Schema: []byte(`{"type":"object"}`),
 			Transient: true, Inline: true, New: func(map[string]any) (any, error) { return impl, nil }})
 	}
@@ -57,6 +63,7 @@ func TestAnswerFields(t *testing.T) {
 		"named":     "HTTP/1.1 200 OK\r\nConnection: X-Secret, x-other\r\nX-Secret: s\r\nX-Other: o\r\nX-C: c\r\nContent-Length: 2\r\n\r\nok",
 		"list":      "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX-A: 1\r\n\r\nok",
 		"collide":   "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-C: upstream\r\nContent-Length: 2\r\n\r\nok",
+		"empty":     "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-C:\r\nContent-Length: 2\r\n\r\nok",
 		"barelf":    "HTTP/1.1 200 OK\nX-A: 1\nContent-Length: 2\n\nok",
 		"chunked":   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
 		"both":      "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n",
@@ -183,4 +190,65 @@ func wireAnswer(t *testing.T, addr, method, path string) wired {
 	}
 	delete(res.Header, "Date")
 	return wired{head: head, status: res.StatusCode, fields: res.Header, body: string(b)}
+}
+
+// TestEventStreamFlushed: an event stream reaches the client event by
+// event, whether its length is known or not, whichever way its fields
+// go out (as they came, or through a header map), and when a plugin says
+// what it is: the upstream sends its second event only once the client
+// has read the first.
+func TestEventStreamFlushed(t *testing.T) {
+	for _, m := range loopModes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			next := make(chan struct{}, 1)
+			const ev1, ev2 = "data: one\n\n", "data: two\n\n"
+			up := scriptedUpstream(t, func(c net.Conn, head string) {
+				if strings.Contains(strings.Fields(head)[1], "chunked") {
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(ev1), ev1)
+					select {
+					case <-next:
+					case <-time.After(5 * time.Second):
+					}
+					fmt.Fprintf(c, "%x\r\n%s\r\n0\r\n\r\n", len(ev2), ev2)
+					return
+				}
+				ctype := "Content-Type: text/event-stream\r\n"
+				if strings.HasPrefix(head, "GET /typed/") {
+					ctype = "" // the plugin says what it is
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s", ctype, len(ev1+ev2), ev1)
+				select {
+				case <-next:
+				case <-time.After(5 * time.Second):
+				}
+				io.WriteString(c, ev2)
+			})
+			e.put("/routes/bare", fmt.Sprintf(`{"uri":"/bare/*","upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/filtered", fmt.Sprintf(`{"uri":"/filtered/*","plugins":{"test-header-filter":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/typed", fmt.Sprintf(`{"uri":"/typed/*","plugins":{"test-stream-type":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			for _, path := range []string{"/bare/length", "/bare/chunked", "/filtered/length", "/filtered/chunked", "/typed/length"} {
+				c, err := net.Dial("tcp", strings.TrimPrefix(e.httpURL, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path)
+				res, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				b := make([]byte, len(ev1))
+				if _, err := io.ReadFull(res.Body, b); err != nil || string(b) != ev1 {
+					t.Errorf("%s: first event %q, %v (held back until the stream ends?)", path, b, err)
+				}
+				next <- struct{}{}
+				rest, err := io.ReadAll(res.Body)
+				if err != nil || string(rest) != ev2 {
+					t.Errorf("%s: rest %q, %v", path, rest, err)
+				}
+				c.Close()
+			}
+		})
+	}
 }

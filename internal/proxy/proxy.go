@@ -806,7 +806,11 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 			replaceHeader(w, pc.RespHeader) && server.WriteHead(w, resp.StatusCode, lines, date, resp.ContentLength) {
 			cw := &rv.cw
 			*cw = countWriter{w: w}
-			stream := strings.HasPrefix(s.Get("Content-Type"), "text/event-stream")
+			ct := s.Get("Content-Type")
+			if ct == "" {
+				ct = first(pc.RespHeader, "Content-Type") // a plugin's, then
+			}
+			stream := strings.HasPrefix(ct, "text/event-stream")
 			h.sendBody(w, pc, resp.StatusCode, cw, cw, body, stream, false)
 			return
 		}
@@ -821,7 +825,7 @@ func (h *Handler) respond(w http.ResponseWriter, resp *http.Response, pc *plugin
 // (s) or one the server writes itself.
 func addable(h http.Header, s *client.Slot) bool {
 	for k := range h {
-		if wire.HopByHop(k) || k == "Content-Length" || k == "Date" || s.Get(k) != "" {
+		if wire.HopByHop(k) || k == "Content-Length" || k == "Date" || s.Has(k) {
 			return false
 		}
 	}

@@ -1602,3 +1602,38 @@ func TestRawHead(t *testing.T) {
 		})
 	}
 }
+
+// TestRawHeadSlotReuse: a slot reused for a smaller answer after a larger
+// one (more fields, a Date, more than its arrays hold) keeps nothing of
+// the first: no field, no Date, no lines.
+func TestRawHeadSlotReuse(t *testing.T) {
+	big := "HTTP/1.1 200 OK\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nX-Old: 1\r\nContent-Length: 2\r\n"
+	for i := range 20 {
+		big += fmt.Sprintf("X-N%d: a\r\n", i)
+	}
+	big += "\r\nok"
+	small := "HTTP/1.1 200 OK\r\nX-New: 2\r\nContent-Length: 2\r\n\r\nok"
+	slot := new(Slot)
+	tr := newTransport(t)
+	for i, a := range []string{small, big, small} {
+		srv := newRawServer(t, serveCanned(a))
+		resp, _, err := fetch(tr, mustReq(t, "GET", "http://"+srv.addr+"/", nil),
+			Options{ReadTimeout: 5 * time.Second, DropHopByHop: true, Slot: slot, RawHead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, date, ok := slot.RawHead(resp)
+		if a == big {
+			if !ok || !date || len(lines) != 2 || slot.Get("X-Old") != "1" || slot.Get("X-N19") != "a" {
+				t.Errorf("answer %d: %q %v %v", i, lines, date, ok)
+			}
+			continue
+		}
+		if !ok || date || !reflect.DeepEqual(lines, []string{"X-New: 2\r\n"}) || slot.Has("X-Old") || slot.Has("Date") || slot.Get("X-New") != "2" {
+			t.Errorf("answer %d: %q date %v ok %v, X-Old %v", i, lines, date, ok, slot.Has("X-Old"))
+		}
+		if h := slot.Header(resp); !reflect.DeepEqual(h, http.Header{"X-New": {"2"}, "Content-Length": {"2"}}) {
+			t.Errorf("answer %d: Header %v", i, h)
+		}
+	}
+}

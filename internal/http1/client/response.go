@@ -84,15 +84,26 @@ func (s *Slot) RawHead(resp *http.Response) (lines []string, date, ok bool) {
 }
 
 // Get is the first value of the field key (canonical) of the response
-// last parsed into s for Options.RawHead, without building its Header.
+// last parsed into s for Options.RawHead, without building its Header;
+// Has reports whether there is one (its value may be empty).
 func (s *Slot) Get(key string) string {
+	if i := s.index(key); i >= 0 {
+		return s.rb.raw.vals[i]
+	}
+	return ""
+}
+
+// Has: see Get.
+func (s *Slot) Has(key string) bool { return s.index(key) >= 0 }
+
+func (s *Slot) index(key string) int {
 	rh := &s.rb.raw
 	for i, k := range rh.keys[:rh.n] {
 		if k == key {
-			return rh.vals[i]
+			return i
 		}
 	}
-	return ""
+	return -1
 }
 
 // Header returns resp's Header, building it first when resp was parsed

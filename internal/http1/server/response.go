@@ -63,9 +63,16 @@ var (
 // goroutine, log entry, cache or plugin context): the next request on the
 // connection overwrites them. It does nothing for other ResponseWriters
 // (HTTP/2) or after a hijack.
+//
+// The handler calls it last, when it has written everything: it sends
+// the head now if the handler left it unsent (held back until the length
+// was known, or never written), because the head refers to the header map
+// the handler set, which a handler that recycles its own memory may be
+// about to give back (the proxy's pooled answer maps).
 func Recycle(w http.ResponseWriter) {
 	if rw, ok := w.(*response); ok && !rw.hijacked {
 		rw.recycle = true
+		rw.finishHead()
 	}
 }
 
@@ -565,18 +572,28 @@ func Abort(w http.ResponseWriter) bool {
 	return true
 }
 
-// finish completes the response after the handler returned and reports
-// whether the connection may carry another request.
-func (w *response) finish() bool {
+// finishHead sends the head if the handler left it unsent: as it is for
+// an answer cut short (Abort), else with the length of what was written.
+// A second call does nothing.
+func (w *response) finishHead() {
 	if w.aborted {
 		w.commit(false) // framed as unfinished: chunked, or closed at the end
-		return false
+		return
 	}
 	if !w.wroteHeader {
 		w.implicitEmpty = true // nothing written: Content-Length: 0
 		w.WriteHeader(http.StatusOK)
 	}
 	w.commit(true)
+}
+
+// finish completes the response after the handler returned and reports
+// whether the connection may carry another request.
+func (w *response) finish() bool {
+	w.finishHead()
+	if w.aborted {
+		return false
+	}
 	if w.chunked && w.err == nil {
 		_, w.err = w.c.bw.WriteString("0\r\n\r\n")
 	}

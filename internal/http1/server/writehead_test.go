@@ -34,6 +34,8 @@ func TestWriteHead(t *testing.T) {
 			length = -1
 		case "/late":
 			w.WriteHeader(201)
+		case "/close":
+			w.Header().Set("Connection", "close")
 		case "/long":
 			length = 5 // the handler writes 2: the connection must end
 		}
@@ -62,6 +64,7 @@ func TestWriteHead(t *testing.T) {
 		{"GET /204 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 204 No Content\r\nX-Refused: 1", "", 1},
 		{"GET /304 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 304 Not Modified\r\nX-Refused: 1", "", 1},
 		{"GET /unknown HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\nX-Refused: 1\r\nContent-Length: 2", "ok", 1},
+		{"GET /close HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\n" + up + "Connection: close\r\nContent-Length: 2", "ok", 1},
 		{"GET /late HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 201 Created\r\nX-Refused: 1\r\nContent-Length: 2", "ok", 1}, // a held-back head
 	} {
 		t.Run(strings.Fields(c.req)[1], func(t *testing.T) {
@@ -87,5 +90,24 @@ func TestWriteHead(t *testing.T) {
 	// instead of the next answer being read as its rest.
 	if got := exchange(t, addr, "GET /long HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"); strings.Count(got, "HTTP/1.1 200") != 1 {
 		t.Errorf("after a short body:\n%q", got)
+	}
+}
+
+// TestRecycleSendsHead: a head still held back when the handler recycles
+// (an answer of unknown length with nothing written) is sent by Recycle,
+// while the header map it refers to is as the handler left it; the
+// handler may then give that map back to be reused (the proxy clears its
+// pooled maps), and the client still gets the fields.
+func TestRecycleSendsHead(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Keep", "1")
+		w.WriteHeader(200) // no length, nothing written: held back
+		Recycle(w)
+		clear(h) // given back and reused
+	}))
+	got := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.Contains(got, "\r\nX-Keep: 1\r\n") || !strings.Contains(got, "\r\nContent-Length: 0\r\n") {
+		t.Errorf("answer:\n%s", got)
 	}
 }
