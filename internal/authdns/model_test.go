@@ -146,6 +146,8 @@ func TestRecordNormalize(t *testing.T) {
 		{"CAA without tag", &fwd, Record{Label: "@", Type: "CAA", Value: "x"}, Record{}, "need tag"},
 		{"CAA bad tag", &fwd, Record{Label: "@", Type: "CAA", Tag: "is sue", Value: "x"}, Record{}, "letters and digits"},
 		{"label outside zone", &fwd, Record{Label: "www.example.net.", Type: "A", Value: "192.0.2.1"}, Record{}, "outside the zone"},
+		{"label repeats the zone", &fwd, Record{Label: "eXAmple.Com.eXAmple.Com", Type: "CNAME", Value: "."}, Record{}, "repeats the zone's name"},
+		{"name repeats the zone", &fwd, Record{Label: "www.example.com.example.com.", Type: "A", Value: "192.0.2.1"}, Record{}, "repeats the zone's name"},
 		{"label bad char", &fwd, Record{Label: "a b", Type: "A", Value: "192.0.2.1"}, Record{}, "may hold only"},
 		{"wildcard in the middle", &fwd, Record{Label: "a.*.b", Type: "A", Value: "192.0.2.1"}, Record{}, "leftmost"},
 		{"wildcard NS", &fwd, Record{Label: "*", Type: "NS", Value: "ns.example.net."}, Record{}, "wildcard may not own NS"},

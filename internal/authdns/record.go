@@ -268,9 +268,16 @@ func (r *Record) build(z *Zone, normalize bool) (dns.RR, error) {
 // canonicalLabel turns an owner given relative ("www", "@", "*.dev") or
 // fully qualified ("www.example.com." or "www.example.com" inside the zone)
 // into the relative lower-case form.
+//
+// A name that repeats the zone's name (www.example.com.example.com in
+// example.com) is refused: its relative form, "www.example.com", reads
+// as www.example.com when given again, so a stored record would move to
+// another name (or to the apex) when rebuilt. Such names are nearly
+// always a zone file's missing trailing dot.
 func canonicalLabel(l, origin string) (string, error) {
 	l = strings.ToLower(strings.TrimSpace(l))
 	zone := strings.TrimSuffix(origin, ".")
+	in := l
 	switch {
 	case l == "" || l == "@" || l == zone || l == origin:
 		return "@", nil
@@ -280,6 +287,9 @@ func canonicalLabel(l, origin string) (string, error) {
 		return "", fmt.Errorf("label %q is outside the zone %s", l, zone)
 	case strings.HasSuffix(l, "."+zone):
 		l = strings.TrimSuffix(l, "."+zone)
+	}
+	if l != in && (l == zone || strings.HasSuffix(l, "."+zone)) {
+		return "", fmt.Errorf("label %q names %s.%s, which repeats the zone's name: not supported (a missing trailing dot?)", in, l, origin)
 	}
 	if len(l)+len(origin) > 254 {
 		return "", fmt.Errorf("label %q makes a name longer than 253 characters", l)
