@@ -154,7 +154,14 @@ type shard struct {
 	mu       sync.Mutex
 	requests int64
 	tallies  map[*series]*tally
-	_        cpu.CacheLinePad
+	// last is the tally of the label set this shard recorded last
+	// (lastKey), until a scrape moves the tallies: most requests on a loop
+	// repeat the one before (one route, one node), and comparing the
+	// labels costs less than hashing them into the index, about 900 of
+	// the plugin route's 29,500 instructions per request (callgrind).
+	lastKey seriesKey
+	last    *tally
+	_       cpu.CacheLinePad
 }
 
 // numShards bounds the shards: loops beyond it share them (correct, only
@@ -216,6 +223,7 @@ func (t *trafficCollector) flushLocked() {
 			s.lat.add(&d.latTotals)
 		}
 		clear(sh.tallies)
+		sh.last = nil
 		sh.mu.Unlock()
 	}
 }
@@ -300,7 +308,6 @@ func (e *exporter) Log(c *plugin.Ctx) {
 			k.node = c.UpstreamAddr
 		}
 	}
-	s := traffic.lookup(k)
 	ms := float64(c.Latency) / float64(time.Millisecond)
 	// APISIX splits the request latency into the upstream's response
 	// time and its own (the rest); without an upstream it is all its own.
@@ -312,13 +319,19 @@ func (e *exporter) Log(c *plugin.Ctx) {
 
 	sh := traffic.shard(c.Worker)
 	sh.mu.Lock()
-	d := sh.tallies[s]
-	if d == nil {
-		if sh.tallies == nil {
-			sh.tallies = map[*series]*tally{}
+	d := sh.last
+	if d == nil || sh.lastKey != k {
+		sh.mu.Unlock()
+		s := traffic.lookup(k) // takes traffic.mu on a new label set
+		sh.mu.Lock()
+		if d = sh.tallies[s]; d == nil {
+			if sh.tallies == nil {
+				sh.tallies = map[*series]*tally{}
+			}
+			d = &tally{}
+			sh.tallies[s] = d
 		}
-		d = &tally{}
-		sh.tallies[s] = d
+		sh.lastKey, sh.last = k, d
 	}
 	sh.requests++
 	d.status++

@@ -3,10 +3,12 @@ package prometheus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -280,5 +282,43 @@ func TestShardedTotals(t *testing.T) {
 		return a.GetUpperBound() == b.GetUpperBound() && a.GetCumulativeCount() == b.GetCumulativeCount()
 	})); diff != "" {
 		t.Errorf("buckets differ from client_golang's (-ref +got):\n%s", diff)
+	}
+}
+
+// TestShardLastLabels: a shard that remembers the label set it recorded
+// last still counts each set apart when they alternate on one loop
+// (route, status, node, consumer), and keeps counting across scrapes.
+func TestShardLastLabels(t *testing.T) {
+	req := httptest.NewRequest("GET", "/", nil)
+	e, _ := newExporter(map[string]any{})
+	ex := e.(*exporter)
+	type set struct {
+		route string
+		code  int
+		node  string
+	}
+	sets := []set{{"last-a", 200, "10.0.0.1:80"}, {"last-a", 500, "10.0.0.1:80"}, {"last-b", 200, "10.0.0.1:80"}, {"last-a", 200, "10.0.0.2:80"}}
+	want := map[set]float64{}
+	for i := range 40 {
+		s := sets[(i*i+i/3)%len(sets)]
+		ex.Log(&plugin.Ctx{Req: req, RouteID: s.route, Status: s.code, Worker: 3, UpstreamAddr: s.node, BytesSent: 1})
+		want[s]++
+		if i == 25 {
+			_ = gather(t, &traffic)
+		}
+	}
+	fams := gather(t, &traffic)
+	for s, n := range want {
+		node, _, _ := strings.Cut(s.node, ":")
+		var got float64
+		for _, m := range fams["apisix_http_status"].GetMetric() {
+			l := labels(m)
+			if l["route"] == s.route && l["code"] == fmt.Sprint(s.code) && l["node"] == node {
+				got += m.GetCounter().GetValue()
+			}
+		}
+		if got != n {
+			t.Errorf("%v: %v, want %v", s, got, n)
+		}
 	}
 }
