@@ -60,6 +60,10 @@ type Ctx struct {
 	Consumers Consumers
 	Vars      Vars
 	Start     time.Time
+	// RequestHeadLength is the size in bytes of the request line and
+	// header block as received (HTTP/1.1), 0 when unknown (HTTP/2): with
+	// the body's, nginx's $request_length.
+	RequestHeadLength int64
 	// Worker is the index of the event loop serving the request's
 	// connection, from 0 (APISIX's ngx.worker.id()), or -1 when none
 	// does (the TLS port, HTTP/2): for state kept per loop, which its

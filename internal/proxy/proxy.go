@@ -101,6 +101,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		worker = l.ID()
 	}
 	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: st.respHdr, Start: now(l), Worker: worker}
+	if n, ok := server.RequestHeadLength(w); ok {
+		pc.RequestHeadLength = n
+	}
 	rv.pc = pc
 	org := ""
 	pc.Upstreams = snap

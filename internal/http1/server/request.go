@@ -221,6 +221,7 @@ func (c *conn) readRequest(st *reqState) error {
 	r.Host = host
 	r.RemoteAddr = c.remote
 	r.TLS = c.tls
+	st.w.headLen = len(s) // setupBody keeps it when it resets w
 	return c.setupBody(st)
 }
 
@@ -276,7 +277,7 @@ func (c *conn) setupBody(st *reqState) error {
 		r.Body = b
 	}
 	w := &st.w
-	*w = response{c: c, req: r, status: 0, contentLength: -1, clLine: -1}
+	*w = response{c: c, req: r, status: 0, contentLength: -1, clLine: -1, headLen: w.headLen}
 	w.head = r.Method == http.MethodHead
 	w.closeAfter = wantsClose(r)
 	r.Close = w.closeAfter

@@ -45,6 +45,7 @@ type response struct {
 	raw           []string // field lines passed on as they came (WriteHead)
 	rawHead       bool     // WriteHead: raw is the head, the length is set
 	rawDate       bool     // a Date is among raw
+	headLen       int      // bytes of the request line and header block
 	contentLength int64    // -1 unknown
 	written       int64
 	err           error
@@ -88,6 +89,17 @@ func Offload(w http.ResponseWriter, f func()) {
 		return
 	}
 	f()
+}
+
+// RequestHeadLength is the size in bytes of the request line and header
+// block that w's request arrived with (nginx's $request_length without
+// the body), which a logger would otherwise rebuild from the header map;
+// ok is false for other ResponseWriters (HTTP/2).
+func RequestHeadLength(w http.ResponseWriter) (n int64, ok bool) {
+	if rw, isRW := w.(*response); isRW {
+		return int64(rw.headLen), true
+	}
+	return 0, false
 }
 
 // RemoteAddrPort is remoteAddr (the request's RemoteAddr) parsed, and its

@@ -111,3 +111,32 @@ func TestRecycleSendsHead(t *testing.T) {
 		t.Errorf("answer:\n%s", got)
 	}
 }
+
+// TestRequestHeadLength: the listener reports the bytes of the request
+// line and header block as they arrived, whatever their spelling (the
+// rebuilt "Name: value" form would differ), without the body.
+func TestRequestHeadLength(t *testing.T) {
+	got := make(chan int64, 4)
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, ok := RequestHeadLength(w)
+		if !ok {
+			n = -1
+		}
+		got <- n
+		io.WriteString(w, "ok")
+	}))
+	for _, head := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /p?q=1 HTTP/1.1\r\nHost:x\r\nx-a:   1\r\nContent-Length: 3\r\n\r\n",
+		"GET /lf HTTP/1.1\nHost: x\nConnection: close\n\n",
+	} {
+		body := ""
+		if strings.HasPrefix(head, "POST") {
+			body = "abc"
+		}
+		exchange(t, addr, head+body)
+		if n := <-got; n != int64(len(head)) {
+			t.Errorf("%q: %d, want %d", head, n, len(head))
+		}
+	}
+}
