@@ -288,7 +288,7 @@ func canonicalLabel(l, origin string) (string, error) {
 	case strings.HasSuffix(l, "."+zone):
 		l = strings.TrimSuffix(l, "."+zone)
 	}
-	if l != in && (l == zone || strings.HasSuffix(l, "."+zone)) {
+	if l == zone || strings.HasSuffix(l, "."+zone) { // only after a cut above
 		return "", fmt.Errorf("label %q names %s.%s, which repeats the zone's name: not supported (a missing trailing dot?)", in, l, origin)
 	}
 	if len(l)+len(origin) > 254 {

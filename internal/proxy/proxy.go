@@ -353,9 +353,7 @@ func (h *Handler) send(w http.ResponseWriter, pc *plugin.Ctx, status int, hdr ht
 	} else if length >= 0 && first(hdr, "Content-Length") == "" {
 		hdr["Content-Length"] = []string{strconv.FormatInt(length, 10)}
 	}
-	if rh, ok := w.(interface{ ReplaceHeader(http.Header) }); ok {
-		rh.ReplaceHeader(hdr) // the HTTP/1.1 listener takes the map as is
-	} else {
+	if !replaceHeader(w, hdr) {
 		dst := w.Header()
 		for k, v := range hdr {
 			dst[k] = v
@@ -835,12 +833,10 @@ func addable(h http.Header, s *client.Slot) bool {
 	return true
 }
 
-// replaceHeader makes h the header of w, an HTTP/1.1 listener's writer
-// (which takes the map as it is), when there is anything in it.
+// replaceHeader makes h the header of w when w is the HTTP/1.1
+// listener's writer, which takes the map as it is instead of a copy; it
+// reports whether it did.
 func replaceHeader(w http.ResponseWriter, h http.Header) bool {
-	if len(h) == 0 {
-		return true
-	}
 	rh, ok := w.(interface{ ReplaceHeader(http.Header) })
 	if ok {
 		rh.ReplaceHeader(h)

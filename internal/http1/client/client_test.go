@@ -1388,11 +1388,7 @@ func TestLargeRequestHead(t *testing.T) {
 // repeated fields (also past the first sixteen names) keep every value;
 // the framing those fields carried still applies.
 func TestDropHopByHop(t *testing.T) {
-	many := ""
-	for i := range 20 {
-		many += fmt.Sprintf("X-N%d: a\r\n", i)
-	}
-	many += "X-N3: b\r\nx-n19: b\r\n"
+	many := numberedFields(20) + "X-N3: b\r\nx-n19: b\r\n"
 	for _, c := range []struct {
 		name  string
 		resp  string
@@ -1517,10 +1513,7 @@ func TestEmptyHeaderName(t *testing.T) {
 // hop-by-hop fields, Content-Length and Transfer-Encoding, or refuses
 // (ok false) when they cannot go out as they are.
 func TestRawHead(t *testing.T) {
-	many := ""
-	for i := range 20 {
-		many += fmt.Sprintf("X-N%d: a\r\n", i)
-	}
+	many := numberedFields(20)
 	for _, c := range []struct {
 		name  string
 		resp  string
@@ -1607,11 +1600,7 @@ func TestRawHead(t *testing.T) {
 // one (more fields, a Date, more than its arrays hold) keeps nothing of
 // the first: no field, no Date, no lines.
 func TestRawHeadSlotReuse(t *testing.T) {
-	big := "HTTP/1.1 200 OK\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nX-Old: 1\r\nContent-Length: 2\r\n"
-	for i := range 20 {
-		big += fmt.Sprintf("X-N%d: a\r\n", i)
-	}
-	big += "\r\nok"
+	big := "HTTP/1.1 200 OK\r\nDate: Sun, 06 Dec 2026 06:06:40 GMT\r\nX-Old: 1\r\nContent-Length: 2\r\n" + numberedFields(20) + "\r\nok"
 	small := "HTTP/1.1 200 OK\r\nX-New: 2\r\nContent-Length: 2\r\n\r\nok"
 	slot := new(Slot)
 	tr := newTransport(t)

@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -169,4 +170,14 @@ func fakeDial(data string) func(context.Context, string, string) (net.Conn, erro
 	return func(context.Context, string, string) (net.Conn, error) {
 		return &fakeConn{r: strings.NewReader(data)}, nil
 	}
+}
+
+// numberedFields is n header lines "X-N0: a" to "X-N<n-1>: a": more
+// fields than a parse's fixed arrays hold.
+func numberedFields(n int) string {
+	s := ""
+	for i := range n {
+		s += fmt.Sprintf("X-N%d: a\r\n", i)
+	}
+	return s
 }

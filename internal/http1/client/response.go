@@ -543,7 +543,7 @@ func (rb *respBody) parse(s string, f *framing, dropHop, raw bool) error {
 				connection = append(connection, v)
 			}
 		case "Date":
-			rh.date = raw
+			rh.date = true // read only after a RawHead parse (rh.on)
 		}
 		if dropHop && wire.HopByHop(key) {
 			if raw {
