@@ -7,7 +7,7 @@
 # for throughput against nginx. See bench/README.md ("Instructions per
 # request") and BENCHMARKS.md ("Tenth session").
 #
-#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-plugins] [-cache] [-seconds N] [-out DIR]
+#   bench/callgrind/run.sh [-bin PATH] [-nginx] [-plugins] [-cache] [-browser] [-seconds N] [-out DIR]
 #
 # It builds ./cmd/stargate (or takes -bin), starts a static nginx
 # upstream answering 1 KB, runs Stargate under callgrind with one route to
@@ -19,21 +19,33 @@
 # callgrind also simulates 32 KB L1 instruction and data caches and a
 # 1 MB last level, and the cache misses per request are printed too: a
 # program's footprint, which instructions alone do not show. Kernel work
-# is not counted: callgrind sees user space only.
+# is not counted: callgrind sees user space only. With -browser every
+# request carries the 13 fields a desktop browser sends with a page load
+# (about 560 bytes: User-Agent, Accept*, Cookie, Referer, Sec-Fetch-*...)
+# where wrk sends Host alone: the cost of a real client's head.
 #
 # Needs valgrind, nginx and wrk; installs them with apt-get when missing.
 set -euo pipefail
 
-bin="" with_nginx=0 with_plugins=0 seconds=10 out="" vg_cache=()
+bin="" with_nginx=0 with_plugins=0 seconds=10 out="" vg_cache=() fields=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -bin) bin="$2"; shift 2 ;;
     -nginx) with_nginx=1; shift ;;
     -plugins) with_plugins=1; shift ;;
     -cache) vg_cache=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64); shift ;;
+    -browser)
+      fields=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+        -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        -H "Accept-Language: en-US,en;q=0.5" -H "Accept-Encoding: gzip, deflate, br, zstd"
+        -H "Referer: https://www.example.com/some/page"
+        -H "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; _ga=GA1.2.123456789.1700000000"
+        -H "Upgrade-Insecure-Requests: 1" -H "Sec-Fetch-Dest: document" -H "Sec-Fetch-Mode: navigate"
+        -H "Sec-Fetch-Site: same-origin" -H "Sec-Fetch-User: ?1" -H "Priority: u=0, i" -H "DNT: 1")
+      shift ;;
     -seconds) seconds="$2"; shift 2 ;;
     -out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 [-bin PATH] [-nginx] [-plugins] [-cache] [-seconds N] [-out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-bin PATH] [-nginx] [-plugins] [-cache] [-browser] [-seconds N] [-out DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -99,8 +111,8 @@ pids+=($!)
 # A dump file is named after its sequence number: outfile.1, outfile.2...
 count() {
   local name=$1 port=$2 pid=$3 outfile=$4 seq=${5:-1} path=${6:-/x} res n ir
-  local hdr=()
-  if [ -n "${7:-}" ]; then hdr=(-H "$7"); fi
+  local hdr=("${fields[@]}")
+  if [ -n "${7:-}" ]; then hdr+=(-H "$7"); fi
   for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
   wrk -t2 -c16 -d4s "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1

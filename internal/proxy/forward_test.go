@@ -1,13 +1,19 @@
 package proxy_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stargate-edge/stargate/internal/plugin"
+	"github.com/stargate-edge/stargate/internal/proxy"
 	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
@@ -90,4 +96,133 @@ func httptestServer(t *testing.T, h http.Handler, tls bool) string {
 	}
 	t.Cleanup(s.Close)
 	return s.Listener.Addr().String()
+}
+
+// touchRequest adds a field without a value to the request's Header (which
+// sends nothing): the Header is no longer what the listener parsed, so
+// the request's fields go upstream from the map, where an untouched
+// request's go as the lines they came in (server.RequestLines,
+// client.Options.Lines).
+type touchRequest struct{}
+
+func (touchRequest) Access(c *plugin.Ctx) { c.Req.Header["X-Touched"] = nil }
+
+func init() {
+	plugin.Register(plugin.Definition{Name: "test-touch-request", Priority: 1, Schema: []byte(`{"type":"object"}`),
+		Transient: true, Inline: true, New: func(map[string]any) (any, error) { return touchRequest{}, nil }})
+}
+
+// TestRequestLinesForwarded: the upstream receives the same request,
+// fields and body, whether the client's fields went out as the lines
+// they came in or from the Header map, for browser-like heads, forged
+// forwarding fields, hop-by-hop fields, bodies of known and unknown
+// length, bare LF line ends, a field sent twice and a Connection that
+// names fields; on loops and on goroutines. A field name's spelling,
+// kept on the lines path only, shows which path ran.
+func TestRequestLinesForwarded(t *testing.T) {
+	cases := []struct{ name, head, body string }{
+		{"browser", "GET /%s HTTP/1.1\r\nHost: h\r\nuser-agent: Mozilla/5.0 (X11)\r\nAccept: text/html,*/*;q=0.8\r\nDNT: 1\r\n" +
+			"sec-fetch-dest: document\r\nCookie: a=1; b=2\r\nX-A:  1 \r\n\r\n", ""},
+		{"forged forwarding fields", "GET /%s HTTP/1.1\r\nHost: h\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-For: 10.0.0.1\r\n" +
+			"X-Forwarded-Proto: https\r\nx-forwarded-host: evil\r\nX-B: b\r\n\r\n", ""},
+		{"hop-by-hop", "GET /%s HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, TE\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n" +
+			"Proxy-Connection: x\r\nProxy-Authorization: Basic eA==\r\nTrailer: X-T\r\nX-C: c\r\n\r\n", ""},
+		{"known length", "POST /%s HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc", "abc"},
+		{"chunked", "POST /%s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nX-D: d\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "abc"},
+		{"bare LF", "GET /%s HTTP/1.1\nHost: h\nx-e: e\nX-F: f\n\n", ""},
+		{"a field twice", "GET /%s HTTP/1.1\r\nHost: h\r\nX-G: 1\r\nx-g: 2\r\n\r\n", ""},
+		{"connection names fields", "GET /%s HTTP/1.1\r\nHost: h\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-H: h\r\n\r\n", ""},
+	}
+	// The upstream answers with the head and body it received.
+	up := rawhttp.Listen(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			head := ""
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head += l
+				if l == "\r\n" {
+					break
+				}
+			}
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
+			if err != nil {
+				return
+			}
+			var body []byte
+			if req.ContentLength > 0 {
+				body = make([]byte, req.ContentLength)
+				if _, err := io.ReadFull(br, body); err != nil {
+					return
+				}
+			} else if len(req.TransferEncoding) > 0 {
+				r, _ := http.ReadRequest(bufio.NewReader(io.MultiReader(strings.NewReader(head), br)))
+				if body, err = io.ReadAll(r.Body); err != nil {
+					return
+				}
+			}
+			out := head + string(body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(out), out)
+		}
+	})
+	for _, m := range loopModes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnv(t, func(o *proxy.Options) { o.EventLoops = m.loops })
+			e.put("/routes/lines", fmt.Sprintf(`{"uri":"/lines","upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/map", fmt.Sprintf(`{"uri":"/map","plugins":{"test-touch-request":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			c, err := rawhttp.Dial(strings.TrimPrefix(e.httpURL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			received := func(name, path, head string) (string, *http.Request, string) {
+				t.Helper()
+				res, got, err := c.Do(fmt.Sprintf(head, path))
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("%s %s: %v %v", name, path, res, err)
+				}
+				h, body, _ := strings.Cut(got, "\r\n\r\n")
+				req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(h + "\r\n\r\n")))
+				if err != nil {
+					t.Fatalf("%s %s: the upstream got %q: %v", name, path, got, err)
+				}
+				return h, req, body
+			}
+			for round := range 2 { // the second round reuses pooled memory
+				for _, tc := range cases {
+					lh, lr, lb := received(tc.name, "lines", tc.head)
+					mh, mr, mb := received(tc.name, "map", tc.head)
+					if lr.Method != mr.Method || lr.Host != mr.Host || !reflect.DeepEqual(lr.Header, mr.Header) || lb != mb || lb != tc.body {
+						t.Errorf("%s (round %d):\nlines %s %s %v %q\nmap   %s %s %v %q", tc.name, round,
+							lr.Method, lr.Host, lr.Header, lb, mr.Method, mr.Host, mr.Header, mb)
+					}
+					for _, k := range []string{"Connection", "Keep-Alive", "Te", "Proxy-Connection", "Proxy-Authorization", "Trailer", "X-Secret", "X-Touched"} {
+						if _, ok := lr.Header[k]; ok {
+							t.Errorf("%s: %s passed on:\n%s", tc.name, k, lh)
+						}
+					}
+					if lr.Header.Get("X-Real-Ip") != "127.0.0.1" || lr.Header.Get("X-Forwarded-Host") != "h" || lr.Header.Get("X-Forwarded-Proto") != "http" {
+						t.Errorf("%s: forwarding fields:\n%s", tc.name, lh)
+					}
+					if strings.Contains(lh+mh, "\n\n") || strings.Count(strings.ReplaceAll(lh+mh, "\r\n", ""), "\n") > 0 {
+						t.Errorf("%s: a bare LF went upstream:\n%q\n%q", tc.name, lh, mh)
+					}
+				}
+			}
+			for _, want := range []string{"\r\nuser-agent: Mozilla/5.0 (X11)\r\n", "\r\nDNT: 1\r\n", "\r\nX-A:  1 \r\n"} {
+				if h, _, _ := received("browser", "lines", cases[0].head); !strings.Contains(h, want) {
+					t.Errorf("the lines did not go as they came (%q):\n%s", want, h)
+				}
+			}
+			if h, _, _ := received("browser", "map", cases[0].head); !strings.Contains(h, "\r\nUser-Agent: Mozilla/5.0 (X11)\r\n") {
+				t.Errorf("a changed Header did not go from the map:\n%s", h)
+			}
+			if _, r, _ := received("forged", "lines", cases[1].head); r.Header.Get("X-Forwarded-For") != "10.0.0.1, 127.0.0.1" {
+				t.Errorf("X-Forwarded-For %q", r.Header.Get("X-Forwarded-For"))
+			}
+		})
+	}
 }

@@ -129,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// this handler (log batches, mirrors, background cache refreshes:
 	// plugins not declared Transient), its memory is reused.
 	st.plain = chain.Transient() && snap.Global.Transient()
-	st.chain = chain
+	st.chain, st.w = chain, w
 	defer func() {
 		pc.Latency = now(server.Loop(w)).Sub(pc.Start)
 		snap.Global.Log(pc)
@@ -252,6 +252,9 @@ type pipeState struct {
 	// RespHeader until the answer's own replace it), kept by a pooled
 	// state like out's.
 	respHdr http.Header
+	// w answers the request (server.RequestLines asks it for the
+	// request's field lines).
+	w http.ResponseWriter
 	// chain: the plugins the request runs (the route's, merged with the
 	// consumer's once one is known).
 	chain *plugin.Chain
@@ -613,10 +616,10 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 			break
 		}
 		oslot := rv.outSlot(up)
-		out, fields := h.outbound(r, up, node, rv, body, oslot)
+		out, fields, lines := h.outbound(r, up, node, rv, body, oslot)
 		t0 := now(loop)
 		raw := oslot != nil && rv.pipe.bare // oslot: rv.pipe is set
-		resp, err := h.attempt(r, out, fields, rt, up, timeouts, loop, oslot.respSlot(), raw)
+		resp, err := h.attempt(r, out, fields, lines, rt, up, timeouts, loop, oslot.respSlot(), raw)
 		if err != nil { // attempt released its context already
 			isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) && r.Context().Err() == nil
 			var ne net.Error
@@ -653,12 +656,12 @@ func (h *Handler) roundTrip(r *http.Request, pc *plugin.Ctx, rt *snapshot.Route,
 // or timer per attempt); TLS and gRPC upstreams use net/http's transport
 // with a cancel context and an exchangeTimer, which closing the
 // response's body ends.
-func (h *Handler) attempt(r, out *http.Request, fields []string, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot, raw bool) (*http.Response, error) {
+func (h *Handler) attempt(r, out *http.Request, fields []string, lines []wire.Line, rt *snapshot.Route, up *upstream.Upstream, timeouts upstream.Timeouts, loop *evloop.Loop, slot *client.Slot, raw bool) (*http.Response, error) {
 	if h1 := up.H1(); h1 != nil {
 		if ctx := r.Context(); ctx.Done() != nil {
 			out = out.WithContext(ctx) // a caller's cancellable context (background refresh)
 		}
-		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot, DropHopByHop: true, Fields: fields, RawHead: raw}
+		o := client.Options{SendTimeout: timeouts.Send, ReadTimeout: timeouts.Read, Loop: loop, Slot: slot, DropHopByHop: true, Fields: fields, Lines: lines, RawHead: raw}
 		if rt.Timeout != nil {
 			o.ConnectTimeout = rt.Timeout.Connect
 		}
@@ -702,7 +705,10 @@ func (o *outReq) respSlot() *client.Slot {
 // outbound builds the request to one node, in slot when one is given
 // (its previous content, an earlier attempt's request, is overwritten).
 // It returns the fields the lean client is to send after the Header
-// (client.Options.Fields), or nil when they are in the Header.
+// (client.Options.Fields), or nil when they are in the Header; and, when
+// the request is the client's own and its Header still holds just what
+// its listener parsed (server.RequestLines), the lines the lean client
+// sends in place of the Header's fields (client.Options.Lines).
 //
 // For the lean client with a pooled slot the request takes the client's
 // Header as it is: the lean client leaves out its hop-by-hop fields
@@ -711,7 +717,7 @@ func (o *outReq) respSlot() *client.Slot {
 // second walk over it (callgrind, BENCHMARKS.md "Tenth session"). A
 // client Connection field that names other fields, which must go, still
 // gets a copy without them.
-func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte, slot *outReq) (*http.Request, []string) {
+func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstream.Node, rv *reqVars, body []byte, slot *outReq) (*http.Request, []string, []wire.Line) {
 	scheme := "http"
 	if up.Scheme == "https" || up.Scheme == "grpcs" {
 		scheme = "https"
@@ -757,7 +763,12 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	o.fields = [8]string{names[0], xff, names[1], rv.remote, names[2], rv.scheme, names[3], r.Host}
 	if shared {
 		out.Header = r.Header
-		return out, o.fields[:]
+		if p := rv.pipe; p != nil && p.w != nil && r == rv.r {
+			if lines, ok := server.RequestLines(p.w, r); ok {
+				return out, o.fields[:], lines
+			}
+		}
+		return out, o.fields[:], nil
 	}
 	if hdr == nil {
 		hdr = make(http.Header, len(r.Header)+5)
@@ -782,7 +793,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	if _, ok := hdr["User-Agent"]; !ok {
 		hdr["User-Agent"] = nil // do not let Go add its own
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // respond sends the upstream's answer to the client after the header

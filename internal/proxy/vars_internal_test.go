@@ -65,7 +65,7 @@ func TestForwardedValuesMatchOutbound(t *testing.T) {
 			rv := &reqVars{r: r, host: "site.example", remote: c.remote, scheme: c.scheme}
 			pc := &plugin.Ctx{Req: r, Vars: rv}
 			up := &upstream.Upstream{}
-			out, _ := (&Handler{}).outbound(r, up, &upstream.Node{Addr: "127.0.0.1:1"}, rv, nil, nil)
+			out, _, _ := (&Handler{}).outbound(r, up, &upstream.Node{Addr: "127.0.0.1:1"}, rv, nil, nil)
 			got := plugin.ForwardedValues(pc)
 			for i, f := range plugin.ForwardedFields {
 				if v := out.Header[f]; len(v) != 1 || v[0] != got[i] {

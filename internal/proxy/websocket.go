@@ -49,7 +49,7 @@ func (h *Handler) websocket(w http.ResponseWriter, r *http.Request, pc *plugin.C
 		h.exit(w, pc, snap, chain)
 		return
 	}
-	out, _ := h.outbound(r, up, node, rv, nil, nil)
+	out, _, _ := h.outbound(r, up, node, rv, nil, nil)
 	reqType := r.Header.Get("Upgrade")
 	out.Header["Connection"] = []string{"Upgrade"}
 	out.Header["Upgrade"] = []string{reqType}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
 	"net"
 	"net/http"
@@ -1623,6 +1624,72 @@ func TestRawHeadSlotReuse(t *testing.T) {
 		}
 		if h := slot.Header(resp); !reflect.DeepEqual(h, http.Header{"X-New": {"2"}, "Content-Length": {"2"}}) {
 			t.Errorf("answer %d: Header %v", i, h)
+		}
+	}
+}
+
+// TestRequestLinesSent: Options.Lines go out as they came in place of the
+// Header's fields, but for those the client writes itself (Host,
+// Connection, Content-Length, Transfer-Encoding), the hop-by-hop ones
+// with DropHopByHop, and those Fields replace; without DropHopByHop a
+// Connection line's close closes the upstream connection, as the
+// Header's does.
+func TestRequestLinesSent(t *testing.T) {
+	heads := make(chan string, 4)
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
+		for {
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			body := make([]byte, 3)
+			if _, err := io.ReadFull(br, body); err != nil {
+				return
+			}
+			heads <- head.String() + string(body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	var lines []wire.Line
+	for _, l := range [][3]string{
+		{"User-Agent", "user-agent: ua", "ua"},
+		{"Keep-Alive", "Keep-Alive: timeout=5", "timeout=5"},
+		{"X-Forwarded-For", "X-Forwarded-For: 6.6.6.6", "6.6.6.6"},
+		{"Connection", "Connection: close", "close"},
+		{"Content-Length", "Content-Length: 99", "99"},
+		{"Transfer-Encoding", "Transfer-Encoding: chunked", "chunked"},
+		{"Host", "Host: evil", "evil"},
+		{"X-A", "X-A:  1 ", "1"},
+		{"Te", "TE: trailers", "trailers"},
+	} {
+		lines = append(lines, wire.Line{Key: l[0], Text: l[1], Value: l[2]})
+	}
+	fields := []string{"X-Forwarded-For", "10.0.0.1, 127.0.0.1", "X-Real-Ip", "127.0.0.1"}
+	tr := newTransport(t)
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{DropHopByHop: true, Fields: fields, Lines: lines},
+			"POST /f HTTP/1.1\r\nHost: %s\r\nuser-agent: ua\r\nX-A:  1 \r\nX-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nX-Real-Ip: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"},
+		{Options{Lines: lines},
+			"POST /f HTTP/1.1\r\nHost: %s\r\nuser-agent: ua\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 6.6.6.6\r\nX-A:  1 \r\nTE: trailers\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+	} {
+		req := mustReq(t, "POST", "http://"+srv.addr+"/f", strings.NewReader("abc"))
+		req.Header["X-Map"] = []string{"the lines replace the Header"}
+		c.o.ReadTimeout = 5 * time.Second
+		if _, b, err := fetch(tr, req, c.o); err != nil || b != "ok" {
+			t.Fatalf("%q %v", b, err)
+		}
+		if got, want := <-heads, fmt.Sprintf(c.want, srv.addr); got != want {
+			t.Errorf("DropHopByHop %v: sent\n%s\nwant\n%s", c.o.DropHopByHop, got, want)
 		}
 	}
 }

@@ -30,6 +30,8 @@ type reqInfo struct {
 	fields  []string
 	// fieldInitial marks the first bytes of the fields' names.
 	fieldInitial [256]bool
+	// lines, from Options.Lines, are sent in place of the Header's fields.
+	lines []wire.Line
 }
 
 // skip reports a Header field that the request does not send as it is:
@@ -164,6 +166,17 @@ func (ri *reqInfo) prepare(req *http.Request, hasBody bool, o *Options) (string,
 			return "", fmt.Errorf("http1 client: invalid field %q", ri.fields[i])
 		}
 	}
+	if ri.lines = o.Lines; ri.lines != nil {
+		// Checked as they were parsed (Options.Lines): only a
+		// Connection field the request passes on matters here.
+		for i := range ri.lines {
+			if l := &ri.lines[i]; !ri.dropHop && ownHeader(l.Key) == hdrConnection &&
+				httpguts.HeaderValuesContainsToken([]string{l.Value}, "close") {
+				ri.closeConn = true
+			}
+		}
+		return addr, nil
+	}
 	for k, vv := range req.Header {
 		if len(vv) == 0 {
 			continue
@@ -215,15 +228,23 @@ func (c *conn) writeRequest(req *http.Request, ri *reqInfo, body io.ReadCloser) 
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, ri.host...)
 	b = append(b, "\r\n"...)
-	for k, vv := range req.Header {
-		if len(vv) == 0 || ownHeader(k) != hdrOther || ri.skip(k) {
-			continue
-		}
-		for _, v := range vv {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, wire.TrimOWS(v)...)
+	for i := range ri.lines {
+		if l := &ri.lines[i]; ownHeader(l.Key) == hdrOther && !ri.skip(l.Key) {
+			b = append(b, l.Text...)
 			b = append(b, "\r\n"...)
+		}
+	}
+	if ri.lines == nil { // otherwise the lines are the Header's fields
+		for k, vv := range req.Header {
+			if len(vv) == 0 || ownHeader(k) != hdrOther || ri.skip(k) {
+				continue
+			}
+			for _, v := range vv {
+				b = append(b, k...)
+				b = append(b, ": "...)
+				b = append(b, wire.TrimOWS(v)...)
+				b = append(b, "\r\n"...)
+			}
 		}
 	}
 	for i := 0; i < len(ri.fields); i += 2 {

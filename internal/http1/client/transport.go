@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
 	"net"
 	"net/http"
@@ -171,6 +172,16 @@ type Options struct {
 	// sent (a proxy's X-Forwarded-For and the like, which then need not go
 	// into a copy of its client's Header).
 	Fields []string
+	// Lines, when set, are the request's header fields as lines to send
+	// in place of the Header's: the lines of the head the Header was
+	// parsed from, checked to be its fields still (server.RequestLines),
+	// whose names and values were checked when they were parsed and are
+	// not checked again. Each is sent as it came unless its key is one
+	// the client writes itself (Host, Connection, Content-Length,
+	// Transfer-Encoding), is hop-by-hop (DropHopByHop) or is one of
+	// Fields'. A proxy's request whose fields nothing changed then costs
+	// no walk over the Header map and no second check of each field.
+	Lines []wire.Line
 	// RawHead, with a Slot and DropHopByHop, builds no Header map for the
 	// response: resp.Header is nil until Slot.Header builds it, and
 	// Slot.RawHead gives the field lines as they came, for a proxy to pass

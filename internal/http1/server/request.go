@@ -32,14 +32,15 @@ type reqState struct {
 const maxRecycledHeaders = 32
 
 // reset empties st for the connection's next request, keeping the header
-// map and the value array when they are small.
+// map, the value array and the lines' array when they are small.
 func (st *reqState) reset() {
-	hdr, vals := st.hdr, st.vals
+	hdr, vals, lines := st.hdr, st.vals, st.w.lines
 	*st = reqState{}
-	if len(hdr) <= maxRecycledHeaders && cap(vals) <= maxRecycledHeaders {
+	if len(hdr) <= maxRecycledHeaders && cap(vals) <= maxRecycledHeaders && cap(lines) <= maxRecycledHeaders {
 		clear(hdr)
 		clear(vals[:cap(vals)])
-		st.hdr, st.vals = hdr, vals[:0]
+		clear(lines[:cap(lines)])
+		st.hdr, st.vals, st.w.lines = hdr, vals, lines[:0]
 	}
 }
 
@@ -56,11 +57,16 @@ func badRequest(msg string) error { return &httpError{http.StatusBadRequest, msg
 var errHeaderTooLarge = &httpError{http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"}
 
 // refuse answers a request that could not be read and ends the
-// connection. A client that simply went away gets nothing.
+// connection. A client that simply went away gets no answer of its own.
 func (c *conn) refuse(err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
 		c.srv.Logger.Debug("http1: read request", "remote", c.remote, "err", err)
+		// Answers to pipelined requests before this one may still be
+		// buffered (they are flushed once the reader runs dry): a client
+		// that sent a request and part of another, then ended its side,
+		// still gets the answer it is owed.
+		_ = c.flush()
 		return
 	}
 	c.srv.Logger.Debug("http1: refused request", "remote", c.remote, "status", he.status, "reason", he.msg)
@@ -109,11 +115,22 @@ func (c *conn) readHeaderBlock() ([]byte, error) {
 
 // readRequest parses one request into st.
 func (c *conn) readRequest(st *reqState) error {
-	block, err := c.readHeaderBlock()
-	if err != nil {
-		return err
+	var s string // one allocation holds every key and value
+	if n := c.headLen; n > 0 && n <= c.srv.MaxHeaderBytes {
+		// The whole head is in the reader (bufferedHead): copy it out
+		// once, where readHeaderBlock copies line by line into hbuf and
+		// then once more into the string.
+		b, _ := c.br.Peek(n)
+		s = string(b)
+		_, _ = c.br.Discard(n)
+	} else {
+		block, err := c.readHeaderBlock()
+		if err != nil {
+			return err
+		}
+		s = string(block)
 	}
-	s := string(block) // one allocation holds every key and value
+	c.headLen = 0
 	// request line
 	eol := strings.IndexByte(s, '\n')
 	line := trimCR(s[:eol])
@@ -166,6 +183,10 @@ func (c *conn) readRequest(st *reqState) error {
 		st.vals = vals
 	}
 	vals = vals[:n]
+	lines := st.w.lines[:0]
+	if cap(lines) < n {
+		lines = make([]wire.Line, 0, n)
+	}
 	i := 0
 	var host string
 	hosts := 0
@@ -204,8 +225,10 @@ func (c *conn) readRequest(st *reqState) error {
 		vals[i] = v
 		h[key] = vals[i : i+1 : i+1]
 		i++
+		lines = append(lines, wire.Line{Key: key, Text: line, Value: v})
 	}
 	r.Header = h
+	st.w.lines = lines
 	if hosts > 1 {
 		return badRequest("more than one Host header")
 	}
@@ -221,7 +244,7 @@ func (c *conn) readRequest(st *reqState) error {
 	r.Host = host
 	r.RemoteAddr = c.remote
 	r.TLS = c.tls
-	st.w.headLen = len(s) // setupBody keeps it when it resets w
+	st.w.headLen = len(s) // setupBody keeps it, and the lines, when it resets w
 	return c.setupBody(st)
 }
 
@@ -277,7 +300,7 @@ func (c *conn) setupBody(st *reqState) error {
 		r.Body = b
 	}
 	w := &st.w
-	*w = response{c: c, req: r, status: 0, contentLength: -1, clLine: -1, headLen: w.headLen}
+	*w = response{c: c, req: r, status: 0, contentLength: -1, clLine: -1, headLen: w.headLen, lines: w.lines}
 	w.head = r.Method == http.MethodHead
 	w.closeAfter = wantsClose(r)
 	r.Close = w.closeAfter

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -46,7 +47,11 @@ type response struct {
 	rawHead       bool     // WriteHead: raw is the head, the length is set
 	rawDate       bool     // a Date is among raw
 	headLen       int      // bytes of the request line and header block
-	contentLength int64    // -1 unknown
+	// lines: the request's field lines but Host, in order (RequestLines);
+	// linesOK: they are the whole Header (no field came twice).
+	lines         []wire.Line
+	linesOK       bool
+	contentLength int64 // -1 unknown
 	written       int64
 	err           error
 }
@@ -100,6 +105,32 @@ func RequestHeadLength(w http.ResponseWriter) (n int64, ok bool) {
 		return int64(rw.headLen), true
 	}
 	return 0, false
+}
+
+// RequestLines gives r's field lines as they came (the Host field's
+// aside), for a proxy to send upstream as they are instead of writing
+// them again from r.Header: ok only while r.Header holds exactly what was
+// parsed from them. Any field added, removed or given another value since
+// (a plugin's rewrite, setupBody's own changes), a field that came twice,
+// a request this server did not read (HTTP/2) or another request than w's
+// gives ok false, and the caller sends r.Header. A line's value is known
+// for the one parsed by its own string (pointer and length), so a value
+// written over in place is seen too. The check costs a map lookup per
+// field, a fraction of walking the map and checking every field again
+// (BENCHMARKS.md, "Twelfth session").
+func RequestLines(w http.ResponseWriter, r *http.Request) (lines []wire.Line, ok bool) {
+	rw, isRW := w.(*response)
+	if !isRW || rw.req != r || len(r.Header) != len(rw.lines) {
+		return nil, false
+	}
+	for i := range rw.lines {
+		l := &rw.lines[i]
+		v := r.Header[l.Key]
+		if len(v) != 1 || len(v[0]) != len(l.Value) || unsafe.StringData(v[0]) != unsafe.StringData(l.Value) {
+			return nil, false
+		}
+	}
+	return rw.lines, true
 }
 
 // RemoteAddrPort is remoteAddr (the request's RemoteAddr) parsed, and its

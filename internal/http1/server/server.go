@@ -360,8 +360,11 @@ type conn struct {
 	state    atomic.Int32 // http.ConnState
 	tls      *tls.ConnectionState
 	hbuf     []byte // header block scratch, reused across requests
-	dl       deadline.Tracker
-	tmpl     *http.Request // carries the connection's context
+	// headLen: the length of the next request's head, when bufferedHead
+	// found all of it in the reader (0 otherwise).
+	headLen int
+	dl      deadline.Tracker
+	tmpl    *http.Request // carries the connection's context
 }
 
 var (
@@ -444,7 +447,8 @@ func (c *conn) serve() {
 		if !c.setState(prev, http.StateActive) {
 			return // Shutdown closed us while idle
 		}
-		if !c.headerBuffered() {
+		c.headLen = c.bufferedHead()
+		if c.headLen == 0 {
 			// The rest of the header must come from the network: bound it.
 			c.dl.Read(c.rwc, s.ReadHeaderTimeout)
 		}
@@ -499,15 +503,32 @@ func (c *conn) serve() {
 	}
 }
 
-// headerBuffered reports whether a whole header block is already in the
-// read buffer (the common case: one packet), so reading it needs no
-// header deadline.
-func (c *conn) headerBuffered() bool {
+// bufferedHead is the length of the request head when all of it is
+// already buffered, through the empty line that ends it; 0 when it is
+// not (yet), or when it starts with an empty line (which readHeaderBlock
+// skips). One pass over the buffered bytes, a line at a time: the scan
+// both bounds the wait for the rest of a head and, once it is complete,
+// lets readRequest copy it out of the reader in one piece rather than a
+// line at a time (BENCHMARKS.md, "Twelfth session").
+func (c *conn) bufferedHead() int {
 	b, _ := c.br.Peek(c.br.Buffered())
-	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+	if len(b) == 0 || b[0] == '\r' || b[0] == '\n' {
+		return 0
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		}
+	}
 }
-
-var crlfcrlf, lflf = []byte("\r\n\r\n"), []byte("\n\n")
 
 // flush sends buffered response bytes under the write timeout.
 func (c *conn) flush() error {

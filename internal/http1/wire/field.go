@@ -176,15 +176,57 @@ func ValidName(s string) bool { return commonField(s) || ValidToken(s) }
 // canonical form. A common name spelled canonically is recognised by a
 // few comparisons instead of a loop over its bytes, as nginx looks up
 // the fields it knows in a hash.
+//
+// Other names are checked and found canonical or not in one loop over
+// their bytes (nameClass), where checking the token and then looking for
+// a byte to change took two.
 func FieldKey(name string) (string, bool) {
 	if commonField(name) {
 		return name, true
 	}
-	if !ValidToken(name) {
+	if name == "" {
 		return "", false
 	}
-	return CanonicalKey(name), true
+	upper, canonical := true, true
+	for i := 0; i < len(name); i++ {
+		switch nameClass[name[i]] {
+		case classNone:
+			return "", false
+		case classLower:
+			canonical = canonical && !upper
+		case classUpper:
+			canonical = canonical && upper
+		}
+		upper = name[i] == '-'
+	}
+	if canonical {
+		return name, true
+	}
+	return canonicalSlow(name), true
 }
+
+// The classes of bytes in a field name, for FieldKey.
+const (
+	classNone  = iota // not a tchar
+	classLower        // a to z
+	classUpper        // A to Z
+	classOther        // another tchar
+)
+
+var nameClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case !tokenTable[c]:
+		case 'a' <= c && c <= 'z':
+			t[c] = classLower
+		case 'A' <= c && c <= 'Z':
+			t[c] = classUpper
+		default:
+			t[c] = classOther
+		}
+	}
+	return t
+}()
 
 // commonField reports, by a few comparisons, the commonNames most
 // requests and responses carry and those Stargate's own plugins add to
@@ -193,7 +235,7 @@ func FieldKey(name string) (string, bool) {
 func commonField(s string) bool {
 	switch len(s) {
 	case 3:
-		return s == "Age" || s == "Via"
+		return s == "Age" || s == "Via" || s == "Dnt"
 	case 4:
 		return s == "Date" || s == "Host" || s == "Etag" || s == "Vary"
 	case 5:
@@ -203,9 +245,9 @@ func commonField(s string) bool {
 	case 7:
 		return s == "Expires" || s == "Referer" || s == "Upgrade"
 	case 8:
-		return s == "Location"
+		return s == "Location" || s == "Priority" || s == "If-Range"
 	case 9:
-		return s == "X-Real-Ip"
+		return s == "X-Real-Ip" || s == "Sec-Ch-Ua"
 	case 10:
 		return s == "Connection" || s == "User-Agent" || s == "Set-Cookie" || s == "Keep-Alive"
 	case 12:
@@ -214,11 +256,13 @@ func commonField(s string) bool {
 		return s == "Cache-Control" || s == "Last-Modified" || s == "Accept-Ranges" ||
 			s == "Authorization" || s == "If-None-Match" || s == "Content-Range"
 	case 14:
-		return s == "Content-Length"
+		return s == "Content-Length" || s == "Sec-Fetch-Dest" || s == "Sec-Fetch-Mode" ||
+			s == "Sec-Fetch-Site" || s == "Sec-Fetch-User"
 	case 15:
 		return s == "Accept-Encoding" || s == "Accept-Language" || s == "X-Forwarded-For"
 	case 16:
-		return s == "Content-Encoding" || s == "X-Forwarded-Host"
+		return s == "Content-Encoding" || s == "X-Forwarded-Host" || s == "X-Requested-With" ||
+			s == "Sec-Ch-Ua-Mobile"
 	case 17:
 		return s == "Transfer-Encoding" || s == "If-Modified-Since" || s == "X-Forwarded-Proto" ||
 			s == "X-Ratelimit-Limit" || s == "X-Ratelimit-Reset"
@@ -228,11 +272,23 @@ func commonField(s string) bool {
 		return s == "X-Consumer-Custom-Id"
 	case 21:
 		return s == "X-Ratelimit-Remaining"
+	case 18:
+		return s == "Sec-Ch-Ua-Platform"
 	case 23:
 		return s == "X-Credential-Identifier"
+	case 25:
+		return s == "Upgrade-Insecure-Requests"
 	}
 	return false
 }
+
+// Line is one field line of a parsed head: its key in canonical form,
+// the line as it came without its line end (the name keeps its
+// spelling), and the value parsed from it. A proxy passes such lines on
+// as they came (server.RequestLines, client.Options.Lines), as nginx
+// passes on the lines it parsed, instead of writing them again from a
+// header map.
+type Line struct{ Key, Text, Value string }
 
 // Seen tells a repeated field while a parser fills a header map that
 // started empty: the first keys it added are compared directly, which
@@ -312,14 +368,15 @@ var commonNames = []string{
 	"Authorization", "Cache-Control", "Connection", "Content-Disposition", "Content-Encoding",
 	"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Security-Policy",
 	"Content-Type", "Cookie", "Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy",
-	"Cross-Origin-Resource-Policy", "Date", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match",
-	"Keep-Alive", "Last-Modified", "Link", "Location", "Origin", "Pragma", "Proxy-Authenticate", "Range",
-	"Referer", "Referrer-Policy", "Retry-After", "Server", "Server-Timing", "Set-Cookie",
-	"Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "Vary", "Via",
+	"Cross-Origin-Resource-Policy", "Date", "Dnt", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match", "If-Range",
+	"Keep-Alive", "Last-Modified", "Link", "Location", "Origin", "Pragma", "Priority", "Proxy-Authenticate", "Range",
+	"Referer", "Referrer-Policy", "Retry-After", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform",
+	"Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Server", "Server-Timing", "Set-Cookie",
+	"Strict-Transport-Security", "Trailer", "Transfer-Encoding", "Upgrade", "Upgrade-Insecure-Requests", "User-Agent", "Vary", "Via",
 	"Www-Authenticate", "X-Cache", "X-Consumer-Custom-Id", "X-Consumer-Username", "X-Content-Type-Options",
 	"X-Credential-Identifier", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Frame-Options",
 	"X-Powered-By", "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Real-Ip",
-	"X-Request-Id", "X-Xss-Protection",
+	"X-Request-Id", "X-Requested-With", "X-Xss-Protection",
 }
 
 var commonKeys = func() map[string]string {

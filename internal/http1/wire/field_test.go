@@ -59,6 +59,11 @@ func FuzzFieldChecks(f *testing.F) {
 		if got, want := ValidFieldValue(s), httpguts.ValidHeaderFieldValue(s); got != want {
 			t.Fatalf("ValidFieldValue(%q) = %v, want %v", s, got, want)
 		}
+		// As a field name: httpguts' verdict, Go's canonical form.
+		key, ok := FieldKey(s)
+		if ok != httpguts.ValidHeaderFieldName(s) || ok && key != http.CanonicalHeaderKey(s) {
+			t.Fatalf("FieldKey(%q) = %q, %v", s, key, ok)
+		}
 	})
 }
 
@@ -89,7 +94,9 @@ func TestFieldKey(t *testing.T) {
 		"If-None-Match", "Content-Range", "Accept-Language", "Content-Encoding", "X-Forwarded-Host",
 		"Transfer-Encoding", "If-Modified-Since", "X-Forwarded-Proto", "Vary", "Apikey", "X-Ratelimit-Limit",
 		"X-Ratelimit-Reset", "X-Ratelimit-Remaining", "X-Consumer-Username", "X-Consumer-Custom-Id",
-		"X-Credential-Identifier"} {
+		"X-Credential-Identifier", "Dnt", "Priority", "If-Range", "Sec-Ch-Ua", "Sec-Fetch-Dest", "Sec-Fetch-Mode",
+		"Sec-Fetch-Site", "Sec-Fetch-User", "X-Requested-With", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform",
+		"Upgrade-Insecure-Requests"} {
 		if http.CanonicalHeaderKey(name) != name {
 			t.Errorf("%s: not canonical", name)
 		}
@@ -100,7 +107,8 @@ func TestFieldKey(t *testing.T) {
 			t.Errorf("%s: not in commonNames", name)
 		}
 	}
-	for _, name := range []string{"Date", "date", "ETag", "x-real-ip", "X-Real-IP", "content-length", "X Y", "", "a:b", "\xff", "Content-Length "} {
+	for _, name := range []string{"Date", "date", "ETag", "x-real-ip", "X-Real-IP", "content-length", "X Y", "", "a:b", "\xff", "Content-Length ",
+		"DNT", "sec-fetch-dest", "X-1a", "X-1A", "x_y-Z", "-a", "a--B", "A-b", "Xa", "XA", "x", "X", "1", "~"} {
 		key, ok := FieldKey(name)
 		if ok != httpguts.ValidHeaderFieldName(name) || ok && key != http.CanonicalHeaderKey(name) {
 			t.Errorf("FieldKey(%q) = %q, %v", name, key, ok)

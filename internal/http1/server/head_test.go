@@ -1,0 +1,109 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// dump answers with everything the handler sees of a request, headers
+// in sorted order.
+var dump = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	fields := []string{}
+	for k, v := range r.Header {
+		fields = append(fields, fmt.Sprintf("%s=%q", k, v))
+	}
+	slices.Sort(fields)
+	fmt.Fprintf(w, "%s %q %q %s host=%q cl=%d te=%v body=%q err=%v close=%v fields=%s",
+		r.Method, r.URL.Path, r.URL.RawQuery, r.Proto, r.Host, r.ContentLength, r.TransferEncoding, b, err, r.Close,
+		strings.Join(fields, ","))
+})
+
+// serveInput runs one connection over in and returns what the server
+// wrote, its Date fields taken out. oneByte makes every read return a
+// single byte, so that no head is ever found whole in the reader.
+func serveInput(t testing.TB, in []byte, oneByte bool) string {
+	s := &Server{Handler: dump, MaxHeaderBytes: 512}
+	s.defaults()
+	s.conns = map[*conn]struct{}{}
+	fc := &fakeConn{r: bytes.NewReader(in)}
+	c := s.newConn(fc)
+	if oneByte {
+		c.rwc = oneByteConn{fc}
+	}
+	c.serve()
+	return dateLine.ReplaceAllString(fc.w.String(), "")
+}
+
+var dateLine = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r\n`)
+
+type oneByteConn struct{ *fakeConn }
+
+func (c oneByteConn) Read(p []byte) (int, error) { return iotest.OneByteReader(c.fakeConn.r).Read(p) }
+
+// TestHeadInOnePiece: a head found whole in the reader (bufferedHead,
+// copied out in one piece) reads as the same head read line by line
+// (readHeaderBlock), for line ends, pipelining, bodies that hold an empty
+// line, leading empty lines and the size limit.
+func TestHeadInOnePiece(t *testing.T) {
+	long := strings.Repeat("v", 440)
+	for _, in := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a?b=c HTTP/1.1\r\nHost: x\r\nUser-Agent: u\r\nDNT: 1\r\nsec-fetch-dest: document\r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+		"GET / HTTP/1.1\nHost: x\n\n",
+		"GET / HTTP/1.1\r\nHost: x\n\r\n",
+		"GET / HTTP/1.1\nHost: x\r\n\n",
+		"GET / HTTP/1.1\r\nHost: x\r\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX:\r\n\r\n",
+		"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: y\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\na\r\n\r\nbcGET /3 HTTP/1.1\r\nHost: z\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n\r\n\r\n\r\n0\r\n\r\n",
+		"GET / HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + long + "\r\n\r\n",   // under the limit
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + long + "xx\r\n\r\n", // over it
+		"GET / HTTP/1.1\r\nHost: x\r\n X: folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX Y: 1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\nGE", // answered, though the next request never ends
+	} {
+		whole, lines := serveInput(t, []byte(in), false), serveInput(t, []byte(in), true)
+		if whole != lines {
+			t.Errorf("%q:\nwhole: %q\nlines: %q", in, whole, lines)
+		}
+		if !strings.HasPrefix(whole, "HTTP/1.1 ") && !strings.HasSuffix(in, "x\r\n") {
+			t.Errorf("%q: no answer: %q", in, whole)
+		}
+	}
+}
+
+// FuzzHeadInOnePiece: any input gets the same answers whether its heads
+// are found whole in the reader or read line by line.
+func FuzzHeadInOnePiece(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\nHost: x\n\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n\r\n\r\n",
+		"\r\nGET / HTTP/1.0\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if bytes.HasPrefix(in, h2Preface) {
+			return // HTTP/2 frames, not ours to check
+		}
+		if whole, lines := serveInput(t, in, false), serveInput(t, in, true); whole != lines {
+			t.Fatalf("%q:\nwhole: %q\nlines: %q", in, whole, lines)
+		}
+	})
+}
