@@ -71,6 +71,7 @@ type options struct {
 	runTag          string // distinguishes this run's propagation routes
 	keep            bool
 	plugins         bool
+	browser         bool
 	floor           bool
 }
 
@@ -94,6 +95,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 100, "distinct route hosts")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent admin clients creating the routes")
 	flag.BoolVar(&o.plugins, "plugins", true, "also measure the 10-route instance with key-auth, limit-count and prometheus on the route (the plugin-cost figure)")
+	flag.BoolVar(&o.browser, "browser", true, "also measure Stargate and nginx with the 13 fields a browser sends with a page load on every request (browserFields), where wrk alone sends Host")
 	flag.BoolVar(&o.floor, "go-floor", true, "also measure the two Go floors in front of the same upstream: a bare goroutine-per-connection forwarder (what Stargate's runtime model costs without Stargate's code) and the same forwarding from epoll loops (what an event-loop design could reach)")
 	flag.IntVar(&o.changes, "changes", 200, "route creations timed per instance and round in the propagation phase")
 	flag.DurationVar(&o.perChange, "change-timeout", 10*time.Second, "time bound for one change to become visible; a change not visible by then is recorded at the bound and counted")
@@ -434,10 +436,17 @@ func runRound(ctx context.Context, o options, r int, insts map[int]*instance, up
 			headers: []string{"apikey: " + pluginKey}, pids: func() []int { return []int{small.sg.P.Pid()} }, upstream: up.pids}
 		order = append(order, "plugins")
 	}
+	if o.browser {
+		sb, nb := targets["stargate"], targets["nginx"]
+		sb.name, sb.headers = "stargate, browser fields", browserFields
+		nb.name, nb.headers = "nginx, browser fields", browserFields
+		targets["stargate-browser"], targets["nginx-browser"] = sb, nb
+		order = append(order, "stargate-browser", "nginx-browser")
+	}
 	rr.tputOrder = rotate(order, r-1)
 	for _, k := range rr.tputOrder {
 		pid := 0
-		if k == "stargate" || k == "plugins" {
+		if k == "stargate" || k == "plugins" || k == "stargate-browser" {
 			pid = small.sg.P.Pid()
 		}
 		res, err := measure("throughput", targets[k], pid)
@@ -514,6 +523,25 @@ func waitQuiet(ctx context.Context, limit time.Duration) float64 {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
+
+// browserFields are the fields a desktop browser sends with a page load
+// (about 560 bytes), the same as bench/callgrind/run.sh -browser sends: a
+// real client's head costs both proxies more than wrk's Host alone.
+var browserFields = []string{
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	"Accept-Language: en-US,en;q=0.5",
+	"Accept-Encoding: gzip, deflate, br, zstd",
+	"Referer: https://www.example.com/some/page",
+	"Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; _ga=GA1.2.123456789.1700000000",
+	"Upgrade-Insecure-Requests: 1",
+	"Sec-Fetch-Dest: document",
+	"Sec-Fetch-Mode: navigate",
+	"Sec-Fetch-Site: same-origin",
+	"Sec-Fetch-User: ?1",
+	"Priority: u=0, i",
+	"DNT: 1",
+}
 
 // The plugin-cost route: the plugins an API gateway typically runs on
 // every request (authentication, a rate limit, metrics), on the 10-route

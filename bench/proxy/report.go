@@ -311,7 +311,8 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 	}
 	sr, nr := medT("stargate", rps), medT("nginx", rps)
 	names := map[string]string{"stargate": "Stargate (" + sizeName(small) + ")", "nginx": "nginx proxy_pass", "upstream": "upstream direct",
-		"plugins": "Stargate + key-auth, limit-count, prometheus", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
+		"plugins": "Stargate + key-auth, limit-count, prometheus", "stargate-browser": "Stargate, browser fields",
+		"nginx-browser": "nginx proxy_pass, browser fields", "floor": "Go floor (bare forwarder)", "epoll": "Go epoll floor (bare forwarder)"}
 	p("### Goals\n\n")
 	p("- Proxy throughput ≥ %.1f× nginx: **%s** (Stargate %s req/s, nginx %s req/s: %s; CPU per request %.1f µs vs %.1f µs).\n",
 		goalTputRatio, benchkit.Verdict(nr > 0 && sr/nr >= goalTputRatio), benchkit.Num(sr, 0), benchkit.Num(nr, 0), ratio(sr, nr),
@@ -323,6 +324,12 @@ func report(w io.Writer, o options, m machine, insts map[int]*instance, rounds [
 			p("  - For reference, the %s: %s req/s, %s nginx; Stargate is %s of it (CPU per request %.1f µs).\n",
 				f.name, benchkit.Num(fr, 0), ratio(fr, nr), ratio(sr, fr), medT(f.key, wrows[3].f))
 		}
+	}
+	if o.browser {
+		sb, nb := medT("stargate-browser", rps), medT("nginx-browser", rps)
+		p("- For reference, with the %d fields a browser sends on every request (`-browser`; wrk alone sends Host): Stargate %s req/s, nginx %s req/s: %s (CPU per request %.1f µs vs %.1f µs).\n",
+			len(browserFields), benchkit.Num(sb, 0), benchkit.Num(nb, 0), ratio(sb, nb), medT("stargate-browser", wrows[3].f), medT("nginx-browser", wrows[3].f))
+		p("%s", perRound(tputOf("stargate-browser"), tputOf("nginx-browser")))
 	}
 	if o.plugins {
 		pr := medT("plugins", rps)
