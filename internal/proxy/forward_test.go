@@ -107,9 +107,18 @@ type touchRequest struct{}
 
 func (touchRequest) Access(c *plugin.Ctx) { c.Req.Header["X-Touched"] = nil }
 
+// readRequest reads the request's fields and changes nothing; it is not
+// Inline, so its requests are handed off the event loop (server.Offload)
+// and still go upstream as the lines they came in.
+type readRequest struct{}
+
+func (readRequest) Access(c *plugin.Ctx) { _ = c.Req.Header.Get("User-Agent") }
+
 func init() {
 	plugin.Register(plugin.Definition{Name: "test-touch-request", Priority: 1, Schema: []byte(`{"type":"object"}`),
 		Transient: true, Inline: true, New: func(map[string]any) (any, error) { return touchRequest{}, nil }})
+	plugin.Register(plugin.Definition{Name: "test-read-request", Priority: 1, Schema: []byte(`{"type":"object"}`),
+		Transient: true, New: func(map[string]any) (any, error) { return readRequest{}, nil }})
 }
 
 // TestRequestLinesForwarded: the upstream receives the same request,
@@ -132,6 +141,7 @@ func TestRequestLinesForwarded(t *testing.T) {
 		{"bare LF", "GET /%s HTTP/1.1\nHost: h\nx-e: e\nX-F: f\n\n", ""},
 		{"a field twice", "GET /%s HTTP/1.1\r\nHost: h\r\nX-G: 1\r\nx-g: 2\r\n\r\n", ""},
 		{"connection names fields", "GET /%s HTTP/1.1\r\nHost: h\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-H: h\r\n\r\n", ""},
+		{"Host alone", "GET /%s HTTP/1.1\r\nHost: h\r\n\r\n", ""},
 	}
 	// The upstream answers with the head and body it received.
 	up := rawhttp.Listen(t, func(c net.Conn) {
@@ -222,6 +232,28 @@ func TestRequestLinesForwarded(t *testing.T) {
 			}
 			if _, r, _ := received("forged", "lines", cases[1].head); r.Header.Get("X-Forwarded-For") != "10.0.0.1, 127.0.0.1" {
 				t.Errorf("X-Forwarded-For %q", r.Header.Get("X-Forwarded-For"))
+			}
+
+			// Real plugins that change the request's fields: what they
+			// removed, replaced or set reaches the upstream as they left
+			// it, never as the client's lines had it.
+			e.put("/consumers/kc", `{"username":"kc","plugins":{"key-auth":{"key":"secret-key"}}}`)
+			e.put("/routes/hide", fmt.Sprintf(`{"uri":"/hide","plugins":{"key-auth":{"hide_credentials":true}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/rewrite", fmt.Sprintf(`{"uri":"/rewrite","plugins":{"proxy-rewrite":{"headers":{"set":{"X-Set":"s"},"remove":["X-Drop"]}}},"upstream":{"nodes":{"%s":1}}}`, up))
+			e.put("/routes/offload", fmt.Sprintf(`{"uri":"/offload","plugins":{"test-read-request":{}},"upstream":{"nodes":{"%s":1}}}`, up))
+			const fields = "GET /%s HTTP/1.1\r\nHost: h\r\napikey: secret-key\r\nx-consumer-username: forged\r\nX-Set: client\r\nX-Drop: d\r\nx-keep: k\r\n\r\n"
+			for round := range 2 {
+				h, r, _ := received("key-auth", "hide", fields)
+				if _, ok := r.Header["Apikey"]; ok || r.Header.Get("X-Consumer-Username") != "kc" || len(r.Header["X-Consumer-Username"]) != 1 || r.Header.Get("X-Keep") != "k" {
+					t.Errorf("key-auth, hide_credentials (round %d): the upstream got\n%s", round, h)
+				}
+				h, r, _ = received("proxy-rewrite", "rewrite", fields)
+				if r.Header.Get("X-Set") != "s" || len(r.Header["X-Set"]) != 1 || r.Header["X-Drop"] != nil || r.Header.Get("X-Keep") != "k" {
+					t.Errorf("proxy-rewrite (round %d): the upstream got\n%s", round, h)
+				}
+				if h, _, _ = received("off the loop", "offload", fields); !strings.Contains(h, "\r\nx-keep: k\r\n") || !strings.Contains(h, "\r\napikey: secret-key\r\n") {
+					t.Errorf("a plugin that reads the fields off the loop (round %d): the lines did not go as they came:\n%s", round, h)
+				}
 			}
 		})
 	}

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
 	"net"
 	"net/http"
@@ -33,6 +32,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/stargate-edge/stargate/internal/http1/evloop"
+	"github.com/stargate-edge/stargate/internal/http1/wire"
 )
 
 const (

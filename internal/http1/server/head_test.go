@@ -13,24 +13,30 @@ import (
 )
 
 // dump answers with everything the handler sees of a request, headers
-// in sorted order.
+// in sorted order, and its field lines (RequestLines).
 var dump = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	lines, ok := RequestLines(w, r)
 	b, err := io.ReadAll(r.Body)
 	fields := []string{}
 	for k, v := range r.Header {
 		fields = append(fields, fmt.Sprintf("%s=%q", k, v))
 	}
 	slices.Sort(fields)
-	fmt.Fprintf(w, "%s %q %q %s host=%q cl=%d te=%v body=%q err=%v close=%v fields=%s",
+	fmt.Fprintf(w, "%s %q %q %s host=%q cl=%d te=%v body=%q err=%v close=%v fields=%s lines=%v %q",
 		r.Method, r.URL.Path, r.URL.RawQuery, r.Proto, r.Host, r.ContentLength, r.TransferEncoding, b, err, r.Close,
-		strings.Join(fields, ","))
+		strings.Join(fields, ","), ok, lines)
 })
 
 // serveInput runs one connection over in and returns what the server
 // wrote, its Date fields taken out. oneByte makes every read return a
 // single byte, so that no head is ever found whole in the reader.
 func serveInput(t testing.TB, in []byte, oneByte bool) string {
-	s := &Server{Handler: dump, MaxHeaderBytes: 512}
+	return serveInputLimit(t, in, oneByte, 512)
+}
+
+// serveInputLimit is serveInput with a MaxHeaderBytes of limit.
+func serveInputLimit(t testing.TB, in []byte, oneByte bool, limit int) string {
+	s := &Server{Handler: dump, MaxHeaderBytes: limit}
 	s.defaults()
 	s.conns = map[*conn]struct{}{}
 	fc := &fakeConn{r: bytes.NewReader(in)}
@@ -106,4 +112,36 @@ func FuzzHeadInOnePiece(f *testing.F) {
 			t.Fatalf("%q:\nwhole: %q\nlines: %q", in, whole, lines)
 		}
 	})
+}
+
+// TestLongFieldLines: a field line longer than the reader's 4 KiB buffer
+// comes in pieces, and a last piece that is just CRLF (or LF) ends that
+// line, not the head. Taken for the empty line, it dropped the fields
+// after it and read the head's real end as the start of the body, whose
+// last bytes then began the next request (a request smuggled past a front
+// proxy). Each head here must give its fields, its body and the request
+// after it, whether read line by line or byte by byte.
+func TestLongFieldLines(t *testing.T) {
+	for _, n := range []int{4000, 4092, 4093, 4094, 4095, 4096, 8188, 8189, 8190, 8191} {
+		long := strings.Repeat("a", n)
+		for _, in := range []string{
+			"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: " + long + "\r\nX-After: 1\r\n\r\nabcdeGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+			"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX-After: 1\r\nX: " + long + "\r\n\r\nabcdeGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+			"POST / HTTP/1.1\nHost: h\nContent-Length: 5\nX: " + long + "\nX-After: 1\n\nabcdeGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+			"POST / HTTP/1.1\nHost: h\nContent-Length: 5\nX-After: 1\nX: " + long + "\n\nabcdeGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+		} {
+			for _, oneByte := range []bool{false, true} {
+				got := serveInputLimit(t, []byte(in), oneByte, 64<<10)
+				want := []string{`POST "/"`, `body="abcde"`, `X-After=["1"]`, `X=["` + long + `"]`, `GET "/next"`}
+				for _, w := range want {
+					if !strings.Contains(got, w) {
+						t.Errorf("line of %d bytes, one byte at a time %v: no %.40s in\n%.300s", n, oneByte, w, got)
+					}
+				}
+				if c := strings.Count(got, "HTTP/1.1 200 OK\r\n"); c != 2 {
+					t.Errorf("line of %d bytes, one byte at a time %v: %d answers", n, oneByte, c)
+				}
+			}
+		}
+	}
 }

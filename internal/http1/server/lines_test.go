@@ -63,6 +63,10 @@ func TestRequestLines(t *testing.T) {
 			delete(r.Header, "X-A")
 			return w, r
 		}, false},
+		{"the map cloned", "", func(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {
+			r.Header = r.Header.Clone() // the same fields, values and all
+			return w, r
+		}, true},
 		{"a field twice", "X-A: 2\r\n", nil, false},
 		{"a chunked body", "Transfer-Encoding: chunked\r\n", nil, false},
 		{"another request", "", func(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {

@@ -32,7 +32,8 @@ type reqState struct {
 const maxRecycledHeaders = 32
 
 // reset empties st for the connection's next request, keeping the header
-// map, the value array and the lines' array when they are small.
+// map, the value array and the lines' array when they are small (vals at
+// its full length: readRequest sizes it again).
 func (st *reqState) reset() {
 	hdr, vals, lines := st.hdr, st.vals, st.w.lines
 	*st = reqState{}
@@ -85,6 +86,12 @@ func (c *conn) refuse(err error) {
 func (c *conn) readHeaderBlock() ([]byte, error) {
 	buf := c.hbuf[:0]
 	limit := c.srv.MaxHeaderBytes
+	// more: the last piece read was the start of a line longer than the
+	// reader's buffer, and this one continues it. Such a piece that is
+	// just CRLF (a line of 4096k+2 bytes) ends that line, not the head:
+	// taking it for the empty line dropped the fields after it and read
+	// the head's real end as the body.
+	more := false
 	for {
 		line, err := c.br.ReadSlice('\n')
 		if len(buf)+len(line) > limit {
@@ -92,14 +99,17 @@ func (c *conn) readHeaderBlock() ([]byte, error) {
 		}
 		buf = append(buf, line...)
 		if err == bufio.ErrBufferFull {
+			more = true
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		cont := more
+		more = false
 		// A line of just CRLF (or LF) ends the block; leading empty lines
 		// before the request line are skipped (RFC 9112 section 2.2).
-		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
+		if !cont && len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
 			if len(buf) == len(line) {
 				buf = buf[:0]
 				continue

@@ -471,6 +471,14 @@ func (c *conn) serve() {
 		spare = nil
 		if st == nil {
 			st = new(reqState)
+		} else {
+			// Emptied now rather than when the last request ended: by
+			// now its memory has gone cold (other connections ran
+			// meanwhile), and the parse about to fill it finds the
+			// lines the reset just wrote in the cache, where a reset at
+			// the end made both miss (callgrind's cache simulation,
+			// BENCHMARKS.md "Twelfth session").
+			st.reset()
 		}
 		if err := c.readRequest(st); err != nil {
 			c.refuse(err)
@@ -484,7 +492,6 @@ func (c *conn) serve() {
 		}
 		keep := w.finish()
 		if w.recycle {
-			st.reset()
 			spare = st
 		}
 		if !keep || s.shutdown.Load() {

@@ -266,14 +266,14 @@ func commonField(s string) bool {
 	case 17:
 		return s == "Transfer-Encoding" || s == "If-Modified-Since" || s == "X-Forwarded-Proto" ||
 			s == "X-Ratelimit-Limit" || s == "X-Ratelimit-Reset"
+	case 18:
+		return s == "Sec-Ch-Ua-Platform"
 	case 19:
 		return s == "X-Consumer-Username"
 	case 20:
 		return s == "X-Consumer-Custom-Id"
 	case 21:
 		return s == "X-Ratelimit-Remaining"
-	case 18:
-		return s == "Sec-Ch-Ua-Platform"
 	case 23:
 		return s == "X-Credential-Identifier"
 	case 25:
@@ -283,11 +283,12 @@ func commonField(s string) bool {
 }
 
 // Line is one field line of a parsed head: its key in canonical form,
-// the line as it came without its line end (the name keeps its
-// spelling), and the value parsed from it. A proxy passes such lines on
-// as they came (server.RequestLines, client.Options.Lines), as nginx
-// passes on the lines it parsed, instead of writing them again from a
-// header map.
+// the line as it came without its line end (the name keeps its spelling,
+// the value its spacing), and the value parsed from it. A proxy passes
+// such lines on as they came (server.RequestLines, client.Options.Lines)
+// instead of writing them again from a header map; nginx likewise keeps
+// the names' spelling and order, though it writes each line again from
+// the name and the trimmed value.
 type Line struct{ Key, Text, Value string }
 
 // Seen tells a repeated field while a parser fills a header map that
