@@ -75,6 +75,7 @@ fuzz ./internal/authdns FuzzRecordNormalize
 fuzz ./internal/admin FuzzDNSAPI
 fuzz ./internal/http1/server FuzzRequest
 fuzz ./internal/http1/server FuzzHeadInOnePiece
+fuzz ./internal/http1/server FuzzRequestFraming
 fuzz ./internal/http1/client FuzzResponse
 fuzz ./internal/http1/client FuzzRawHead
 fuzz ./internal/http1/wire FuzzFieldChecks

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"github.com/stargate-edge/stargate/internal/http1/wire"
 	"io"
@@ -158,7 +159,10 @@ func (b *body) crlf() error {
 	return nil
 }
 
-// trailers reads and drops the trailer section (at most 100 fields).
+// trailers reads and drops the trailer section (at most 100 fields),
+// each line held to a header field's syntax: a malformed one is a bad
+// request like a malformed header line, not something to skip (net/http
+// refuses it too).
 func (b *body) trailers() error {
 	for i := 0; i < 100; i++ {
 		l, err := b.line()
@@ -167,6 +171,10 @@ func (b *body) trailers() error {
 		}
 		if len(l) == 0 {
 			return nil
+		}
+		name, value, ok := bytes.Cut(l, []byte(":"))
+		if !ok || len(name) == 0 || !wire.ValidToken(string(name)) || !wire.ValidFieldValue(string(value)) {
+			return errBadChunk
 		}
 	}
 	return errBadChunk

@@ -145,3 +145,20 @@ func TestLongFieldLines(t *testing.T) {
 		}
 	}
 }
+
+// TestTrailerLines: a chunked body's trailer lines are held to a header
+// field's syntax: a line that is not "name: value" fails the body (the
+// handler's read errs), as net/http refuses it; well-formed trailers are
+// read and dropped.
+func TestTrailerLines(t *testing.T) {
+	for trailer, ok := range map[string]bool{
+		"X-T: 1\r\n": true, "X-T:\r\n": true, "X-T: 1\r\nX-U: 2\r\n": true,
+		"0\r\n": false, ": v\r\n": false, "X T: 1\r\n": false, " X-T: 1\r\n": false, "X-T: a\x00b\r\n": false,
+	} {
+		in := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n" + trailer + "\r\n"
+		got := serveInputLimit(t, []byte(in), false, 64<<10)
+		if read := strings.Contains(got, `body="abc" err=<nil>`); read != ok {
+			t.Errorf("trailer %q: %.300s", trailer, got)
+		}
+	}
+}
