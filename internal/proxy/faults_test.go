@@ -27,23 +27,28 @@ func scriptedUpstream(t *testing.T, serve func(c net.Conn, head string)) string 
 	return rawhttp.Listen(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
-			head, err := br.ReadString('\n')
+			head, err := readHead(br)
 			if err != nil {
 				return
-			}
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head += l
-				if l == "\r\n" {
-					break
-				}
 			}
 			serve(c, head)
 		}
 	})
+}
+
+// readHead reads one request head, through its empty line, as it came.
+func readHead(br *bufio.Reader) (string, error) {
+	head := ""
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		head += l
+		if l == "\r\n" {
+			return head, nil
+		}
+	}
 }
 
 // loopModes runs a test on the plain port with event loops and with a

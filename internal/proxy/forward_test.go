@@ -147,16 +147,9 @@ func TestRequestLinesForwarded(t *testing.T) {
 	up := rawhttp.Listen(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
-			head := ""
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head += l
-				if l == "\r\n" {
-					break
-				}
+			head, err := readHead(br)
+			if err != nil {
+				return
 			}
 			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
 			if err != nil {

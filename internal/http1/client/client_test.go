@@ -1440,18 +1440,11 @@ func TestRequestFields(t *testing.T) {
 	heads := make(chan string, 4)
 	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
 		for {
-			var head strings.Builder
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head.WriteString(line)
-				if line == "\r\n" {
-					break
-				}
+			head, err := readHead(br)
+			if err != nil {
+				return
 			}
-			heads <- head.String()
+			heads <- head
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
 	})
@@ -1638,22 +1631,15 @@ func TestRequestLinesSent(t *testing.T) {
 	heads := make(chan string, 4)
 	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int) {
 		for {
-			var head strings.Builder
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head.WriteString(line)
-				if line == "\r\n" {
-					break
-				}
+			head, err := readHead(br)
+			if err != nil {
+				return
 			}
 			body := make([]byte, 3)
 			if _, err := io.ReadFull(br, body); err != nil {
 				return
 			}
-			heads <- head.String() + string(body)
+			heads <- head + string(body)
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
 	})

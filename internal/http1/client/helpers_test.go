@@ -86,6 +86,21 @@ func readReq(br *bufio.Reader) (*http.Request, []byte, error) {
 	return req, b, err
 }
 
+// readHead reads one request head, through its empty line, as it came.
+func readHead(br *bufio.Reader) (string, error) {
+	var head strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		head.WriteString(line)
+		if line == "\r\n" {
+			return head.String(), nil
+		}
+	}
+}
+
 // serveCanned answers every request on the connection with resp.
 func serveCanned(resp string) func(net.Conn, *bufio.Reader, int) {
 	return func(c net.Conn, br *bufio.Reader, _ int) {
