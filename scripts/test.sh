@@ -78,6 +78,7 @@ fuzz ./internal/http1/server FuzzHeadInOnePiece
 fuzz ./internal/http1/server FuzzRequestFraming
 fuzz ./internal/http1/client FuzzResponse
 fuzz ./internal/http1/client FuzzRawHead
+fuzz ./internal/http1/client FuzzResponseFields
 fuzz ./internal/http1/wire FuzzFieldChecks
 fuzz ./internal/vars FuzzCompile
 echo "== all tests passed"
