@@ -88,9 +88,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The request's pipeline state: one allocation, or none when an
 	// earlier request without plugins gave its state back.
+	// The state comes zeroed (new, or emptied by release), but for the
+	// memory release keeps: its fields are set one by one, where a
+	// composite literal was built in this frame and copied over (a
+	// kilobyte of stack written per request, on a coroutine stack the
+	// cache has lost since the connection's last request).
 	st := pipePool.Get().(*pipeState)
 	rv := &st.rv
-	*rv = reqVars{r: r, host: host, remote: rip, scheme: scheme, pipe: st}
+	rv.r, rv.host, rv.remote, rv.scheme, rv.pipe = r, host, rip, scheme, st
 	pc := &st.pc
 	if st.respHdr == nil {
 		st.respHdr = http.Header{}
@@ -100,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l != nil {
 		worker = l.ID()
 	}
-	*pc = plugin.Ctx{Req: r, Vars: rv, RespHeader: st.respHdr, Start: now(l), Worker: worker}
+	pc.Req, pc.Vars, pc.RespHeader, pc.Start, pc.Worker = r, rv, st.respHdr, now(l), worker
 	if n, ok := server.RequestHeadLength(w); ok {
 		pc.RequestHeadLength = n
 	}
@@ -108,8 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	org := ""
 	pc.Upstreams = snap
 
-	st.match = router.Request{Method: r.Method, Host: host, Path: r.URL.Path, Remote: remote.Addr(), Vars: rv}
-	m, ok := snap.Router.Match(&st.match)
+	mr := &st.match
+	mr.Method, mr.Host, mr.Path, mr.Remote, mr.Vars = r.Method, host, r.URL.Path, remote.Addr(), rv
+	m, ok := snap.Router.Match(mr)
 	var rt *snapshot.Route
 	chain := (*plugin.Chain)(nil)
 	if ok {
@@ -278,7 +284,8 @@ type pipeState struct {
 }
 
 // pipePool holds the state of finished requests whose plugins were all
-// transient.
+// transient, zeroed by release but for the memory it keeps (ServeHTTP
+// relies on that).
 var pipePool = sync.Pool{New: func() any { return new(pipeState) }}
 
 // release empties st (dropping what it referenced, keeping the memory it
@@ -727,18 +734,15 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 		o = &outReq{}
 	}
 	shared := slot != nil && up.H1() != nil && !wire.NamesFields(r.Header["Connection"])
-	hdr := o.hdr
-	*o = outReq{hdr: hdr, resp: o.resp}
-	o.url = url.URL{Scheme: scheme, Host: node.Addr, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	o.req = http.Request{
-		Method:     r.Method,
-		URL:        &o.url,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Host:       r.Host,
-	}
+	// Emptied and filled in place, field by field: composite literals
+	// would be built in this frame and copied over (see ServeHTTP).
+	hdr, resp := o.hdr, o.resp
+	*o = outReq{}
+	o.hdr, o.resp = hdr, resp
+	u := &o.url
+	u.Scheme, u.Host, u.Path, u.RawPath, u.RawQuery = scheme, node.Addr, r.URL.Path, r.URL.RawPath, r.URL.RawQuery
 	out := &o.req
+	out.Method, out.URL, out.Proto, out.ProtoMajor, out.ProtoMinor, out.Host = r.Method, u, "HTTP/1.1", 1, 1, r.Host
 	switch up.PassHost {
 	case "node":
 		out.Host = node.HostHeader
@@ -760,7 +764,8 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	// hop said about proto and host only if nothing else is known.
 	xff := plugin.ForwardedFor(r.Header, rv.remote)
 	names := &plugin.ForwardedFields
-	o.fields = [8]string{names[0], xff, names[1], rv.remote, names[2], rv.scheme, names[3], r.Host}
+	f := &o.fields
+	f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7] = names[0], xff, names[1], rv.remote, names[2], rv.scheme, names[3], r.Host
 	if shared {
 		out.Header = r.Header
 		if p := rv.pipe; p != nil && p.w != nil && r == rv.r {

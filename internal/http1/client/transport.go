@@ -235,7 +235,7 @@ func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
 		}
 		reused := c != nil
 		if c == nil {
-			nc, err := t.dial(ctx, addr, o)
+			nc, err := t.dial(ctx, addr, &o)
 			if err != nil {
 				if body != nil {
 					body.Close()
@@ -245,7 +245,7 @@ func (t *Transport) Do(req *http.Request, o Options) (*http.Response, error) {
 			c = newConn(nc, addr)
 			c.loop = o.Loop
 		}
-		resp, stale, err := t.roundTrip(c, req, &ri, body, o)
+		resp, stale, err := t.roundTrip(c, req, &ri, body, &o)
 		if err == nil {
 			return resp, nil
 		}
@@ -295,7 +295,7 @@ func isStale(err error) bool {
 // on success it belongs to the response body. stale reports an error that
 // happened before any response byte arrived and looks like a connection the
 // upstream had closed, so the request may be replayed elsewhere.
-func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.ReadCloser, o Options) (resp *http.Response, stale bool, err error) {
+func (t *Transport) roundTrip(c *conn, req *http.Request, ri *reqInfo, body io.ReadCloser, o *Options) (resp *http.Response, stale bool, err error) {
 	ctx := req.Context()
 	c.abort.Store(false)
 	if ctx.Done() != nil {
@@ -340,7 +340,7 @@ func isTimeout(err error) bool {
 }
 
 // dial opens a connection to addr.
-func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn, error) {
+func (t *Transport) dial(ctx context.Context, addr string, o *Options) (net.Conn, error) {
 	if o.Loop != nil {
 		return o.Loop.Dial(addr, t.connectTimeout(o))
 	}
@@ -357,7 +357,7 @@ func (t *Transport) dial(ctx context.Context, addr string, o Options) (net.Conn,
 }
 
 // connectTimeout is the request's, else the Transport's, else 60 s.
-func (t *Transport) connectTimeout(o Options) time.Duration {
+func (t *Transport) connectTimeout(o *Options) time.Duration {
 	switch {
 	case o.ConnectTimeout > 0:
 		return o.ConnectTimeout

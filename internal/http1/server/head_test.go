@@ -82,6 +82,8 @@ func TestHeadInOnePiece(t *testing.T) {
 		"GET / HTTP/1.1\r\nHost: x\r\n",
 		"GET / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\nGE", // answered, though the next request never ends
+		// Repeats among the first 16 fields and past them.
+		"GET / HTTP/1.1\r\nHost: x\r\nX-0: a\r\n" + numbered(1, 20) + "x-0: b\r\nX-18: c\r\nX-2: d\r\n\r\n",
 	} {
 		whole, lines := serveInput(t, []byte(in), false), serveInput(t, []byte(in), true)
 		if whole != lines {
@@ -159,6 +161,28 @@ func TestTrailerLines(t *testing.T) {
 		got := serveInputLimit(t, []byte(in), false, 64<<10)
 		if read := strings.Contains(got, `body="abc" err=<nil>`); read != ok {
 			t.Errorf("trailer %q: %.300s", trailer, got)
+		}
+	}
+}
+
+// numbered is the field lines "X-from: v" to "X-to-1: v".
+func numbered(from, to int) string {
+	s := ""
+	for i := from; i < to; i++ {
+		s += fmt.Sprintf("X-%d: v\r\n", i)
+	}
+	return s
+}
+
+// TestRepeatedFields: a field that comes again, among the first 16
+// fields (compared with the keys so far) or past them (looked up in the
+// map), adds its value to the first one's, whatever its spelling.
+func TestRepeatedFields(t *testing.T) {
+	in := "GET / HTTP/1.1\r\nHost: x\r\nX-0: a\r\n" + numbered(1, 20) + "x-0: b\r\nX-18: c\r\nX-2: d\r\n\r\n"
+	got := serveInputLimit(t, []byte(in), false, 64<<10)
+	for _, w := range []string{`X-0=["a" "b"]`, `X-18=["v" "c"]`, `X-2=["v" "d"]`, `X-19=["v"]`, "lines=false"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("no %s in %s", w, got)
 		}
 	}
 }

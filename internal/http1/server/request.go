@@ -200,7 +200,6 @@ func (c *conn) readRequest(st *reqState) error {
 	i := 0
 	var host string
 	hosts := 0
-	var seen wire.Seen // h starts empty (reqState.reset)
 	for len(rest) > 0 {
 		eol := strings.IndexByte(rest, '\n')
 		line := trimCR(rest[:eol])
@@ -228,7 +227,22 @@ func (c *conn) readRequest(st *reqState) error {
 			host = v
 			continue
 		}
-		if seen.Repeat(h, key) {
+		// A repeat: h starts empty (reqState.reset) and lines holds every
+		// key added so far, in order. Comparing with the first few costs
+		// less than the map lookup it replaces (wire.Seen's reasoning,
+		// without its 264-byte array to zero on the stack per request).
+		repeat := false
+		if len(lines) <= 16 {
+			for j := range lines {
+				if lines[j].Key == key {
+					repeat = true
+					break
+				}
+			}
+		} else {
+			_, repeat = h[key]
+		}
+		if repeat {
 			h[key] = append(h[key], v)
 			continue
 		}
