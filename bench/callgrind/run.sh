@@ -21,8 +21,9 @@
 # program's footprint, which instructions alone do not show. Kernel work
 # is not counted: callgrind sees user space only. With -browser every
 # request carries the 13 fields a desktop browser sends with a page load
-# (about 560 bytes: User-Agent, Accept*, Cookie, Referer, Sec-Fetch-*...)
-# where wrk sends Host alone: the cost of a real client's head.
+# (bench/proxy/browser-fields.txt, about 560 bytes: User-Agent, Accept*,
+# Cookie, Referer, Sec-Fetch-*...) where wrk sends Host alone: the cost of
+# a real client's head.
 #
 # Needs valgrind, nginx and wrk; installs them with apt-get when missing.
 set -euo pipefail
@@ -35,13 +36,8 @@ while [ $# -gt 0 ]; do
     -plugins) with_plugins=1; shift ;;
     -cache) vg_cache=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,16,64); shift ;;
     -browser)
-      fields=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-        -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-        -H "Accept-Language: en-US,en;q=0.5" -H "Accept-Encoding: gzip, deflate, br, zstd"
-        -H "Referer: https://www.example.com/some/page"
-        -H "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; _ga=GA1.2.123456789.1700000000"
-        -H "Upgrade-Insecure-Requests: 1" -H "Sec-Fetch-Dest: document" -H "Sec-Fetch-Mode: navigate"
-        -H "Sec-Fetch-Site: same-origin" -H "Sec-Fetch-User: ?1" -H "Priority: u=0, i" -H "DNT: 1")
+      # The fields bench/proxy -browser sends, one per line.
+      while IFS= read -r f; do fields+=(-H "$f"); done <"$(dirname "$0")/../proxy/browser-fields.txt"
       shift ;;
     -seconds) seconds="$2"; shift 2 ;;
     -out) out="$2"; shift 2 ;;

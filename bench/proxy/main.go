@@ -28,6 +28,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -525,23 +526,13 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
 
 // browserFields are the fields a desktop browser sends with a page load
-// (about 560 bytes), the same as bench/callgrind/run.sh -browser sends: a
-// real client's head costs both proxies more than wrk's Host alone.
-var browserFields = []string{
-	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-	"Accept-Language: en-US,en;q=0.5",
-	"Accept-Encoding: gzip, deflate, br, zstd",
-	"Referer: https://www.example.com/some/page",
-	"Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; _ga=GA1.2.123456789.1700000000",
-	"Upgrade-Insecure-Requests: 1",
-	"Sec-Fetch-Dest: document",
-	"Sec-Fetch-Mode: navigate",
-	"Sec-Fetch-Site: same-origin",
-	"Sec-Fetch-User: ?1",
-	"Priority: u=0, i",
-	"DNT: 1",
-}
+// (about 560 bytes), one per line in browser-fields.txt, which
+// bench/callgrind/run.sh -browser sends too: a real client's head costs
+// both proxies more than wrk's Host alone.
+var browserFields = strings.Split(strings.TrimSpace(browserFieldsText), "\n")
+
+//go:embed browser-fields.txt
+var browserFieldsText string
 
 // The plugin-cost route: the plugins an API gateway typically runs on
 // every request (authentication, a rate limit, metrics), on the 10-route

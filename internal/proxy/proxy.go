@@ -87,12 +87,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scheme = "https"
 	}
 	// The request's pipeline state: one allocation, or none when an
-	// earlier request without plugins gave its state back.
-	// The state comes zeroed (new, or emptied by release), but for the
-	// memory release keeps: its fields are set one by one, where a
-	// composite literal was built in this frame and copied over (a
-	// kilobyte of stack written per request, on a coroutine stack the
-	// cache has lost since the connection's last request).
+	// earlier request without plugins gave its state back. It comes
+	// zeroed (new, or emptied by release) but for the memory release
+	// keeps, so its fields are set one by one: a composite literal was
+	// built in this frame and copied over, a kilobyte of stack written
+	// per request on a coroutine stack the cache has lost since the
+	// connection's last request.
 	st := pipePool.Get().(*pipeState)
 	rv := &st.rv
 	rv.r, rv.host, rv.remote, rv.scheme, rv.pipe = r, host, rip, scheme, st
@@ -768,7 +768,7 @@ func (h *Handler) outbound(r *http.Request, up *upstream.Upstream, node *upstrea
 	f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7] = names[0], xff, names[1], rv.remote, names[2], rv.scheme, names[3], r.Host
 	if shared {
 		out.Header = r.Header
-		if p := rv.pipe; p != nil && p.w != nil && r == rv.r {
+		if p := rv.pipe; p != nil { // RequestLines refuses any other request than p.w's
 			if lines, ok := server.RequestLines(p.w, r); ok {
 				return out, o.fields[:], lines
 			}

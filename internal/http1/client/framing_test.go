@@ -5,24 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
 // describeResponse is what both parsers must agree on about an answer
 // they both accept: status, body and end-to-end fields.
 func describeResponse(resp *http.Response, body []byte) string {
-	fields := []string{}
-	for k, v := range resp.Header {
-		switch k {
-		case "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length":
-			continue // framing, which each side keeps its own way
-		}
-		fields = append(fields, fmt.Sprintf("%s=%q", k, v))
-	}
-	slices.Sort(fields)
-	return fmt.Sprintf("%d body=%q %s", resp.StatusCode, body, strings.Join(fields, ","))
+	// The framing fields each side keeps its own way.
+	return fmt.Sprintf("%d body=%q %s", resp.StatusCode, body,
+		rawhttp.Fields(resp.Header, "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length"))
 }
 
 // FuzzResponseFields: where the lean client and net/http both accept an

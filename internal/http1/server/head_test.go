@@ -6,10 +6,11 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
 // dump answers with everything the handler sees of a request, headers
@@ -17,14 +18,9 @@ import (
 var dump = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	lines, ok := RequestLines(w, r)
 	b, err := io.ReadAll(r.Body)
-	fields := []string{}
-	for k, v := range r.Header {
-		fields = append(fields, fmt.Sprintf("%s=%q", k, v))
-	}
-	slices.Sort(fields)
 	fmt.Fprintf(w, "%s %q %q %s host=%q cl=%d te=%v body=%q err=%v close=%v fields=%s lines=%v %q",
 		r.Method, r.URL.Path, r.URL.RawQuery, r.Proto, r.Host, r.ContentLength, r.TransferEncoding, b, err, r.Close,
-		strings.Join(fields, ","), ok, lines)
+		rawhttp.Fields(r.Header), ok, lines)
 })
 
 // serveInput runs one connection over in and returns what the server

@@ -7,23 +7,17 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stargate-edge/stargate/internal/testutil/rawhttp"
 )
 
-// describeRequest is what both parsers must agree on about a request they both
-// accept: its line, Host, framing, body and fields.
+// describeRequest is what both parsers must agree on about a request
+// they both accept: its line, Host, framing, body and fields.
 func describeRequest(r *http.Request, body []byte) string {
-	fields := []string{}
-	for k, v := range r.Header {
-		if k != "Host" {
-			fields = append(fields, fmt.Sprintf("%s=%q", k, v))
-		}
-	}
-	slices.Sort(fields)
 	return fmt.Sprintf("%s %q %q %s host=%q cl=%d te=%v close=%v body=%q %s",
 		r.Method, r.URL.Path, r.URL.RawQuery, r.Proto, r.Host, r.ContentLength, r.TransferEncoding, r.Close, body,
-		strings.Join(fields, ","))
+		rawhttp.Fields(r.Header, "Host"))
 }
 
 // ours serves in on one connection and returns what the handler saw of

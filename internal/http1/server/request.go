@@ -123,16 +123,17 @@ func (c *conn) readHeaderBlock() ([]byte, error) {
 	return buf, nil
 }
 
-// readRequest parses one request into st.
-func (c *conn) readRequest(st *reqState) error {
+// readRequest parses one request into st; head is its length when
+// bufferedHead found all of it in the reader, else 0.
+func (c *conn) readRequest(st *reqState, head int) error {
 	var s string // one allocation holds every key and value
-	if n := c.headLen; n > 0 && n <= c.srv.MaxHeaderBytes {
+	if head > 0 && head <= c.srv.MaxHeaderBytes {
 		// The whole head is in the reader (bufferedHead): copy it out
 		// once, where readHeaderBlock copies line by line into hbuf and
 		// then once more into the string.
-		b, _ := c.br.Peek(n)
+		b, _ := c.br.Peek(head)
 		s = string(b)
-		_, _ = c.br.Discard(n)
+		_, _ = c.br.Discard(head)
 	} else {
 		block, err := c.readHeaderBlock()
 		if err != nil {
@@ -140,7 +141,6 @@ func (c *conn) readRequest(st *reqState) error {
 		}
 		s = string(block)
 	}
-	c.headLen = 0
 	// request line
 	eol := strings.IndexByte(s, '\n')
 	line := trimCR(s[:eol])

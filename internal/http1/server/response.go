@@ -47,10 +47,9 @@ type response struct {
 	rawHead       bool     // WriteHead: raw is the head, the length is set
 	rawDate       bool     // a Date is among raw
 	headLen       int      // bytes of the request line and header block
-	// lines: the request's field lines but Host, in order (RequestLines);
-	// linesOK: they are the whole Header (no field came twice).
+	// lines: the request's field lines but Host, in order, a field that
+	// came again left out (RequestLines then finds two values).
 	lines         []wire.Line
-	linesOK       bool
 	contentLength int64 // -1 unknown
 	written       int64
 	err           error

@@ -360,11 +360,8 @@ type conn struct {
 	state    atomic.Int32 // http.ConnState
 	tls      *tls.ConnectionState
 	hbuf     []byte // header block scratch, reused across requests
-	// headLen: the length of the next request's head, when bufferedHead
-	// found all of it in the reader (0 otherwise).
-	headLen int
-	dl      deadline.Tracker
-	tmpl    *http.Request // carries the connection's context
+	dl       deadline.Tracker
+	tmpl     *http.Request // carries the connection's context
 }
 
 var (
@@ -447,8 +444,8 @@ func (c *conn) serve() {
 		if !c.setState(prev, http.StateActive) {
 			return // Shutdown closed us while idle
 		}
-		c.headLen = c.bufferedHead()
-		if c.headLen == 0 {
+		head := c.bufferedHead()
+		if head == 0 {
 			// The rest of the header must come from the network: bound it.
 			c.dl.Read(c.rwc, s.ReadHeaderTimeout)
 		}
@@ -480,7 +477,7 @@ func (c *conn) serve() {
 			// BENCHMARKS.md "Twelfth session").
 			st.reset()
 		}
-		if err := c.readRequest(st); err != nil {
+		if err := c.readRequest(st, head); err != nil {
 			c.refuse(err)
 			return
 		}

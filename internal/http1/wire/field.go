@@ -184,25 +184,33 @@ func FieldKey(name string) (string, bool) {
 	if commonField(name) {
 		return name, true
 	}
-	if name == "" {
+	switch token, canonical := nameForm(name); {
+	case !token:
 		return "", false
+	case canonical:
+		return name, true
 	}
-	upper, canonical := true, true
-	for i := 0; i < len(name); i++ {
-		switch nameClass[name[i]] {
+	return canonicalSlow(name), true
+}
+
+// nameForm reports whether s is a token, and whether its letters are in
+// Header's canonical form (upper case first and after each '-', lower
+// case elsewhere), in one loop over its bytes.
+func nameForm(s string) (token, canonical bool) {
+	token, canonical = s != "", true
+	upper := true
+	for i := 0; i < len(s); i++ {
+		switch nameClass[s[i]] {
 		case classNone:
-			return "", false
+			token = false
 		case classLower:
 			canonical = canonical && !upper
 		case classUpper:
 			canonical = canonical && upper
 		}
-		upper = name[i] == '-'
+		upper = s[i] == '-'
 	}
-	if canonical {
-		return name, true
-	}
-	return canonicalSlow(name), true
+	return token, canonical
 }
 
 // The classes of bytes in a field name, for FieldKey.
@@ -324,13 +332,8 @@ func (s *Seen) Repeat(h http.Header, key string) bool {
 // or common ones (interned); clients and upstreams that send lower-case
 // names are not rare.
 func CanonicalKey(s string) string {
-	upper := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return canonicalSlow(s)
-		}
-		upper = c == '-'
+	if _, canonical := nameForm(s); !canonical {
+		return canonicalSlow(s)
 	}
 	return s
 }

@@ -7,9 +7,12 @@ package rawhttp
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -95,4 +98,17 @@ func Listen(tb testing.TB, serve func(c net.Conn)) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// Fields is h in a form tests compare: "Name=[\"v1\" \"v2\"]" per field,
+// sorted, comma-separated, without the fields named in skip.
+func Fields(h http.Header, skip ...string) string {
+	fields := []string{}
+	for k, v := range h {
+		if !slices.Contains(skip, k) {
+			fields = append(fields, fmt.Sprintf("%s=%q", k, v))
+		}
+	}
+	slices.Sort(fields)
+	return strings.Join(fields, ",")
 }
